@@ -1,1 +1,52 @@
-fn main() {}
+//! `metal`: manage racks of Intel AMT boards as Xen Dom0 hosts.
+//!
+//! This binary is glue: it parses the command line, calls the library crates and prints their
+//! results. Each subcommand lives in its own module under `commands/`.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Manage racks of Intel AMT boards: power, boot, console, netboot, inventory.
+#[derive(Debug, Parser)]
+#[command(name = "metal", version, about)]
+struct Cli {
+    /// Log filter for diagnostics on stderr (e.g. `debug`, `metal_wsman=trace`).
+    #[arg(long, global = true, env = "METAL_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(metal_types::ExitCode::USAGE as u8);
+        }
+    };
+    let code = runtime.block_on(async move {
+        let result = match cli.command {
+        };
+        match result {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                metal_types::ExitCode::USAGE
+            }
+        }
+    });
+    ExitCode::from(code as u8)
+}
