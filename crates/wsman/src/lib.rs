@@ -1,1 +1,24 @@
-//! placeholder
+//! A WS-Management client (DMTF DSP0226), written for Intel AMT but knowing nothing of it.
+//!
+//! - [`envelope`] builds requests: Identify, Get, Put, Enumerate, Pull, Invoke, with selectors.
+//! - [`response`] reads responses by local element names, so the firmware's namespace prefixes
+//!   do not matter, and turns SOAP faults into typed errors.
+//! - [`transport`] is the HTTP side: one keep-alive connection per host, pre-emptive digest
+//!   authentication, timeouts, a size cap and TLS with a pinned certificate ([`tls`]).
+//! - [`Client`] ties them together for one endpoint.
+
+pub mod client;
+pub mod envelope;
+pub mod error;
+pub mod response;
+pub mod tls;
+pub mod transport;
+pub mod xml;
+
+pub use client::{Client, Identity};
+pub use envelope::{Input, Request, Selector};
+pub use error::{Error, ErrorKind};
+pub use response::{Fault, Instance, Response, ResponseError};
+pub use tls::KnownHosts;
+pub use transport::{Credentials, Endpoint, Stats, TransportOptions};
+pub use xml::Element;

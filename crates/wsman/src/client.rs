@@ -1,0 +1,175 @@
+//! WS-Man operations on one endpoint: Identify, Get, Put, Enumerate+Pull, Invoke.
+
+use std::sync::Arc;
+
+use crate::envelope::{Request, Selector};
+use crate::error::{Error, ErrorKind};
+use crate::response::{Response, ResponseError};
+use crate::transport::{Credentials, Endpoint, Session, Stats, TransportOptions};
+use crate::xml::Element;
+
+/// Most Pull round trips followed for one enumeration; a board that keeps returning contexts
+/// beyond this is misbehaving.
+pub const MAX_PULLS: usize = 1000;
+
+/// What Identify reports (DSP0226 §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub protocol_version: String,
+    pub product_vendor: String,
+    pub product_version: String,
+}
+
+/// A WS-Man client bound to one endpoint.
+pub struct Client {
+    session: Session,
+    next_message_id: u64,
+}
+
+impl Client {
+    pub fn new(
+        endpoint: Endpoint,
+        credentials: Credentials,
+        options: Arc<TransportOptions>,
+    ) -> Self {
+        Self {
+            session: Session::new(endpoint, credentials, options),
+            next_message_id: 0,
+        }
+    }
+
+    /// `host:port`.
+    pub fn host(&self) -> String {
+        self.session.endpoint().key()
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        self.session.endpoint()
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.session.stats()
+    }
+
+    /// The firmware's `Server:` header, once a response has been received.
+    pub fn server_header(&self) -> Option<&str> {
+        self.session.server_header()
+    }
+
+    fn error(&self, kind: impl Into<ErrorKind>) -> Error {
+        Error::new(self.host(), kind)
+    }
+
+    /// Sends a request and parses its response envelope. A SOAP fault (usually HTTP 400 or
+    /// 500) becomes [`ErrorKind::Fault`]; any other non-200 status [`ErrorKind::Http`].
+    pub async fn call(&mut self, request: &Request) -> Result<Response, Error> {
+        let id = self.next_message_id;
+        self.next_message_id += 1;
+        let raw = self.session.post(&request.to_xml(id)).await?;
+        let text = std::str::from_utf8(&raw.body).map_err(|_| {
+            self.error(ErrorKind::Http {
+                status: raw.status,
+                detail: "response is not UTF-8".into(),
+            })
+        })?;
+        match (raw.status, Response::parse(text)) {
+            (200, Ok(response)) => Ok(response),
+            (_, Err(ResponseError::Fault(fault))) => Err(self.error(ErrorKind::Fault(fault))),
+            (200, Err(e)) => Err(self.error(e)),
+            (status, _) => Err(self.error(ErrorKind::Http {
+                status,
+                detail: excerpt(text),
+            })),
+        }
+    }
+
+    /// Identify (DSP0226 §11).
+    pub async fn identify(&mut self) -> Result<Identity, Error> {
+        let response = self.call(&Request::identify()).await?;
+        let id = response
+            .body
+            .child("IdentifyResponse")
+            .ok_or_else(|| self.error(ResponseError::Missing("IdentifyResponse".into())))?;
+        let text = |n: &str| id.child_text(n).unwrap_or_default().to_string();
+        Ok(Identity {
+            protocol_version: text("ProtocolVersion"),
+            product_vendor: text("ProductVendor"),
+            product_version: text("ProductVersion"),
+        })
+    }
+
+    /// Get one instance; returns the instance element (`<g:CIM_Chassis>...`).
+    pub async fn get(
+        &mut self,
+        resource_uri: &str,
+        selectors: Vec<Selector>,
+    ) -> Result<Element, Error> {
+        let response = self.call(&Request::get(resource_uri, selectors)).await?;
+        let payload = response.payload().map_err(|e| self.error(e))?;
+        Ok(payload.clone())
+    }
+
+    /// Put a whole instance; returns the instance as the service stored it, when the service
+    /// sends it back (DSP0226 §7.5 lets it answer with an empty body).
+    pub async fn put(
+        &mut self,
+        resource_uri: &str,
+        class: &str,
+        selectors: Vec<Selector>,
+        properties: &[(String, String)],
+    ) -> Result<Option<Element>, Error> {
+        let response = self
+            .call(&Request::put(resource_uri, class, selectors, properties))
+            .await?;
+        Ok(response.body.children.into_iter().next())
+    }
+
+    /// Enumerate and Pull until EndOfSequence; returns every item.
+    pub async fn enumerate(&mut self, resource_uri: &str) -> Result<Vec<Element>, Error> {
+        let response = self.call(&Request::enumerate(resource_uri)).await?;
+        let mut context = response.enumeration_context().map_err(|e| self.error(e))?;
+        let mut items = Vec::new();
+        for _ in 0..MAX_PULLS {
+            let response = self.call(&Request::pull(resource_uri, &context)).await?;
+            let (mut page, next) = response.pull_items().map_err(|e| self.error(e))?;
+            items.append(&mut page);
+            match next {
+                None => return Ok(items),
+                Some(next) => context = next,
+            }
+        }
+        Err(
+            self.error(ErrorKind::Response(ResponseError::Missing(format!(
+                "EndOfSequence after {MAX_PULLS} pulls"
+            )))),
+        )
+    }
+
+    /// Invoke a method; a non-zero ReturnValue is [`ErrorKind::MethodFailed`].
+    pub async fn invoke(
+        &mut self,
+        resource_uri: &str,
+        method: &str,
+        selectors: Vec<Selector>,
+        input: &str,
+    ) -> Result<(), Error> {
+        let response = self
+            .call(&Request::invoke(resource_uri, method, selectors, input))
+            .await?;
+        match response.return_value().map_err(|e| self.error(e))? {
+            0 => Ok(()),
+            code => Err(self.error(ErrorKind::MethodFailed {
+                method: method.to_string(),
+                code,
+            })),
+        }
+    }
+}
+
+fn excerpt(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(160) {
+        Some((i, _)) => format!("{}...", &flat[..i]),
+        None => flat,
+    }
+}
