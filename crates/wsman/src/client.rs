@@ -83,6 +83,14 @@ impl Client {
         }
     }
 
+    /// An unauthenticated Identify: tells whether a WS-Man service answers here and, through
+    /// the `Server:` header, what it is, without spending an authentication attempt.
+    /// Returns the HTTP status and the `Server:` header.
+    pub async fn probe(&mut self) -> Result<(u16, Option<String>), Error> {
+        let status = self.session.probe(&Request::identify().to_xml(0)).await?;
+        Ok((status, self.server_header().map(str::to_string)))
+    }
+
     /// Identify (DSP0226 §11).
     pub async fn identify(&mut self) -> Result<Identity, Error> {
         let response = self.call(&Request::identify()).await?;

@@ -225,6 +225,17 @@ impl Session {
         }
     }
 
+    /// Sends one request without credentials and returns the HTTP status. An AMT board answers
+    /// 401 with its `Server:` header; an unauthenticated request is not a failed login, so
+    /// probing costs no lockout attempt.
+    pub(crate) async fn probe(&mut self, envelope: &str) -> Result<u16, Error> {
+        let (response, _) = self.exchange(envelope, None).await?;
+        if response.status == 401 {
+            self.sender = None;
+        }
+        Ok(response.status)
+    }
+
     /// One HTTP request/response on the kept-alive connection (opening it if needed).
     async fn exchange(
         &mut self,

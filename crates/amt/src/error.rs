@@ -1,0 +1,58 @@
+//! Errors of AMT operations; every one names the host.
+
+use std::time::Duration;
+
+use metal_types::output::ErrorKind as Category;
+use metal_types::{PowerAction, PowerState};
+
+/// A failed AMT operation on one host.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// The WS-Man exchange failed (connection, auth, TLS, fault ...).
+    #[error(transparent)]
+    Wsman(#[from] metal_wsman::Error),
+    /// The board does not advertise the requested power change in its current state.
+    #[error(
+        "{host}: the board does not offer {action} ({value}) while {state}; it offers: {offered}"
+    )]
+    Unsupported {
+        host: String,
+        action: PowerAction,
+        value: u16,
+        state: PowerState,
+        offered: String,
+    },
+    /// The board accepted a power change but did not reach the state in time.
+    #[error("{host}: still {last} {} s after requesting {action}; giving up", .waited.as_secs())]
+    PowerTimeout {
+        host: String,
+        action: PowerAction,
+        last: PowerState,
+        waited: Duration,
+    },
+    /// The board answered, but with data `metal` cannot use.
+    #[error("{host}: {what}")]
+    Data { host: String, what: String },
+}
+
+impl Error {
+    /// The host this error is about.
+    pub fn host(&self) -> &str {
+        match self {
+            Error::Wsman(e) => &e.host,
+            Error::Unsupported { host, .. }
+            | Error::PowerTimeout { host, .. }
+            | Error::Data { host, .. } => host,
+        }
+    }
+
+    /// The stable category used in `--json` output.
+    pub fn category(&self) -> Category {
+        match self {
+            Error::Wsman(e) => e.category(),
+            Error::Unsupported { .. } => Category::Unsupported,
+            Error::PowerTimeout { .. } => Category::Timeout,
+            Error::Data { .. } => Category::Protocol,
+        }
+    }
+}
