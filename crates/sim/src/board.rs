@@ -1,0 +1,323 @@
+//! One simulated board: identity, mutable state behind a std mutex (short critical sections,
+//! never held across an await), and the handle tests and the CLI use to look inside.
+
+use std::collections::VecDeque;
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use metal_types::{BootDevice, MacAddr};
+use tokio::sync::{broadcast, watch};
+
+use crate::classes::boot::default_boot_settings;
+use crate::config::SimConfig;
+use crate::digest::AuthState;
+use crate::events::{BootRecord, RequestRecord, SimEvent};
+use crate::identity::Identity;
+use crate::machine::{Effect, Machine};
+use crate::render::Instance;
+use crate::tls::TlsIdentity;
+
+/// Request records kept per board; the oldest are dropped beyond this.
+const MAX_RECORDS: usize = 100_000;
+/// Open enumeration contexts per board; the oldest is dropped beyond this.
+const MAX_ENUMERATIONS: usize = 64;
+
+/// A misbehaviour to inject into one board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fault {
+    /// Behave.
+    #[default]
+    None,
+    /// Wait this much longer before answering (on top of `SimConfig::latency`).
+    Latency(Duration),
+    /// Read the request, then close the socket without answering.
+    Drop,
+    /// Answer `500 Internal Server Error` with `Connection: close`.
+    Http500,
+    /// Read the request and never answer; keep the socket open.
+    Hang,
+    /// Close the listeners, so connection attempts are refused, until the fault changes.
+    Refuse,
+}
+
+/// An open enumeration (WS-Enumeration, DSP0226 §8): the items not yet pulled.
+pub(crate) struct Enumeration {
+    pub id: String,
+    pub class: &'static str,
+    pub common: bool,
+    pub items: VecDeque<Instance>,
+}
+
+/// Mutable state of a board.
+pub(crate) struct BoardState {
+    pub machine: Machine,
+    /// AMT_BootSettingData as last Put (reset to defaults by every boot).
+    pub boot_settings: Vec<(&'static str, String)>,
+    /// AMT_RedirectionService EnabledState (32768..=32771) and ListenerEnabled.
+    pub redirection: (u16, bool),
+    pub auth: AuthState,
+    pub enumerations: VecDeque<Enumeration>,
+    next_context: u32,
+    message_id: u64,
+    requests: VecDeque<RequestRecord>,
+    request_count: u64,
+    unauthorized_count: u64,
+}
+
+impl BoardState {
+    /// The next response MessageID (counting up, like firmware).
+    pub(crate) fn next_message_id(&mut self) -> u64 {
+        self.message_id += 1;
+        self.message_id
+    }
+
+    /// Opens an enumeration and returns its context id, formatted like AMT's
+    /// (fixture cim/physical/memory/enumerate.xml: `D6020000-0000-0000-0000-000000000000`).
+    pub(crate) fn open_enumeration(
+        &mut self,
+        class: &'static str,
+        common: bool,
+        items: Vec<Instance>,
+    ) -> String {
+        self.next_context = self.next_context.wrapping_add(1);
+        let id = format!(
+            "{}-0000-0000-0000-000000000000",
+            hex::encode_upper(self.next_context.to_le_bytes())
+        );
+        if self.enumerations.len() >= MAX_ENUMERATIONS {
+            self.enumerations.pop_front();
+        }
+        self.enumerations.push_back(Enumeration {
+            id: id.clone(),
+            class,
+            common,
+            items: items.into(),
+        });
+        id
+    }
+}
+
+/// A board: immutable identity plus locked state.
+pub(crate) struct Board {
+    pub index: usize,
+    pub ip: Ipv4Addr,
+    pub id: Identity,
+    pub cfg: Arc<SimConfig>,
+    pub events: broadcast::Sender<SimEvent>,
+    pub fault: watch::Sender<Fault>,
+    state: Mutex<BoardState>,
+    tls: Mutex<Option<TlsIdentity>>,
+}
+
+impl Board {
+    pub(crate) fn new(
+        index: usize,
+        ip: Ipv4Addr,
+        cfg: Arc<SimConfig>,
+        events: broadcast::Sender<SimEvent>,
+    ) -> Self {
+        let id = Identity::derive(cfg.seed, index);
+        Self {
+            index,
+            ip,
+            id,
+            cfg,
+            events,
+            fault: watch::Sender::new(Fault::None),
+            state: Mutex::new(BoardState {
+                machine: Machine::new(),
+                boot_settings: default_boot_settings(),
+                redirection: (32771, true),
+                auth: AuthState::default(),
+                enumerations: VecDeque::new(),
+                next_context: 0x2D0 + index as u32,
+                message_id: 0x2E0,
+                requests: VecDeque::new(),
+                request_count: 0,
+                unauthorized_count: 0,
+            }),
+            tls: Mutex::new(None),
+        }
+    }
+
+    /// Locks the state, first completing any power change whose window has passed.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, BoardState> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let effects = st.machine.settle(Instant::now());
+        self.apply(&mut st, effects);
+        st
+    }
+
+    /// Turns state-machine effects into events (and clears the boot options on a boot, as
+    /// firmware does after one boot).
+    pub(crate) fn apply(&self, st: &mut BoardState, effects: impl IntoIterator<Item = Effect>) {
+        for effect in effects {
+            let event = match effect {
+                Effect::Power { from, to } => SimEvent::Power {
+                    ip: self.ip,
+                    from,
+                    to,
+                },
+                Effect::Boot(record) => {
+                    st.boot_settings = default_boot_settings();
+                    SimEvent::Boot {
+                        ip: self.ip,
+                        record,
+                    }
+                }
+            };
+            // No receiver is fine: events are informational.
+            let _ = self.events.send(event);
+        }
+    }
+
+    /// `RequestPowerStateChange`; when a change starts, a timer completes it at the end of
+    /// the window even if nobody asks (so the boot is logged when the host comes up).
+    pub(crate) fn request_power(self: &Arc<Self>, st: &mut BoardState, value: u16) -> u32 {
+        let (rv, until) = st
+            .machine
+            .request(value, Instant::now(), self.cfg.transition);
+        if let Some(until) = until {
+            let board = Arc::clone(self);
+            tokio::spawn(async move {
+                tokio::time::sleep_until(until.into()).await;
+                drop(board.lock());
+            });
+        }
+        rv
+    }
+
+    /// Records one answered request and emits its event.
+    pub(crate) fn record(&self, record: RequestRecord) {
+        let mut st = self.lock();
+        st.request_count += 1;
+        if record.status == 401 {
+            st.unauthorized_count += 1;
+        }
+        if st.requests.len() >= MAX_RECORDS {
+            st.requests.pop_front();
+        }
+        st.requests.push_back(record.clone());
+        drop(st);
+        let _ = self.events.send(SimEvent::Request {
+            ip: self.ip,
+            record,
+        });
+    }
+
+    /// (requests, 401s) answered so far.
+    pub(crate) fn counters(&self) -> (u64, u64) {
+        let st = self.lock();
+        (st.request_count, st.unauthorized_count)
+    }
+
+    /// The current fault.
+    pub(crate) fn current_fault(&self) -> Fault {
+        *self.fault.borrow()
+    }
+
+    /// The board's TLS identity, generated on first use.
+    pub(crate) fn tls(&self) -> Result<TlsIdentity, crate::SimError> {
+        let mut slot = self.tls.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = slot.as_ref() {
+            return Ok(t.clone());
+        }
+        let t = TlsIdentity::generate(self.ip, &self.id.serial)?;
+        *slot = Some(t.clone());
+        Ok(t)
+    }
+
+    fn regenerate_tls(&self) -> Result<(), crate::SimError> {
+        let t = TlsIdentity::generate(self.ip, &self.id.serial)?;
+        *self.tls.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+        Ok(())
+    }
+}
+
+/// A cheap, clonable view of one board.
+#[derive(Clone)]
+pub struct BoardHandle {
+    pub(crate) board: Arc<Board>,
+}
+
+impl std::fmt::Debug for BoardHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoardHandle")
+            .field("ip", &self.board.ip)
+            .field("index", &self.board.index)
+            .finish()
+    }
+}
+
+impl BoardHandle {
+    /// The board's address.
+    pub fn ip(&self) -> Ipv4Addr {
+        self.board.ip
+    }
+
+    /// The system UUID, canonical lowercase 8-4-4-4-12.
+    pub fn uuid(&self) -> String {
+        self.board.id.uuid_string()
+    }
+
+    /// The chassis serial number (`CIM_Chassis.SerialNumber`).
+    pub fn serial(&self) -> String {
+        self.board.id.serial.clone()
+    }
+
+    /// The wired MAC address (`AMT_EthernetPortSettings` instance 0).
+    pub fn mac(&self) -> MacAddr {
+        self.board.id.mac
+    }
+
+    /// The digest realm (`Digest:` + 32 uppercase hex digits).
+    pub fn realm(&self) -> String {
+        self.board.id.realm.clone()
+    }
+
+    /// The DMTF power state: 2 on, 8 off (4 sleep, 7 hibernate).
+    pub fn power_state(&self) -> u16 {
+        self.board.lock().machine.power()
+    }
+
+    /// Forces the power state (for tests): cancels a change in progress, logs no boot.
+    pub fn set_power_state(&self, v: u16) {
+        let mut st = self.board.lock();
+        let effect = st.machine.set_power(v);
+        self.board.apply(&mut st, effect);
+    }
+
+    /// Injects a fault (replacing the previous one).
+    pub fn set_fault(&self, f: Fault) {
+        self.board.fault.send_replace(f);
+    }
+
+    /// The TLS certificate (DER) the board presents; generated on first use.
+    pub fn tls_cert_der(&self) -> Vec<u8> {
+        self.board.tls().map(|t| t.der.clone()).unwrap_or_default()
+    }
+
+    /// Replaces the key and certificate (a "certificate changed" scenario). New
+    /// connections see the new certificate.
+    pub fn regenerate_tls_cert(&self) {
+        // Generation only fails if the crypto provider cannot make a P-256 key, in which
+        // case the board keeps its previous certificate.
+        let _ = self.board.regenerate_tls();
+    }
+
+    /// Every request answered so far (the most recent 100 000).
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.board.lock().requests.iter().cloned().collect()
+    }
+
+    /// Every boot performed so far.
+    pub fn boots(&self) -> Vec<BootRecord> {
+        self.board.lock().machine.boots().to_vec()
+    }
+
+    /// The pending one-shot boot override, if both the role and a source are set.
+    pub fn next_boot(&self) -> Option<BootDevice> {
+        self.board.lock().machine.next_boot()
+    }
+}
