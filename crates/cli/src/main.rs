@@ -22,6 +22,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Power state and power changes of boards.
+    Power(commands::power::PowerArgs),
+    /// Hard power cycle (same as `power cycle`).
+    PowerCycle(commands::power::TargetArgs),
+    /// One-shot boot device for the next boot: pxe or disk.
+    Boot(commands::boot::BootArgs),
+    /// Find AMT endpoints in address blocks.
+    Discover(commands::discover::DiscoverArgs),
+    /// A board's hardware inventory, power state and pending boot.
+    Show(commands::show::ShowArgs),
+    /// Run a rack of simulated AMT boards on loopback addresses.
+    Sim(commands::sim::SimArgs),
+    /// Start a simulated rack and walk through discover, power and boot on it.
+    Demo(commands::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,7 +44,10 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -39,6 +56,15 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async move {
         let result = match cli.command {
+            Command::Power(args) => commands::power::run(args).await,
+            Command::PowerCycle(args) => {
+                commands::power::change(metal_types::PowerAction::Cycle, args).await
+            }
+            Command::Boot(args) => commands::boot::run(args).await,
+            Command::Discover(args) => commands::discover::run(args).await,
+            Command::Show(args) => commands::show::run(args).await,
+            Command::Sim(args) => commands::sim::run(args).await,
+            Command::Demo(args) => commands::demo::run(args).await,
         };
         match result {
             Ok(code) => code,

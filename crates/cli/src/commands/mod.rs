@@ -1,1 +1,9 @@
 //! One module per `metal` subcommand.
+
+pub mod boot;
+pub mod common;
+pub mod demo;
+pub mod discover;
+pub mod power;
+pub mod show;
+pub mod sim;

@@ -1,0 +1,248 @@
+//! What every AMT command shares: credentials, connection options, target expansion, the
+//! progress bar, and printing a per-host report as a table or as JSON.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+use indicatif::{ProgressBar, ProgressStyle};
+use metal_amt::{Fleet, HostRun, PowerPolicy};
+use metal_types::{HostReport, Report, Target};
+use metal_wsman::{Credentials, KnownHosts, TransportOptions};
+use serde::{Deserialize, Serialize};
+
+/// Options of every command that talks to AMT boards.
+#[derive(Debug, Clone, Args)]
+pub struct AmtArgs {
+    /// AMT user.
+    #[arg(long, env = "METAL_AMT_USER", global = true)]
+    pub user: Option<String>,
+    /// AMT password (prefer the environment variable or the config file: arguments are visible
+    /// to other users in the process list).
+    #[arg(
+        long,
+        env = "METAL_AMT_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub password: Option<String>,
+    /// Talk TLS on port 16993 (certificate pinned on first use) instead of HTTP on 16992.
+    #[arg(long, global = true)]
+    pub tls: bool,
+    /// File of pinned TLS certificates [default: ~/.config/metal/known_amt_hosts].
+    #[arg(long, global = true)]
+    pub known_hosts: Option<PathBuf>,
+    /// Accept and record a board's new TLS certificate (after a board swap or re-key).
+    #[arg(long, global = true)]
+    pub repin: bool,
+    /// Boards worked on at once.
+    #[arg(long, default_value_t = 256, global = true)]
+    pub parallel: usize,
+    /// Connect timeout in seconds.
+    #[arg(long, default_value_t = 5.0, global = true)]
+    pub connect_timeout: f64,
+    /// Seconds to wait for a response.
+    #[arg(long, default_value_t = 20.0, global = true)]
+    pub read_timeout: f64,
+    /// Seconds to wait for a power change to show.
+    #[arg(long, default_value_t = 60.0, global = true)]
+    pub power_timeout: f64,
+    /// Print one JSON document instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// The `[amt]` table of the config file (`$METAL_CONFIG`, default ~/.config/metal/config.toml).
+#[derive(Debug, Default, Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    amt: AmtConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AmtConfig {
+    user: Option<String>,
+    password: Option<String>,
+    tls: Option<bool>,
+}
+
+fn config_path() -> Option<PathBuf> {
+    std::env::var_os("METAL_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| dirs::config_dir().map(|d| d.join("metal/config.toml")))
+}
+
+fn load_config() -> anyhow::Result<AmtConfig> {
+    let Some(path) = config_path() else {
+        return Ok(AmtConfig::default());
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let parsed: ConfigFile =
+                toml::from_str(&text).with_context(|| format!("config file {}", path.display()))?;
+            Ok(parsed.amt)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AmtConfig::default()),
+        Err(e) => Err(e).with_context(|| format!("config file {}", path.display())),
+    }
+}
+
+fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
+    if !(value.is_finite() && value > 0.0) {
+        bail!("--{name} must be a positive number of seconds, not {value}");
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+impl AmtArgs {
+    /// Credentials from the command line, the environment or the config file.
+    pub fn credentials(&self) -> anyhow::Result<Credentials> {
+        let config = load_config()?;
+        let user = self
+            .user
+            .clone()
+            .or(config.user)
+            .unwrap_or_else(|| "admin".to_string());
+        let password = self.password.clone().or(config.password).context(
+            "no AMT password: pass --password, set METAL_AMT_PASSWORD, or put password under [amt] in the config file",
+        )?;
+        Ok(Credentials { user, password })
+    }
+
+    fn known_hosts(&self) -> anyhow::Result<KnownHosts> {
+        let path = match &self.known_hosts {
+            Some(p) => p.clone(),
+            None => match dirs::config_dir() {
+                Some(d) => d.join("metal/known_amt_hosts"),
+                None => return Ok(KnownHosts::in_memory().with_repin(self.repin)),
+            },
+        };
+        let hosts = KnownHosts::load(&path)
+            .with_context(|| format!("known-hosts file {}", path.display()))?;
+        Ok(hosts.with_repin(self.repin))
+    }
+
+    /// Transport limits and TLS trust.
+    pub fn transport(&self) -> anyhow::Result<TransportOptions> {
+        Ok(TransportOptions {
+            connect_timeout: seconds("connect-timeout", self.connect_timeout)?,
+            read_timeout: seconds("read-timeout", self.read_timeout)?,
+            known_hosts: Arc::new(self.known_hosts()?),
+            ..TransportOptions::default()
+        })
+    }
+
+    /// A fleet runner for these options.
+    pub fn fleet(&self) -> anyhow::Result<Fleet> {
+        if self.parallel == 0 {
+            bail!("--parallel must be at least 1");
+        }
+        let config_tls = load_config()?.tls.unwrap_or(false);
+        Ok(Fleet {
+            credentials: self.credentials()?,
+            transport: Arc::new(self.transport()?),
+            policy: PowerPolicy {
+                timeout: seconds("power-timeout", self.power_timeout)?,
+                ..PowerPolicy::default()
+            },
+            tls: self.tls || config_tls,
+            concurrency: self.parallel,
+        })
+    }
+}
+
+/// Expands targets into addresses. Names, racks and `all` need the inventory.
+pub fn expand_targets(specs: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut hosts = Vec::new();
+    for spec in specs {
+        for target in Target::parse_list(spec)? {
+            match target.addresses() {
+                Some(addresses) => hosts.extend(addresses.into_iter().map(|a| a.to_string())),
+                None => bail!(
+                    "target {target}: names, racks and `all` are resolved through the inventory, which this build does not have yet; give IP addresses or CIDR blocks"
+                ),
+            }
+        }
+    }
+    if hosts.is_empty() {
+        bail!("no targets given");
+    }
+    let mut seen = std::collections::HashSet::new();
+    hosts.retain(|h| seen.insert(h.clone()));
+    // Raising the open-file limit lets a large fleet keep one connection per board.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    Ok(hosts)
+}
+
+/// A progress bar on stderr when it is a terminal and there is more than one host.
+pub fn progress(total: usize, what: &str, json: bool) -> ProgressBar {
+    if json || total < 2 || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total as u64);
+    let style = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// Turns fleet results into a report.
+pub fn report<T, U: Serialize>(
+    command: &str,
+    runs: Vec<HostRun<T>>,
+    map: impl Fn(T) -> U,
+) -> Report<U> {
+    let hosts = runs
+        .into_iter()
+        .map(|run| match run.result {
+            Ok(v) => HostReport::ok(run.host, map(v)),
+            Err(e) => HostReport::failed(run.host, e.category(), e.to_string()),
+        })
+        .collect();
+    Report::new(command, hosts)
+}
+
+/// Prints a report as JSON or as a table (`columns` renders a successful row) and returns the
+/// exit code.
+pub fn print_report<T: Serialize>(
+    report: &Report<T>,
+    json: bool,
+    headers: &[&str],
+    columns: impl Fn(&T) -> Vec<String>,
+) -> anyhow::Result<i32> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(report.exit_code());
+    }
+    let mut table = Table::new();
+    table.load_preset(UTF8_BORDERS_ONLY);
+    let mut header = vec!["HOST"];
+    header.extend_from_slice(headers);
+    table.set_header(header);
+    for host in &report.hosts {
+        let mut row = vec![host.host.clone()];
+        match &host.outcome {
+            metal_types::HostOutcome::Ok(v) => row.extend(columns(v)),
+            metal_types::HostOutcome::Failed { error } => {
+                let kind = serde_json::to_value(error.kind)?;
+                row.push(format!(
+                    "FAILED [{}] {}",
+                    kind.as_str().unwrap_or("error"),
+                    error.message
+                ));
+            }
+        }
+        table.add_row(row);
+    }
+    println!("{table}");
+    let s = report.summary;
+    println!("{} ok, {} failed", s.ok, s.failed);
+    Ok(report.exit_code())
+}
