@@ -36,6 +36,10 @@ enum Command {
     Sim(commands::sim::SimArgs),
     /// Start a simulated rack and walk through discover, power and boot on it.
     Demo(commands::demo::DemoArgs),
+    /// Run the netboot service: DHCP/proxyDHCP, TFTP, HTTP iPXE scripts and boot events.
+    Serve(commands::serve::ServeArgs),
+    /// The read-only TFTP server on its own.
+    Tftp(commands::tftp::TftpArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +69,8 @@ fn main() -> ExitCode {
             Command::Show(args) => commands::show::run(args).await,
             Command::Sim(args) => commands::sim::run(args).await,
             Command::Demo(args) => commands::demo::run(args).await,
+            Command::Serve(args) => commands::serve::run(args).await,
+            Command::Tftp(args) => commands::tftp::run(args).await,
         };
         match result {
             Ok(code) => code,

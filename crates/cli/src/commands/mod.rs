@@ -5,5 +5,7 @@ pub mod common;
 pub mod demo;
 pub mod discover;
 pub mod power;
+pub mod serve;
 pub mod show;
 pub mod sim;
+pub mod tftp;

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Debian packages the netboot end-to-end tests (tests/netboot) and benchmarks (benches/netboot-*) need.
+# Called by .ci/run as root. The QEMU tests also run `apt-get download` for the test kernel, so the
+# package lists must be current.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+# qemu-system-x86, ipxe-qemu, ovmf: the VMs and their firmware (SeaBIOS + iPXE ROM, OVMF).
+# ipxe: undionly.kpxe / snponly.efi / ipxe.efi that metal serves over TFTP.
+# busybox-static, cpio: the test initramfs. iproute2: netns, bridge, tap, tc netem.
+# dnsmasq-base: the site DHCP server of the proxy test and the comparison server of the boot benchmark.
+# tftpd-hpa: in.tftpd, the comparison server of the TFTP benchmark. curl: the TFTP benchmark client.
+apt-get install -y --no-install-recommends \
+    qemu-system-x86 ipxe-qemu ipxe ovmf busybox-static cpio iproute2 \
+    dnsmasq-base tftpd-hpa curl

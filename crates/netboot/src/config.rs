@@ -1,0 +1,436 @@
+//! The `metal serve` configuration file (TOML), parsed and checked before anything binds.
+//!
+//! ```toml
+//! server_ip = "10.99.0.1"          # what clients reach us at: siaddr, server identifier, URLs
+//! interface = "br0"                # DHCP answers only on this interface
+//! mode = "dhcp"                    # or "proxy": beside a site DHCP server, PXE clients only
+//! default_profile = "linux"        # what a MAC boots when nothing else says so
+//!
+//! [dhcp]                           # required in mode "dhcp"
+//! subnet = "10.99.0.0/24"
+//! range = ["10.99.0.100", "10.99.0.199"]
+//! router = "10.99.0.1"
+//! dns = ["10.99.0.1"]
+//! lease_secs = 3600
+//! lease_file = "/var/lib/metal/leases.json"
+//!
+//! [tftp]
+//! root = "/srv/metal/tftp"         # undionly.kpxe, snponly.efi, ipxe.efi (Debian package `ipxe`)
+//!
+//! [http]
+//! listen = "10.99.0.1:8080"
+//! root = "/srv/metal/images"       # kernels, initrds, squashfs images (Range requests work)
+//! templates = "pxe"                # iPXE script templates
+//!
+//! [profiles.linux]
+//! template = "linux.ipxe"
+//! kernel = "vmlinuz"               # every other key is passed to the template
+//!
+//! [[hosts]]
+//! mac = "52:54:00:12:34:56"
+//! ip = "10.99.0.50"
+//! hostname = "node01"
+//! profile = "xen"
+//! ```
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use ipnet::Ipv4Net;
+use metal_types::MacAddr;
+use serde::Deserialize;
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML does not parse or does not match the schema.
+    #[error("invalid configuration: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// The values parse but contradict each other.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Whether we are the subnet's DHCP server or a proxyDHCP server beside another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// We own the subnet: hand out addresses from `[dhcp] range` and reservations.
+    Dhcp,
+    /// Another server hands out addresses; we answer PXE clients only, with boot information and
+    /// no address (PXE specification 2.1, "proxyDHCP"), on port 67 and 4011.
+    Proxy,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The address clients reach this server at.
+    pub server_ip: Ipv4Addr,
+    /// The interface DHCP listens and answers on (`SO_BINDTODEVICE`). Without it, every interface.
+    pub interface: Option<String>,
+    /// DHCP server or proxyDHCP.
+    pub mode: Mode,
+    /// The profile of MACs that neither the hosts table nor the policy names.
+    pub default_profile: String,
+    /// Address pool, options and lease file; required in mode `dhcp`.
+    pub dhcp: Option<DhcpConfig>,
+    /// DHCP ports; the defaults are the standard ones.
+    #[serde(default)]
+    pub ports: Ports,
+    /// TFTP server.
+    pub tftp: TftpConfig,
+    /// HTTP server.
+    pub http: HttpConfig,
+    /// Boot file names by client architecture.
+    #[serde(default)]
+    pub boot_files: BootFiles,
+    /// Named boot profiles: a template and the values it is rendered with.
+    pub profiles: BTreeMap<String, Profile>,
+    /// Per-MAC reservations and boot choices.
+    #[serde(default)]
+    pub hosts: Vec<HostEntry>,
+}
+
+/// The subnet we hand addresses out of.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DhcpConfig {
+    /// The subnet (its mask goes out as option 1).
+    pub subnet: Ipv4Net,
+    /// First and last address of the dynamic pool, inclusive.
+    pub range: [Ipv4Addr; 2],
+    /// Option 3.
+    pub router: Option<Ipv4Addr>,
+    /// Option 6.
+    #[serde(default)]
+    pub dns: Vec<Ipv4Addr>,
+    /// Option 51, in seconds.
+    #[serde(default = "default_lease_secs")]
+    pub lease_secs: u32,
+    /// Where leases are kept across restarts.
+    pub lease_file: PathBuf,
+}
+
+fn default_lease_secs() -> u32 {
+    3600
+}
+
+/// UDP ports of the DHCP side. Tests without root use high ports; on a port other than 67 the
+/// server replies by unicast to the request's source instead of broadcasting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ports {
+    /// DHCP server port (RFC 2131 §4.1: 67).
+    #[serde(default = "default_dhcp_port")]
+    pub dhcp: u16,
+    /// PXE boot server port for proxy mode (PXE specification: 4011).
+    #[serde(default = "default_pxe_port")]
+    pub pxe: u16,
+}
+
+fn default_dhcp_port() -> u16 {
+    67
+}
+
+fn default_pxe_port() -> u16 {
+    4011
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Ports {
+            dhcp: default_dhcp_port(),
+            pxe: default_pxe_port(),
+        }
+    }
+}
+
+/// The read-only TFTP server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TftpConfig {
+    /// Directory served; nothing outside it is ever read.
+    pub root: PathBuf,
+    /// Listen address; default `server_ip:69`.
+    pub listen: Option<SocketAddr>,
+}
+
+/// The HTTP server: scripts, images, boot events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Directory of kernels, initrds and images, served under `/files/`.
+    pub root: PathBuf,
+    /// Directory of iPXE script templates (the repository's `pxe/`).
+    pub templates: PathBuf,
+}
+
+/// Boot file names, relative to the TFTP root, by RFC 4578 client architecture.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootFiles {
+    /// Architecture 0, BIOS PXE.
+    #[serde(default = "default_bios")]
+    pub bios: String,
+    /// Architectures 7 and 9, x64 UEFI PXE.
+    #[serde(default = "default_efi64")]
+    pub efi64: String,
+    /// Architecture 16, x64 UEFI HTTP boot: fetched from the TFTP root over HTTP (`/tftp/`).
+    #[serde(default = "default_efi64_http")]
+    pub efi64_http: String,
+}
+
+fn default_bios() -> String {
+    "undionly.kpxe".into()
+}
+
+fn default_efi64() -> String {
+    "snponly.efi".into()
+}
+
+fn default_efi64_http() -> String {
+    "ipxe.efi".into()
+}
+
+impl Default for BootFiles {
+    fn default() -> Self {
+        BootFiles {
+            bios: default_bios(),
+            efi64: default_efi64(),
+            efi64_http: default_efi64_http(),
+        }
+    }
+}
+
+/// A boot profile: which template, rendered with which values.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Profile {
+    /// Template file name in the templates directory.
+    pub template: String,
+    /// Every other key of the table, passed to the template as is.
+    #[serde(flatten)]
+    pub vars: BTreeMap<String, toml::Value>,
+}
+
+/// One known machine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostEntry {
+    /// Its boot NIC.
+    pub mac: MacAddr,
+    /// A fixed address (mode `dhcp`); must lie in the subnet.
+    pub ip: Option<Ipv4Addr>,
+    /// Option 12.
+    pub hostname: Option<String>,
+    /// Profile name; the default profile when absent.
+    pub profile: Option<String>,
+}
+
+impl Config {
+    /// Reads and checks a configuration file. Relative paths in it are taken relative to the
+    /// file's directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Config::parse(&text)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve_paths(base);
+        Ok(config)
+    }
+
+    /// Parses and checks configuration text.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let join = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        join(&mut self.tftp.root);
+        join(&mut self.http.root);
+        join(&mut self.http.templates);
+        if let Some(dhcp) = &mut self.dhcp {
+            join(&mut dhcp.lease_file);
+        }
+    }
+
+    /// The TFTP listen address.
+    pub fn tftp_listen(&self) -> SocketAddr {
+        self.tftp
+            .listen
+            .unwrap_or_else(|| SocketAddr::from((self.server_ip, 69)))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if !self.profiles.contains_key(&self.default_profile) {
+            return bad(format!(
+                "default_profile {:?} is not a [profiles] entry",
+                self.default_profile
+            ));
+        }
+        let mut macs = HashSet::new();
+        let mut ips = HashSet::new();
+        for host in &self.hosts {
+            if !macs.insert(host.mac) {
+                return bad(format!("host {} is listed twice", host.mac));
+            }
+            if let Some(p) = &host.profile
+                && !self.profiles.contains_key(p)
+            {
+                return bad(format!("host {}: unknown profile {p:?}", host.mac));
+            }
+            if let Some(ip) = host.ip
+                && !ips.insert(ip)
+            {
+                return bad(format!("address {ip} is reserved twice"));
+            }
+        }
+        match (self.mode, &self.dhcp) {
+            (Mode::Dhcp, None) => return bad("mode \"dhcp\" needs a [dhcp] section".into()),
+            (Mode::Dhcp, Some(d)) => {
+                let [first, last] = d.range;
+                if u32::from(first) > u32::from(last) {
+                    return bad(format!("dhcp.range: {first} comes after {last}"));
+                }
+                for ip in [first, last] {
+                    if !d.subnet.contains(&ip)
+                        || ip == d.subnet.network()
+                        || ip == d.subnet.broadcast()
+                    {
+                        return bad(format!("dhcp.range: {ip} is not a host of {}", d.subnet));
+                    }
+                }
+                if !d.subnet.contains(&self.server_ip) {
+                    return bad(format!(
+                        "server_ip {} is outside {}",
+                        self.server_ip, d.subnet
+                    ));
+                }
+                for host in &self.hosts {
+                    if let Some(ip) = host.ip
+                        && !d.subnet.contains(&ip)
+                    {
+                        return bad(format!("host {}: {ip} is outside {}", host.mac, d.subnet));
+                    }
+                }
+                if d.lease_secs < 60 {
+                    return bad("dhcp.lease_secs must be at least 60".into());
+                }
+            }
+            (Mode::Proxy, _) => {}
+        }
+        Ok(())
+    }
+}
+
+/// A complete example configuration, for the crate's unit tests.
+#[cfg(test)]
+pub(crate) fn tests_example() -> &'static str {
+    tests::EXAMPLE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) const EXAMPLE: &str = r#"
+server_ip = "10.99.0.1"
+interface = "br0"
+mode = "dhcp"
+default_profile = "linux"
+
+[dhcp]
+subnet = "10.99.0.0/24"
+range = ["10.99.0.100", "10.99.0.110"]
+router = "10.99.0.1"
+lease_file = "leases.json"
+
+[tftp]
+root = "tftp"
+
+[http]
+listen = "10.99.0.1:8080"
+root = "images"
+templates = "pxe"
+
+[profiles.linux]
+template = "linux.ipxe"
+kernel = "vmlinuz"
+
+[profiles.special]
+template = "linux.ipxe"
+kernel = "special"
+
+[[hosts]]
+mac = "52:54:00:00:00:01"
+ip = "10.99.0.50"
+profile = "special"
+"#;
+
+    #[test]
+    fn example_parses_with_defaults() {
+        let c = Config::parse(EXAMPLE).unwrap();
+        assert_eq!(c.mode, Mode::Dhcp);
+        assert_eq!(c.ports.dhcp, 67);
+        assert_eq!(c.boot_files.bios, "undionly.kpxe");
+        assert_eq!(c.tftp_listen(), "10.99.0.1:69".parse().unwrap());
+        assert_eq!(c.profiles["linux"].vars["kernel"].as_str(), Some("vmlinuz"));
+        assert_eq!(c.dhcp.unwrap().lease_secs, 3600);
+    }
+
+    fn invalid(from: &str, to: &str) -> String {
+        let text = EXAMPLE.replace(from, to);
+        assert_ne!(text, EXAMPLE, "{from:?} not in the example");
+        match Config::parse(&text) {
+            Err(ConfigError::Invalid(m)) => m,
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn contradictions_are_refused() {
+        assert!(invalid("default_profile = \"linux\"", "default_profile = \"x\"").contains("x"));
+        assert!(invalid("\"10.99.0.110\"]", "\"10.99.1.5\"]").contains("not a host"));
+        assert!(invalid("\"10.99.0.110\"]", "\"10.99.0.99\"]").contains("comes after"));
+        assert!(invalid("ip = \"10.99.0.50\"", "ip = \"10.1.0.50\"").contains("outside"));
+        assert!(invalid("profile = \"special\"", "profile = \"nope\"").contains("nope"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let text = EXAMPLE.replace("[tftp]\n", "[tftp]\nrot = 1\n");
+        assert!(matches!(Config::parse(&text), Err(ConfigError::Parse(_))));
+    }
+
+    #[test]
+    fn proxy_mode_needs_no_pool() {
+        let text = EXAMPLE
+            .replace("mode = \"dhcp\"", "mode = \"proxy\"")
+            .replace("[dhcp]\n", "[unused]\n");
+        let text = text.split("[unused]").next().unwrap().to_string()
+            + &text[text.find("[tftp]").unwrap()..];
+        let c = Config::parse(&text).unwrap();
+        assert!(c.dhcp.is_none());
+    }
+}

@@ -1,0 +1,164 @@
+/*!
+The netboot service of `metal`: DHCP (or proxyDHCP beside a site DHCP server), read-only TFTP,
+and HTTP for iPXE scripts, boot images and boot-event callbacks.
+
+The chain it serves: firmware PXE asks DHCP and gets a TFTP boot file chosen by client
+architecture (RFC 4578); that file is iPXE, which asks DHCP again, is recognised, and gets the
+URL of its per-MAC script; the script loads a kernel over HTTP; the booted system reports back.
+
+This crate knows nothing of power control or of the inventory's store: what a MAC boots is asked
+of a [`BootPolicy`]. [`ConfigPolicy`] answers from the configuration file.
+
+```no_run
+# async fn demo() -> Result<(), metal_netboot::Error> {
+use std::sync::Arc;
+let config = metal_netboot::Config::load("netboot.toml".as_ref())?;
+let policy = Arc::new(metal_netboot::ConfigPolicy::new(&config));
+let server = metal_netboot::Netboot::bind(config, policy).await?;
+server.run().await
+# }
+```
+*/
+
+pub mod config;
+pub mod dhcp;
+pub mod events;
+pub mod http;
+pub mod leases;
+pub mod policy;
+pub mod templates;
+pub mod tftp;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use config::{Config, ConfigError, Mode};
+pub use events::{BootEvent, Events};
+pub use policy::{BootAction, BootDecision, BootPolicy, ConfigPolicy, PolicyError};
+
+/// Why the service cannot start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// DHCP.
+    #[error(transparent)]
+    Dhcp(#[from] dhcp::DhcpError),
+    /// TFTP.
+    #[error(transparent)]
+    Tftp(#[from] tftp::TftpError),
+    /// The templates.
+    #[error(transparent)]
+    Template(#[from] templates::TemplateError),
+    /// The HTTP listener.
+    #[error("HTTP server on {addr}: {source}")]
+    Http {
+        /// The listen address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// All three servers, bound and ready to run.
+pub struct Netboot {
+    dhcp: dhcp::DhcpServer,
+    tftp: async_tftp::server::TftpServer<tftp::SafeDir>,
+    http: (tokio::net::TcpListener, axum::Router),
+    events: Events,
+}
+
+impl Netboot {
+    /// Loads the templates, checks that every profile's template exists, opens the lease file
+    /// and binds every socket, so that all configuration errors surface here.
+    pub async fn bind(config: Config, policy: Arc<dyn BootPolicy>) -> Result<Netboot, Error> {
+        let templates = templates::Templates::load(&config.http.templates)?;
+        for (name, profile) in &config.profiles {
+            if !templates.has(&profile.template) {
+                return Err(ConfigError::Invalid(format!(
+                    "profile {name}: no template {:?} in {}",
+                    profile.template,
+                    config.http.templates.display()
+                ))
+                .into());
+            }
+        }
+        let listen = config.http.listen;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| Error::Http {
+                addr: listen,
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(listen.port());
+        let base_url = format!("http://{}:{port}", config.server_ip);
+        let events = Events::new();
+        let dhcp = dhcp::DhcpServer::bind(&config, policy.clone(), base_url.clone())?;
+        let tftp = tftp::bind(&config.tftp.root, config.tftp_listen()).await?;
+        let state = http::HttpState {
+            templates,
+            profiles: config.profiles.clone(),
+            policy,
+            events: events.clone(),
+            base_url,
+        };
+        let router = http::router(&config, state);
+        Ok(Netboot {
+            dhcp,
+            tftp,
+            http: (listener, router),
+            events,
+        })
+    }
+
+    /// The event record (boot callbacks and scripts served).
+    pub fn events(&self) -> Events {
+        self.events.clone()
+    }
+
+    /// Where each server listens.
+    pub fn addresses(&self) -> Addresses {
+        Addresses {
+            dhcp: self.dhcp.local_addrs(),
+            tftp: self.tftp.listen_addr().ok(),
+            http: self.http.0.local_addr().ok(),
+        }
+    }
+
+    /// Serves until one of the servers fails.
+    pub async fn run(self) -> Result<(), Error> {
+        let (listener, router) = self.http;
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let http = async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .map_err(|source| Error::Http { addr, source })
+        };
+        let tftp = async move { self.tftp.serve().await.map_err(tftp::TftpError::from) };
+        tokio::select! {
+            r = self.dhcp.run() => r.map_err(Error::from),
+            r = tftp => r.map_err(Error::from),
+            r = http => r,
+        }
+    }
+}
+
+/// The bound addresses of a [`Netboot`].
+#[derive(Debug, Clone)]
+pub struct Addresses {
+    /// DHCP sockets (67, and 4011 in proxy mode).
+    pub dhcp: Vec<SocketAddr>,
+    /// TFTP.
+    pub tftp: Option<SocketAddr>,
+    /// HTTP.
+    pub http: Option<SocketAddr>,
+}
