@@ -1,0 +1,271 @@
+//! The `metal` binary end to end against `metal sim` run as a separate process, as an operator
+//! would use them: JSON output, exit codes, and what the simulated boards saw (their log).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const PASSWORD: &str = "Secr3t!pw";
+
+/// A `metal sim` child process; its stdout lines are collected; it is stopped by PID on drop.
+struct SimProcess {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl SimProcess {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_metal"))
+            .arg("sim")
+            .args(["--password", PASSWORD, "--transition-ms", "100"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start metal sim");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().unwrap();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let sim = Self { child, lines };
+        sim.wait_for(|l| l.starts_with("ready "));
+        sim
+    }
+
+    fn wait_for(&self, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(l) = self.lines.lock().unwrap().iter().find(|l| pred(l)) {
+                return l.clone();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "simulator never printed the expected line; log:\n{}",
+            self.lines.lock().unwrap().join("\n")
+        );
+    }
+
+    fn lines_about(&self, ip: &str) -> Vec<String> {
+        let prefix = format!("{ip} ");
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with(&prefix))
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn metal(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_metal"))
+        .args(args)
+        .env_remove("METAL_AMT_PASSWORD")
+        .env("METAL_CONFIG", "/nonexistent/metal-config.toml")
+        .output()
+        .expect("run metal");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn metal_json(args: &[&str]) -> (i32, Value) {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let (code, stdout, stderr) = metal(&all);
+    let doc = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: stdout {stdout:?} stderr {stderr:?}"));
+    (code, doc)
+}
+
+#[test]
+fn power_and_one_shot_boot_through_the_binary() {
+    let sim = SimProcess::start(&["--boards", "6", "--first-ip", "127.0.121.1"]);
+    let (code, doc) = metal_json(&["power", "status", "127.0.121.0/29", "--password", PASSWORD]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["summary"]["ok"], 6);
+    assert!(
+        doc["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["power"] == "on"),
+        "{doc}"
+    );
+
+    let (code, doc) = metal_json(&["power", "off", "127.0.121.2", "--password", PASSWORD]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["hosts"][0]["power"], "off");
+    let (_, doc) = metal_json(&["power", "status", "127.0.121.2", "--password", PASSWORD]);
+    assert_eq!(doc["hosts"][0]["power"], "off");
+    sim.wait_for(|l| l == "127.0.121.2 power 2 -> 8");
+
+    let (code, doc) = metal_json(&[
+        "boot",
+        "pxe",
+        "127.0.121.5",
+        "--now",
+        "--password",
+        PASSWORD,
+    ]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["hosts"][0]["next_boot"], "pxe");
+    assert_eq!(doc["hosts"][0]["power_action"], "reset");
+    sim.wait_for(|l| l == "127.0.121.5 boot from pxe (one-shot override)");
+
+    let (code, _) = metal_json(&["power-cycle", "127.0.121.5", "--password", PASSWORD]);
+    assert_eq!(code, 0);
+    sim.wait_for(|l| l == "127.0.121.5 boot from disk (default)");
+
+    let (code, doc) = metal_json(&["show", "127.0.121.5", "--password", PASSWORD]);
+    assert_eq!(code, 0, "{doc}");
+    let host = &doc["hosts"][0];
+    assert_eq!(host["next_boot"], Value::Null, "override used up: {host}");
+    assert_eq!(host["hardware"]["uuid"].as_str().unwrap().len(), 36);
+    assert_eq!(
+        host["hardware"]["disks"].as_array().unwrap().len(),
+        4,
+        "board index 4 has four disks"
+    );
+}
+
+#[test]
+fn wrong_password_fails_every_host_with_exit_3_and_two_requests_each() {
+    let sim = SimProcess::start(&["--boards", "3", "--first-ip", "127.0.122.1"]);
+    let (code, doc) = metal_json(&[
+        "power",
+        "status",
+        "127.0.122.1,127.0.122.2,127.0.122.3",
+        "--password",
+        "nope",
+    ]);
+    assert_eq!(code, 3, "{doc}");
+    for host in doc["hosts"].as_array().unwrap() {
+        assert_eq!(host["error"]["kind"], "auth", "{host}");
+        let ip = host["host"].as_str().unwrap();
+        assert!(host["error"]["message"].as_str().unwrap().contains(ip));
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(
+            sim.lines_about(ip).len(),
+            2,
+            "{ip}: {:?}",
+            sim.lines_about(ip)
+        );
+    }
+}
+
+#[test]
+fn one_dead_board_times_out_alone_and_exit_is_2() {
+    let _sim = SimProcess::start(&[
+        "--boards",
+        "3",
+        "--first-ip",
+        "127.0.123.1",
+        "--fault",
+        "127.0.123.2=hang",
+    ]);
+    let (code, doc) = metal_json(&[
+        "power",
+        "status",
+        "127.0.123.0/30",
+        "--password",
+        PASSWORD,
+        "--read-timeout",
+        "1",
+    ]);
+    assert_eq!(code, 2, "{doc}");
+    let hosts = doc["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 2);
+    assert_eq!(hosts[0]["ok"], true);
+    assert_eq!(hosts[1]["error"]["kind"], "timeout", "{doc}");
+}
+
+#[test]
+fn table_output_names_each_host_and_the_cause() {
+    let _sim = SimProcess::start(&["--boards", "1", "--first-ip", "127.0.124.1"]);
+    let (code, stdout, _) = metal(&[
+        "power",
+        "status",
+        "127.0.124.1,127.0.124.9",
+        "--password",
+        PASSWORD,
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stdout.contains("127.0.124.1") && stdout.contains(" on "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("127.0.124.9") && stdout.contains("[connection]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 ok, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn usage_errors_exit_1_with_a_message() {
+    let (code, _, stderr) = metal(&["power", "status", "10.0.0.0/33", "--password", "x"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("invalid target"), "{stderr}");
+    let (code, _, stderr) = metal(&["power", "status", "127.0.0.1"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no AMT password"), "{stderr}");
+}
+
+#[test]
+fn discover_finds_the_simulated_boards_and_their_version() {
+    let _sim = SimProcess::start(&[
+        "--boards",
+        "3",
+        "--first-ip",
+        "127.0.125.1",
+        "--profile",
+        "amt-11",
+    ]);
+    let (code, doc) = metal_json(&["discover", "127.0.125.0/29"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["probed"], 6);
+    let found = doc["found"].as_array().unwrap();
+    assert_eq!(found.len(), 3, "{doc}");
+    assert!(
+        found
+            .iter()
+            .all(|f| f["http"] == true && f["version"].as_str().unwrap().starts_with("11.8")),
+        "{doc}"
+    );
+}
+
+#[test]
+fn demo_walks_through_a_simulated_rack() {
+    let (code, stdout, stderr) = metal(&["demo", "--boards", "4", "--first-ip", "127.0.126.1"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("4 AMT endpoints among 4 addresses"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("127.0.126.4  booted from: pxe (one-shot)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("No board has a pending boot override"),
+        "{stdout}"
+    );
+}
