@@ -232,10 +232,15 @@ pub fn print_report<T: Serialize>(
             metal_types::HostOutcome::Ok(v) => row.extend(columns(v)),
             metal_types::HostOutcome::Failed { error } => {
                 let kind = serde_json::to_value(error.kind)?;
+                // The HOST column already names the host; drop the `address:port: ` prefix.
+                let message = error
+                    .message
+                    .strip_prefix(host.host.as_str())
+                    .and_then(|rest| rest.split_once(": "))
+                    .map_or(error.message.as_str(), |(_, m)| m);
                 row.push(format!(
-                    "FAILED [{}] {}",
-                    kind.as_str().unwrap_or("error"),
-                    error.message
+                    "FAILED [{}] {message}",
+                    kind.as_str().unwrap_or("error")
                 ));
             }
         }
