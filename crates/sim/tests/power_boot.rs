@@ -5,6 +5,7 @@ mod common;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use common::tls::tls_connect;
 use common::*;
 use metal_sim::{Profile, SimEvent};
 use metal_types::BootDevice;
@@ -268,8 +269,3 @@ async fn amt16_rejects_an_empty_source_element() {
     assert_eq!(r.status, 200);
     sim.shutdown().await;
 }
-
-mod tls_client {
-    include!("common/tls.rs");
-}
-use tls_client::tls_connect;

@@ -255,7 +255,7 @@ async fn enumerate_and_pull_page_by_page() {
             assert!(texts(&x, "EnumerationContext").is_empty());
             break;
         }
-        assert_eq!(texts(&x, "EnumerationContext"), [ctx.clone()]);
+        assert_eq!(texts(&x, "EnumerationContext"), std::slice::from_ref(&ctx));
     }
     assert_eq!(ids.len(), 11);
     assert!(ids.contains(&"AMT".to_string()) && ids.contains(&"Build Number".to_string()));

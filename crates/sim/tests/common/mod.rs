@@ -11,6 +11,8 @@ use metal_sim::{Sim, SimConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub mod tls;
+
 pub const USER: &str = "admin";
 pub const PASSWORD: &str = "Sim-P@ss1";
 pub const CIM: &str = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/";

@@ -55,7 +55,7 @@ pub async fn tls_connect_with(
     ip: std::net::Ipv4Addr,
     version: Option<&'static rustls::SupportedProtocolVersion>,
 ) -> (
-    super::common::Conn<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>,
+    super::Conn<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>,
     Arc<AcceptAny>,
 ) {
     let verifier = Arc::new(AcceptAny::default());
@@ -71,17 +71,19 @@ pub async fn tls_connect_with(
     .dangerous()
     .with_custom_certificate_verifier(verifier.clone())
     .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect((ip, 16993)).await.expect("connect 16993");
+    let tcp = tokio::net::TcpStream::connect((ip, 16993))
+        .await
+        .expect("connect 16993");
     let name = ServerName::IpAddress(std::net::IpAddr::V4(ip).into());
     let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
         .await
         .expect("TLS handshake");
-    (super::common::Conn::new(stream), verifier)
+    (super::Conn::new(stream), verifier)
 }
 
 pub async fn tls_connect(
     ip: std::net::Ipv4Addr,
-) -> super::common::Conn<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+) -> super::Conn<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
     tls_connect_with(ip, None).await.0
 }
