@@ -147,7 +147,7 @@ async fn handle(board: Arc<Board>, req: Request<Incoming>) -> Result<Response<Bo
     };
     let mut delay = board.cfg.latency;
     if let Fault::Latency(extra) = fault {
-        delay += extra;
+        delay = delay.saturating_add(extra);
     }
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;

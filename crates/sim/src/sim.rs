@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -14,6 +15,8 @@ use crate::{SimError, listener};
 
 /// Capacity of the event channel; slow receivers miss the oldest events.
 const EVENT_CAPACITY: usize = 16_384;
+/// Longest latency, transition or lockout accepted (keeps instant arithmetic in range).
+const MAX_DELAY: Duration = Duration::from_secs(365 * 24 * 3600);
 /// File descriptors kept free beyond the listeners, for connections and the process.
 const FD_HEADROOM: u64 = 1024;
 
@@ -48,6 +51,15 @@ impl Sim {
                     cfg.boards, cfg.first_ip
                 ))
             })?;
+        for (name, d) in [
+            ("latency", cfg.latency),
+            ("transition", cfg.transition),
+            ("lockout", cfg.lockout),
+        ] {
+            if d > MAX_DELAY {
+                return Err(SimError::Config(format!("{name} is longer than a year")));
+            }
+        }
         if cfg.page_size == 0 {
             return Err(SimError::Config("page_size must be at least 1".into()));
         }

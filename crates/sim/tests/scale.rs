@@ -56,3 +56,16 @@ async fn bind_failure_names_the_address() {
     assert!(err.to_string().contains("127.77.50.1:16992"), "{err}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn invalid_configs_are_refused() {
+    let mut cfg = config(Ipv4Addr::new(255, 255, 255, 250), 10);
+    let err = metal_sim::Sim::start(cfg.clone()).await.unwrap_err();
+    assert!(matches!(err, metal_sim::SimError::Config(_)), "{err}");
+    cfg = config(Ipv4Addr::new(127, 77, 51, 1), 1);
+    cfg.transition = Duration::MAX;
+    assert!(metal_sim::Sim::start(cfg.clone()).await.is_err());
+    cfg.transition = Duration::from_secs(1);
+    cfg.page_size = 0;
+    assert!(metal_sim::Sim::start(cfg).await.is_err());
+}

@@ -282,3 +282,70 @@ async fn pull_shape_matches_the_fixture() {
     assert_eq!(local_names(&x), fixture_names);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn profile_sets_versions() {
+    let ip = Ipv4Addr::new(127, 77, 19, 1);
+    let mut cfg = config(ip, 1);
+    cfg.profile = "amt-9".parse().unwrap();
+    let sim = start(cfg).await;
+    let mut c = Client::new(ip);
+    let r = c
+        .call(&get("CIM_SoftwareIdentity", &[("InstanceID", "AMT")]))
+        .await;
+    assert_eq!(
+        r.header("Server"),
+        Some("Intel(R) Active Management Technology 9.1.41.3024")
+    );
+    assert_eq!(texts(&r.text(), "VersionString"), ["9.1.41"]);
+    let r = c
+        .call(&get(
+            "CIM_SoftwareIdentity",
+            &[("InstanceID", "Build Number")],
+        ))
+        .await;
+    assert_eq!(texts(&r.text(), "VersionString"), ["3024"]);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn redirection_state_change_and_put() {
+    let ip = Ipv4Addr::new(127, 77, 24, 1);
+    let sim = start(config(ip, 1)).await;
+    let mut c = Client::new(ip);
+    let change = |state: u32| {
+        invoke(
+            "AMT_RedirectionService",
+            "RequestStateChange",
+            &format!("<h:RequestedState>{state}</h:RequestedState>"),
+        )
+    };
+    let r = c.call(&change(32770)).await;
+    let x = r.text();
+    assert!(x.contains("AMT_RedirectionService/RequestStateChangeResponse</b:Action>"));
+    assert_eq!(texts(&x, "ReturnValue"), ["0"]);
+    let r = c.call(&get("AMT_RedirectionService", &[])).await;
+    assert_eq!(texts(&r.text(), "EnabledState"), ["32770"]);
+    let r = c.call(&change(7)).await;
+    assert_ne!(texts(&r.text(), "ReturnValue"), ["0"]);
+    let u = uri("AMT_RedirectionService");
+    let put = envelope(
+        "http://schemas.xmlsoap.org/ws/2004/09/transfer/Put",
+        &u,
+        &[],
+        &format!(
+            "<h:AMT_RedirectionService xmlns:h=\"{u}\"><h:EnabledState>32771</h:EnabledState><h:ListenerEnabled>false</h:ListenerEnabled></h:AMT_RedirectionService>"
+        ),
+    );
+    let r = c.call(&put).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        local_names(&r.text()),
+        local_names(&fixture("amt/redirectionservice/put.xml"))
+    );
+    assert_eq!(texts(&r.text(), "ListenerEnabled"), ["false"]);
+    // Unsupported method on a known class: a fault, not a crash.
+    let r = c.call(&invoke("CIM_Chassis", "Explode", "")).await;
+    assert_eq!(r.status, 400);
+    sim.shutdown().await;
+}
