@@ -97,6 +97,10 @@ pub struct TransportOptions {
     /// Responses larger than this are refused, not buffered.
     pub max_response_bytes: usize,
     pub known_hosts: Arc<KnownHosts>,
+    /// Send the cached digest challenge pre-emptively (the default). When false, every request
+    /// first collects a fresh 401 challenge, as naive clients do; kept for comparison
+    /// benchmarks.
+    pub reuse_challenge: bool,
 }
 
 impl Default for TransportOptions {
@@ -106,6 +110,7 @@ impl Default for TransportOptions {
             read_timeout: Duration::from_secs(20),
             max_response_bytes: 4 * 1024 * 1024,
             known_hosts: Arc::new(KnownHosts::in_memory()),
+            reuse_challenge: true,
         }
     }
 }
@@ -177,6 +182,9 @@ impl Session {
     /// exchange: a 401 is answered once with the new challenge, a second 401 is an error.
     pub(crate) async fn post(&mut self, envelope: &str) -> Result<HttpResponse, Error> {
         let mut retried = false;
+        if !self.options.reuse_challenge {
+            self.digest = None;
+        }
         loop {
             let authorization = match self.digest.as_mut() {
                 Some(digest) => {

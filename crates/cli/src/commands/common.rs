@@ -54,6 +54,10 @@ pub struct AmtArgs {
     /// Print one JSON document instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Collect a fresh digest challenge before every request instead of reusing the cached
+    /// one (what naive clients do; for comparison benchmarks).
+    #[arg(long, global = true, hide = true)]
+    pub no_challenge_reuse: bool,
 }
 
 /// The `[amt]` table of the config file (`$METAL_CONFIG`, default ~/.config/metal/config.toml).
@@ -133,6 +137,7 @@ impl AmtArgs {
             connect_timeout: seconds("connect-timeout", self.connect_timeout)?,
             read_timeout: seconds("read-timeout", self.read_timeout)?,
             known_hosts: Arc::new(self.known_hosts()?),
+            reuse_challenge: !self.no_challenge_reuse,
             ..TransportOptions::default()
         })
     }

@@ -64,6 +64,7 @@ fn amt_args() -> AmtArgs {
         read_timeout: 10.0,
         power_timeout: 30.0,
         json: false,
+        no_challenge_reuse: false,
     }
 }
 
