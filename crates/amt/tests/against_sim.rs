@@ -404,3 +404,15 @@ async fn tls_pins_on_first_use_refuses_a_changed_certificate_and_repins_on_reque
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[tokio::test]
+async fn identify_reports_the_vendor_and_version() {
+    let sim = sim(112, 1, |_| {}).await;
+    let board = &sim.boards()[0];
+    let mut amt = session(board.ip(), PASSWORD);
+    let id = amt.wsman().identify().await.unwrap();
+    assert_eq!(id.product_vendor, "Intel Corporation");
+    assert!(id.product_version.contains("12.0"), "{id:?}");
+    assert!(id.protocol_version.contains("wsman"), "{id:?}");
+    sim.shutdown().await;
+}

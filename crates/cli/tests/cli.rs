@@ -269,3 +269,150 @@ fn demo_walks_through_a_simulated_rack() {
         "{stdout}"
     );
 }
+
+#[test]
+fn tls_pins_on_first_use_through_the_binary_on_tls_only_firmware() {
+    let _sim = SimProcess::start(&[
+        "--boards",
+        "2",
+        "--first-ip",
+        "127.0.127.1",
+        "--profile",
+        "amt-16-tls-only",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let known = dir.path().join("known_amt_hosts");
+    let known = known.to_str().unwrap();
+    let (code, doc) = metal_json(&[
+        "power",
+        "status",
+        "127.0.127.1,127.0.127.2",
+        "--tls",
+        "--known-hosts",
+        known,
+        "--password",
+        PASSWORD,
+    ]);
+    assert_eq!(code, 0, "{doc}");
+    let pins = std::fs::read_to_string(known).unwrap();
+    assert_eq!(pins.lines().count(), 2, "{pins}");
+    assert!(
+        pins.contains("127.0.127.1:16993 ") && pins.contains("127.0.127.2:16993 "),
+        "{pins}"
+    );
+    let (code, _) = metal_json(&[
+        "power",
+        "status",
+        "127.0.127.1",
+        "--tls",
+        "--known-hosts",
+        known,
+        "--password",
+        PASSWORD,
+    ]);
+    assert_eq!(code, 0, "the pinned certificate is accepted again");
+    // Plain HTTP is closed on this firmware profile: the error says so for the host.
+    let (code, doc) = metal_json(&["power", "status", "127.0.127.1", "--password", PASSWORD]);
+    assert_eq!(code, 3);
+    assert_eq!(doc["hosts"][0]["error"]["kind"], "connection", "{doc}");
+    let (code, doc) = metal_json(&["discover", "127.0.127.1"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        (
+            doc["found"][0]["http"].as_bool(),
+            doc["found"][0]["tls"].as_bool()
+        ),
+        (Some(false), Some(true)),
+        "{doc}"
+    );
+    assert!(
+        doc["found"][0]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("16.1"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn a_swapped_certificate_file_entry_is_refused_with_both_fingerprints() {
+    let _sim = SimProcess::start(&["--boards", "1", "--first-ip", "127.0.128.1", "--tls"]);
+    let dir = tempfile::tempdir().unwrap();
+    let known = dir.path().join("known_amt_hosts");
+    std::fs::write(&known, format!("127.0.128.1:16993 {}\n", "ab".repeat(32))).unwrap();
+    let known = known.to_str().unwrap();
+    let (code, doc) = metal_json(&[
+        "power",
+        "status",
+        "127.0.128.1",
+        "--tls",
+        "--known-hosts",
+        known,
+        "--password",
+        PASSWORD,
+    ]);
+    assert_eq!(code, 3, "{doc}");
+    let message = doc["hosts"][0]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("TLS certificate changed") && message.contains(&"ab".repeat(32)),
+        "{message}"
+    );
+    let (code, _) = metal_json(&[
+        "power",
+        "status",
+        "127.0.128.1",
+        "--tls",
+        "--known-hosts",
+        known,
+        "--repin",
+        "--password",
+        PASSWORD,
+    ]);
+    assert_eq!(code, 0, "explicit re-pin");
+    let (code, _) = metal_json(&[
+        "power",
+        "status",
+        "127.0.128.1",
+        "--tls",
+        "--known-hosts",
+        known,
+        "--password",
+        PASSWORD,
+    ]);
+    assert_eq!(code, 0, "the new pin holds");
+}
+
+#[test]
+fn credentials_from_the_config_file() {
+    let _sim = SimProcess::start(&["--boards", "1", "--first-ip", "127.0.129.1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[amt]\nuser = \"admin\"\npassword = \"{PASSWORD}\"\n"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_metal"))
+        .args(["power", "status", "127.0.129.1", "--json"])
+        .env_remove("METAL_AMT_PASSWORD")
+        .env("METAL_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&config, "[amt]\npasword = \"typo\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_metal"))
+        .args(["power", "status", "127.0.129.1"])
+        .env("METAL_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pasword"),
+        "unknown keys are named"
+    );
+}
