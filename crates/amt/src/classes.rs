@@ -47,3 +47,5 @@ pub const SOURCE_PXE: &str = "Intel(r) AMT: Force PXE Boot";
 pub const SOURCE_DISK: &str = "Intel(r) AMT: Force Hard-drive Boot";
 /// `AMT_EthernetPortSettings` InstanceID of the wired port (1 is wireless).
 pub const WIRED_PORT_ID: &str = "Intel(r) AMT Ethernet Port Settings 0";
+pub const BOOT_CAPABILITIES: &str = "AMT_BootCapabilities";
+pub const REDIRECTION_SERVICE: &str = "AMT_RedirectionService";

@@ -30,6 +30,9 @@ pub enum Error {
         last: PowerState,
         waited: Duration,
     },
+    /// A Serial-over-LAN session failed.
+    #[error(transparent)]
+    Sol(#[from] crate::sol::SolError),
     /// The board answered, but with data `metal` cannot use.
     #[error("{host}: {what}")]
     Data { host: String, what: String },
@@ -40,6 +43,7 @@ impl Error {
     pub fn host(&self) -> &str {
         match self {
             Error::Wsman(e) => &e.host,
+            Error::Sol(e) => &e.host,
             Error::Unsupported { host, .. }
             | Error::PowerTimeout { host, .. }
             | Error::Data { host, .. } => host,
@@ -50,6 +54,7 @@ impl Error {
     pub fn category(&self) -> Category {
         match self {
             Error::Wsman(e) => e.category(),
+            Error::Sol(e) => e.category(),
             Error::Unsupported { .. } => Category::Unsupported,
             Error::PowerTimeout { .. } => Category::Timeout,
             Error::Data { .. } => Category::Protocol,

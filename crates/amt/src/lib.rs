@@ -11,6 +11,7 @@ mod error;
 pub mod fleet;
 pub mod inventory;
 pub mod power;
+pub mod sol;
 
 use std::sync::Arc;
 
@@ -22,11 +23,14 @@ pub use error::Error;
 pub use fleet::{Fleet, HostRun, OpFuture};
 pub use inventory::Hardware;
 pub use power::{PowerChange, PowerPolicy, PowerStatus};
+use sol::{SolOptions, SolReadiness, SolSession, SolTarget};
 
 /// A session with one AMT board.
 pub struct Amt {
     client: Client,
     policy: PowerPolicy,
+    credentials: Credentials,
+    transport: Arc<TransportOptions>,
 }
 
 impl Amt {
@@ -36,8 +40,10 @@ impl Amt {
         transport: Arc<TransportOptions>,
     ) -> Self {
         Self {
-            client: Client::new(endpoint, credentials, transport),
+            client: Client::new(endpoint, credentials.clone(), transport.clone()),
             policy: PowerPolicy::default(),
+            credentials,
+            transport,
         }
     }
 
@@ -59,6 +65,24 @@ impl Amt {
     /// The underlying WS-Man client, for classes this crate has no wrapper for.
     pub fn wsman(&mut self) -> &mut Client {
         &mut self.client
+    }
+
+    /// Makes sure SOL is enabled (enabling it over WS-Man if needed), then opens a SOL session
+    /// on the same address, over TLS when WS-Man uses TLS.
+    pub async fn open_sol(
+        &mut self,
+        options: SolOptions,
+    ) -> Result<(SolSession, SolReadiness), Error> {
+        let readiness = self.ensure_sol().await?;
+        let endpoint = self.client.endpoint().clone();
+        let target = SolTarget {
+            host: &endpoint.host,
+            tls: endpoint.tls,
+            credentials: &self.credentials,
+            known_hosts: &self.transport.known_hosts,
+        };
+        let session = SolSession::open(target, options).await?;
+        Ok((session, readiness))
     }
 
     fn data(&self, what: String) -> Error {

@@ -18,6 +18,11 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use sha2::{Digest, Sha256};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+use crate::error::ErrorKind;
+use crate::transport::Endpoint;
 
 /// A SHA-256 certificate fingerprint.
 pub type Pin = [u8; 32];
@@ -128,16 +133,57 @@ impl KnownHosts {
     }
 }
 
+/// Performs a TLS handshake on `tcp` for `endpoint`, checking the certificate against the pin
+/// recorded for it and recording it on first use (or when re-pinning). Used for WS-Man on
+/// 16993 and for the redirection protocol on 16995.
+pub async fn connect_pinned(
+    tcp: TcpStream,
+    endpoint: &Endpoint,
+    known: &KnownHosts,
+) -> Result<TlsStream<TcpStream>, ErrorKind> {
+    let key = endpoint.key();
+    let expected = known.expected(&key);
+    let observed = Arc::new(Mutex::new(None));
+    let verifier = PinVerifier::new(expected, observed.clone());
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ErrorKind::Tls(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    let name = ServerName::try_from(endpoint.host.clone())
+        .map_err(|e| ErrorKind::Tls(format!("invalid server name: {e}")))?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let seen = || *observed.lock().unwrap_or_else(|e| e.into_inner());
+    match connector.connect(name, tcp).await {
+        Ok(stream) => {
+            if let Some(pin) = seen() {
+                known
+                    .record(&key, pin)
+                    .map_err(|e| ErrorKind::PinStore(e.to_string()))?;
+            }
+            Ok(stream)
+        }
+        Err(e) => match (expected, seen()) {
+            (Some(want), Some(got)) if want != got => Err(ErrorKind::PinMismatch {
+                expected: hex::encode(want),
+                actual: hex::encode(got),
+            }),
+            _ => Err(ErrorKind::Tls(e.to_string())),
+        },
+    }
+}
+
 /// Verifies a handshake against an expected pin and reports the certificate it saw.
 #[derive(Debug)]
-pub(crate) struct PinVerifier {
+struct PinVerifier {
     expected: Option<Pin>,
     observed: Arc<Mutex<Option<Pin>>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
 impl PinVerifier {
-    pub(crate) fn new(expected: Option<Pin>, observed: Arc<Mutex<Option<Pin>>>) -> Self {
+    fn new(expected: Option<Pin>, observed: Arc<Mutex<Option<Pin>>>) -> Self {
         Self {
             expected,
             observed,
@@ -147,7 +193,7 @@ impl PinVerifier {
 }
 
 /// The crypto provider used for AMT TLS (ring).
-pub(crate) fn provider() -> CryptoProvider {
+fn provider() -> CryptoProvider {
     rustls::crypto::ring::default_provider()
 }
 

@@ -10,7 +10,7 @@
 //!   repeated failures, so a retry loop can lock out the operator.
 //! - The digest `uri` is `/wsman`, the request path, never the full URL.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -21,12 +21,11 @@ use http_auth::{PasswordParams, digest::DigestClient};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use crate::error::{Error, ErrorKind};
-use crate::tls::{KnownHosts, PinVerifier};
+use crate::tls::KnownHosts;
 
 /// The request path of every WS-Man call and the digest `uri`.
 pub const WSMAN_PATH: &str = "/wsman";
@@ -336,49 +335,12 @@ impl Session {
         if !self.endpoint.tls {
             return self.handshake(tcp).await;
         }
-        let tls = match tokio::time::timeout(connect_timeout, self.tls_handshake(tcp)).await {
-            Ok(r) => r?,
+        let handshake = crate::tls::connect_pinned(tcp, &self.endpoint, &self.options.known_hosts);
+        let tls = match tokio::time::timeout(connect_timeout, handshake).await {
+            Ok(r) => r.map_err(|kind| self.error(kind))?,
             Err(_) => return Err(self.error(ErrorKind::ConnectTimeout(connect_timeout))),
         };
         self.handshake(tls).await
-    }
-
-    async fn tls_handshake(
-        &self,
-        tcp: TcpStream,
-    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, Error> {
-        let key = self.endpoint.key();
-        let known = &self.options.known_hosts;
-        let expected = known.expected(&key);
-        let observed = Arc::new(Mutex::new(None));
-        let verifier = PinVerifier::new(expected, observed.clone());
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(crate::tls::provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| self.error(ErrorKind::Tls(e.to_string())))?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
-        let name = ServerName::try_from(self.endpoint.host.clone())
-            .map_err(|e| self.error(ErrorKind::Tls(format!("invalid server name: {e}"))))?;
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-        let seen = || *observed.lock().unwrap_or_else(|e| e.into_inner());
-        match connector.connect(name, tcp).await {
-            Ok(stream) => {
-                if let Some(pin) = seen() {
-                    known
-                        .record(&key, pin)
-                        .map_err(|e| self.error(ErrorKind::PinStore(e.to_string())))?;
-                }
-                Ok(stream)
-            }
-            Err(e) => match (expected, seen()) {
-                (Some(want), Some(got)) if want != got => Err(self.error(ErrorKind::PinMismatch {
-                    expected: hex::encode(want),
-                    actual: hex::encode(got),
-                })),
-                _ => Err(self.error(ErrorKind::Tls(e.to_string()))),
-            },
-        }
     }
 
     async fn handshake<S>(&self, stream: S) -> Result<SendRequest<Full<Bytes>>, Error>
