@@ -28,6 +28,8 @@ enum Command {
     PowerCycle(commands::power::TargetArgs),
     /// One-shot boot device for the next boot: pxe or disk.
     Boot(commands::boot::BootArgs),
+    /// A board's serial console over AMT Serial-over-LAN (interactive, --expect, --record).
+    Console(commands::console::ConsoleArgs),
     /// Find AMT endpoints in address blocks.
     Discover(commands::discover::DiscoverArgs),
     /// A board's hardware inventory, power state and pending boot.
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
                 commands::power::change(metal_types::PowerAction::Cycle, args).await
             }
             Command::Boot(args) => commands::boot::run(args).await,
+            Command::Console(args) => commands::console::run(args).await,
             Command::Discover(args) => commands::discover::run(args).await,
             Command::Show(args) => commands::show::run(args).await,
             Command::Sim(args) => commands::sim::run(args).await,

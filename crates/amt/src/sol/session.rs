@@ -126,8 +126,8 @@ pub enum SolEvent {
 /// Status bit of `Controls`: the host powered on.
 pub const STATUS_POWERED_ON: u8 = 4;
 
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Stream for T {}
 
 enum Outgoing {
     Data(Vec<u8>),

@@ -2,6 +2,7 @@
 
 pub mod boot;
 pub mod common;
+pub mod console;
 pub mod demo;
 pub mod discover;
 pub mod power;
