@@ -22,6 +22,18 @@ pub enum Error {
         state: PowerState,
         offered: String,
     },
+    /// The board answered the power change with a non-zero ReturnValue.
+    #[error(
+        "{host}: the board refused {action} (RequestPowerStateChange returned {code}: {}); AMT refuses \
+         power changes while a SOL, IDE-R or KVM session is open and while a previous change is \
+         still in progress (up to about 10 s)",
+        metal_wsman::error::return_value_meaning(*.code)
+    )]
+    PowerRefused {
+        host: String,
+        action: PowerAction,
+        code: u32,
+    },
     /// The board accepted a power change but did not reach the state in time.
     #[error("{host}: still {last} {} s after requesting {action}; giving up", .waited.as_secs())]
     PowerTimeout {
@@ -45,6 +57,7 @@ impl Error {
             Error::Wsman(e) => &e.host,
             Error::Sol(e) => &e.host,
             Error::Unsupported { host, .. }
+            | Error::PowerRefused { host, .. }
             | Error::PowerTimeout { host, .. }
             | Error::Data { host, .. } => host,
         }
@@ -56,6 +69,7 @@ impl Error {
             Error::Wsman(e) => e.category(),
             Error::Sol(e) => e.category(),
             Error::Unsupported { .. } => Category::Unsupported,
+            Error::PowerRefused { .. } => Category::Fault,
             Error::PowerTimeout { .. } => Category::Timeout,
             Error::Data { .. } => Category::Protocol,
         }

@@ -100,12 +100,18 @@ fn product(e: &Element) -> Product {
 }
 
 impl Amt {
-    /// Reads the hardware inventory (about a dozen requests).
-    pub async fn hardware(&mut self) -> Result<Hardware, Error> {
+    /// The SMBIOS system UUID of the board answering at this address (one request): what the
+    /// wrong-box guard compares with the recorded UUID before any power or boot change.
+    pub async fn system_uuid(&mut self) -> Result<String, Error> {
         let package = self.get_class(COMPUTER_SYSTEM_PACKAGE, Vec::new()).await?;
         let guid = package.prop("PlatformGUID").unwrap_or_default().to_string();
-        let uuid = uuid_from_platform_guid(&guid)
-            .ok_or_else(|| self.data(format!("PlatformGUID {guid:?} is not 32 hex digits")))?;
+        uuid_from_platform_guid(&guid)
+            .ok_or_else(|| self.data(format!("PlatformGUID {guid:?} is not 32 hex digits")))
+    }
+
+    /// Reads the hardware inventory (about a dozen requests).
+    pub async fn hardware(&mut self) -> Result<Hardware, Error> {
+        let uuid = self.system_uuid().await?;
         let chassis = product(&self.get_class(CHASSIS, Vec::new()).await?);
         let board = product(&self.get_class(CARD, Vec::new()).await?);
         let bios = self.get_class(BIOS_ELEMENT, Vec::new()).await?;

@@ -152,7 +152,17 @@ impl Amt {
                 offered,
             });
         }
-        self.invoke_ok(&power_change_request(value)).await
+        match self.invoke_ok(&power_change_request(value)).await {
+            Err(Error::Wsman(metal_wsman::Error {
+                kind: metal_wsman::ErrorKind::MethodFailed { code, .. },
+                ..
+            })) => Err(Error::PowerRefused {
+                host: self.host(),
+                action,
+                code,
+            }),
+            other => other,
+        }
     }
 
     /// Polls until the board reports the state `action` ends in.

@@ -416,3 +416,22 @@ async fn identify_reports_the_vendor_and_version() {
     assert!(id.protocol_version.contains("wsman"), "{id:?}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_second_change_inside_the_busy_window_is_refused_with_an_explanation() {
+    let sim = sim(113, 1, |c| c.transition = Duration::from_secs(3)).await;
+    let board = &sim.boards()[0];
+    let mut amt = session(board.ip(), PASSWORD);
+    let status = amt.power_status().await.unwrap();
+    // Start a reset, then ask for another change while the board is still busy with it.
+    let mut other = session(board.ip(), PASSWORD);
+    other.power(PowerAction::Reset).await.unwrap();
+    let err = amt.power(PowerAction::Cycle).await.unwrap_err();
+    assert!(matches!(err, Error::PowerRefused { .. }), "{err}");
+    assert!(
+        err.to_string().contains("refused cycle") && err.to_string().contains("SOL"),
+        "{err}"
+    );
+    assert_eq!(status.power, PowerState::On);
+    sim.shutdown().await;
+}
