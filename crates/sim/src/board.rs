@@ -7,15 +7,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use metal_types::{BootDevice, MacAddr};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::classes::boot::default_boot_settings;
 use crate::config::SimConfig;
 use crate::digest::AuthState;
 use crate::events::{BootRecord, RequestRecord, SimEvent};
 use crate::identity::Identity;
-use crate::machine::{Effect, Machine};
+use crate::machine::{Effect, Machine, RV_IN_USE};
 use crate::render::Instance;
+use crate::sol::boot::HostInfo;
+use crate::sol::console::Console;
+use crate::sol::host::HostInput;
+use crate::sol::session::ENABLED_SOL_BIT;
 use crate::tls::TlsIdentity;
 
 /// Request records kept per board; the oldest are dropped beyond this.
@@ -41,6 +45,21 @@ pub enum Fault {
     Refuse,
 }
 
+/// A misbehaviour of the SOL (redirection) side of one board; it lasts until replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SolFault {
+    /// Behave.
+    #[default]
+    None,
+    /// Open sessions stop sending anything (no heartbeats, no data, no controls) but stay
+    /// connected and keep reading: a board that stops answering. Output printed meanwhile is
+    /// sent once the fault is cleared.
+    Silent,
+    /// Open sessions are closed at once (no 0x23/0x12), and new connections are closed as
+    /// soon as they are accepted.
+    Drop,
+}
+
 /// An open enumeration (WS-Enumeration, DSP0226 §8): the items not yet pulled.
 pub(crate) struct Enumeration {
     pub id: String,
@@ -56,6 +75,8 @@ pub(crate) struct BoardState {
     pub boot_settings: Vec<(&'static str, String)>,
     /// AMT_RedirectionService EnabledState (32768..=32771) and ListenerEnabled.
     pub redirection: (u16, bool),
+    /// SOL sessions past StartSOLRedirection (at most one).
+    pub sol_sessions: usize,
     pub auth: AuthState,
     pub enumerations: VecDeque<Enumeration>,
     next_context: u32,
@@ -106,29 +127,45 @@ pub(crate) struct Board {
     pub cfg: Arc<SimConfig>,
     pub events: broadcast::Sender<SimEvent>,
     pub fault: watch::Sender<Fault>,
+    pub sol_fault: watch::Sender<SolFault>,
+    /// `ListenerEnabled`: whether the redirection ports listen.
+    pub sol_listener: watch::Sender<bool>,
+    /// The host's serial port.
+    pub console: Console,
+    /// Inputs to the host task.
+    pub host: mpsc::UnboundedSender<HostInput>,
     state: Mutex<BoardState>,
     tls: Mutex<Option<TlsIdentity>>,
 }
 
 impl Board {
+    /// A board, and the receiving end of its host's inputs (for `sol::host::run`).
     pub(crate) fn new(
         index: usize,
         ip: Ipv4Addr,
         cfg: Arc<SimConfig>,
         events: broadcast::Sender<SimEvent>,
-    ) -> Self {
+    ) -> (Self, mpsc::UnboundedReceiver<HostInput>) {
         let id = Identity::derive(cfg.seed, index);
-        Self {
+        let (host, inputs) = mpsc::unbounded_channel();
+        // amt-protocol.md §2a "Enabling SOL": 32771 = IDE-R and SOL on; 32768 = both off.
+        let enabled_state = if cfg.sol_enabled { 32771 } else { 32768 };
+        let board = Self {
             index,
             ip,
             id,
             cfg,
             events,
             fault: watch::Sender::new(Fault::None),
+            sol_fault: watch::Sender::new(SolFault::None),
+            sol_listener: watch::Sender::new(true),
+            console: Console::default(),
+            host,
             state: Mutex::new(BoardState {
                 machine: Machine::new(),
                 boot_settings: default_boot_settings(),
-                redirection: (32771, true),
+                redirection: (enabled_state, true),
+                sol_sessions: 0,
                 auth: AuthState::default(),
                 enumerations: VecDeque::new(),
                 next_context: 0x2D0 + index as u32,
@@ -138,7 +175,8 @@ impl Board {
                 unauthorized_count: 0,
             }),
             tls: Mutex::new(None),
-        }
+        };
+        (board, inputs)
     }
 
     /// Locks the state, first completing any power change whose window has passed.
@@ -153,13 +191,19 @@ impl Board {
     /// firmware does after one boot).
     pub(crate) fn apply(&self, st: &mut BoardState, effects: impl IntoIterator<Item = Effect>) {
         for effect in effects {
+            // The host task only goes away at shutdown, so sends to it cannot matter then.
             let event = match effect {
-                Effect::Power { from, to } => SimEvent::Power {
-                    ip: self.ip,
-                    from,
-                    to,
-                },
+                Effect::Power { from, to } => {
+                    self.console.power(to == 2);
+                    let _ = self.host.send(HostInput::Power(to == 2));
+                    SimEvent::Power {
+                        ip: self.ip,
+                        from,
+                        to,
+                    }
+                }
                 Effect::Boot(record) => {
+                    let _ = self.host.send(HostInput::Boot(record.device));
                     st.boot_settings = default_boot_settings();
                     SimEvent::Boot {
                         ip: self.ip,
@@ -174,7 +218,23 @@ impl Board {
 
     /// `RequestPowerStateChange`; when a change starts, a timer completes it at the end of
     /// the window even if nobody asks (so the boot is logged when the host comes up).
+    ///
+    /// While a SOL session is open, power off (8, 12) and power cycle (5) are refused with
+    /// ReturnValue 6, "In Use" in the DMTF value map: Intel's guide says a power cycle or
+    /// power off is rejected while a SOL, IDE-R or KVM session is active (amt-protocol.md
+    /// §2a). Power on, resets (10, 14), sleep, hibernate and NMI stay allowed: they are not
+    /// in that list, and resetting a host to watch it boot is what SOL is used for.
     pub(crate) fn request_power(self: &Arc<Self>, st: &mut BoardState, value: u16) -> u32 {
+        if st.sol_sessions > 0
+            && matches!(value, 5 | 8 | 12)
+            && st.machine.available().contains(&value)
+        {
+            let _ = self.events.send(SimEvent::PowerRefused {
+                ip: self.ip,
+                requested: value,
+            });
+            return RV_IN_USE;
+        }
         let (rv, until) = st
             .machine
             .request(value, Instant::now(), self.cfg.transition);
@@ -210,6 +270,28 @@ impl Board {
     pub(crate) fn counters(&self) -> (u64, u64) {
         let st = self.lock();
         (st.request_count, st.unauthorized_count)
+    }
+
+    /// Publishes `ListenerEnabled` to the redirection listeners after a change.
+    pub(crate) fn redirection_changed(&self, st: &BoardState) {
+        self.sol_listener.send_replace(st.redirection.1);
+    }
+
+    /// The host's name on its console (`node-<index>`).
+    pub(crate) fn hostname(&self) -> String {
+        format!("node-{}", self.index)
+    }
+
+    /// What the host's boot output shows of this board.
+    pub(crate) fn host_info(&self) -> HostInfo {
+        HostInfo {
+            hostname: self.hostname(),
+            ip: self.ip,
+            mac: self.id.mac,
+            uuid: self.id.uuid_string(),
+            memory_mib: self.id.hardware.dimms.iter().sum::<u64>() >> 20,
+            has_disk: !self.id.hardware.disks.is_empty(),
+        }
     }
 
     /// The current fault.
@@ -319,5 +401,47 @@ impl BoardHandle {
     /// The pending one-shot boot override, if both the role and a source are set.
     pub fn next_boot(&self) -> Option<BootDevice> {
         self.board.lock().machine.next_boot()
+    }
+
+    /// The host name the simulated host prints (`node-<index>`, as in `node-1 login: `).
+    pub fn hostname(&self) -> String {
+        self.board.hostname()
+    }
+
+    /// Enables SOL (sets the SOL bit of `AMT_RedirectionService.EnabledState`, 32768 ->
+    /// 32770 or 32769 -> 32771, and `ListenerEnabled`) or disables it (clears the SOL bit;
+    /// the listener stays as it is). Open sessions are not affected.
+    pub fn set_sol_enabled(&self, on: bool) {
+        let mut st = self.board.lock();
+        let (state, listener) = st.redirection;
+        st.redirection = if on {
+            (state | ENABLED_SOL_BIT, true)
+        } else {
+            (state & !ENABLED_SOL_BIT, listener)
+        };
+        self.board.redirection_changed(&st);
+    }
+
+    /// Whether a SOL session can start: the SOL bit of `EnabledState` and
+    /// `ListenerEnabled` are both set.
+    pub fn sol_enabled(&self) -> bool {
+        let (state, listener) = self.board.lock().redirection;
+        state & ENABLED_SOL_BIT != 0 && listener
+    }
+
+    /// Everything the host printed on its serial console (the most recent 8 MiB), whether
+    /// or not a SOL client was connected.
+    pub fn console_output(&self) -> Vec<u8> {
+        self.board.console.history()
+    }
+
+    /// SOL sessions open now (past StartSOLRedirection; at most one).
+    pub fn sol_sessions(&self) -> usize {
+        self.board.lock().sol_sessions
+    }
+
+    /// Injects a SOL fault (replacing the previous one).
+    pub fn set_sol_fault(&self, f: SolFault) {
+        self.board.sol_fault.send_replace(f);
     }
 }

@@ -75,6 +75,27 @@ impl Profile {
     pub fn rejects_empty_boot_source(self) -> bool {
         matches!(self, Self::Amt16TlsOnly)
     }
+
+    /// The firmware `(major, minor)` in the StartRedirectionSessionReply (amt-protocol.md
+    /// §2c: captured `0b 08` from AMT 11.8 and `0c 00` from AMT 12.0).
+    pub fn firmware_major_minor(self) -> (u8, u8) {
+        match self {
+            Self::Amt9 => (9, 1),
+            Self::Amt11 => (11, 8),
+            Self::Amt12 => (12, 0),
+            Self::Amt16TlsOnly => (16, 1),
+        }
+    }
+
+    /// The redirection authentication methods offered to a query (amt-protocol.md §2c: 1
+    /// plain, 4 RFC 2617 digest; "AMT 11+ offers only `04`"). Firmware before AMT 11 also
+    /// takes plain user/password (issue 3).
+    pub fn redirection_auth_methods(self) -> &'static [u8] {
+        match self {
+            Self::Amt9 => &[1, 4],
+            Self::Amt11 | Self::Amt12 | Self::Amt16TlsOnly => &[4],
+        }
+    }
 }
 
 impl fmt::Display for Profile {
@@ -129,6 +150,22 @@ pub struct SimConfig {
     pub page_size: usize,
     /// Seed of the board identities (UUID, serial, MAC, digest realm).
     pub seed: u64,
+    /// Serial-over-LAN (redirection protocol) port (16994 on real firmware); served when
+    /// `http_port` is, i.e. not by [`Profile::Amt16TlsOnly`].
+    pub sol_port: u16,
+    /// Serial-over-LAN over TLS (16995 on real firmware), with the board's certificate;
+    /// served whenever `tls_port` is.
+    pub sol_tls_port: u16,
+    /// Interval of the `0x2B` heartbeats a board sends in a SOL session (MeshCommander uses
+    /// 2 s, amt-protocol.md §2c). A session whose client stays silent for five intervals is
+    /// closed. Zero disables both.
+    pub sol_heartbeat: Duration,
+    /// How long the host takes to print its boot sequence (BIOS banner to `login:`), spread
+    /// over the lines.
+    pub boot_output_delay: Duration,
+    /// Whether SOL starts enabled (`AMT_RedirectionService.EnabledState` 32771) or
+    /// disabled (32768, SOL and IDE-R off). `ListenerEnabled` starts true either way.
+    pub sol_enabled: bool,
 }
 
 impl Default for SimConfig {
@@ -148,6 +185,11 @@ impl Default for SimConfig {
             lockout: Duration::from_secs(60),
             page_size: 999,
             seed: 0,
+            sol_port: 16994,
+            sol_tls_port: 16995,
+            sol_heartbeat: Duration::from_secs(2),
+            boot_output_delay: Duration::from_millis(1500),
+            sol_enabled: true,
         }
     }
 }
@@ -177,5 +219,9 @@ mod tests {
         assert_eq!(Profile::Amt12.short_version(), "12.0.67");
         assert_eq!(Profile::Amt12.build(), "1579");
         assert_eq!(Profile::Amt11.major_minor(), "11.8");
+        for p in Profile::ALL {
+            let (major, minor) = p.firmware_major_minor();
+            assert_eq!(format!("{major}.{minor}"), p.major_minor());
+        }
     }
 }

@@ -55,7 +55,16 @@ const STALE: Verdict = Verdict::Challenge {
     locked_now: false,
 };
 
-fn md5_hex(s: &str) -> String {
+/// A fresh nonce: 32 characters of the base64 alphabet, like AMT's (amt-protocol.md §2b).
+pub(crate) fn random_nonce() -> String {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| B64[rng.random_range(0..B64.len())] as char)
+        .collect()
+}
+
+pub(crate) fn md5_hex(s: &str) -> String {
     hex::encode(Md5::digest(s.as_bytes()))
 }
 
@@ -102,13 +111,9 @@ pub(crate) fn parse_header(header: &str) -> Option<HashMap<String, String>> {
 }
 
 impl AuthState {
-    /// Issues a fresh nonce: 32 characters of the base64 alphabet, like AMT's.
+    /// Issues a fresh nonce for `/wsman` and remembers it for `nc` tracking.
     pub(crate) fn new_nonce(&mut self) -> String {
-        const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut rng = rand::rng();
-        let nonce: String = (0..32)
-            .map(|_| B64[rng.random_range(0..B64.len())] as char)
-            .collect();
+        let nonce = random_nonce();
         if self.order.len() >= MAX_NONCES
             && let Some(old) = self.order.pop_front()
         {
@@ -129,6 +134,23 @@ impl AuthState {
             }
             None => false,
         }
+    }
+
+    /// Counts one failed login made over another channel (the redirection port); true when
+    /// this failure locked the account.
+    pub(crate) fn record_failure(&mut self, now: Instant, policy: Lockout) -> bool {
+        matches!(
+            self.fail(now, policy),
+            Verdict::Challenge {
+                locked_now: true,
+                ..
+            }
+        )
+    }
+
+    /// A successful login over another channel ends the run of failures.
+    pub(crate) fn record_success(&mut self) {
+        self.failures = 0;
     }
 
     fn fail(&mut self, now: Instant, policy: Lockout) -> Verdict {

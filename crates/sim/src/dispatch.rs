@@ -184,7 +184,10 @@ fn put(
         .ok_or(FaultKind::InvalidRepresentation)?;
     match class.name {
         "AMT_BootSettingData" => put_boot_settings(st, body)?,
-        "AMT_RedirectionService" => put_redirection(st, body)?,
+        "AMT_RedirectionService" => {
+            put_redirection(st, body)?;
+            board.redirection_changed(st);
+        }
         _ => return Err(FaultKind::ActionNotSupported),
     }
     let inst = selected(board, st, req, class)?;
@@ -372,6 +375,7 @@ fn invoke(
             {
                 Some(state) => {
                     st.redirection.0 = state;
+                    board.redirection_changed(st);
                     0
                 }
                 None => RV_INVALID_PARAMETER,

@@ -38,6 +38,24 @@ pub struct BootRecord {
     pub one_shot: bool,
 }
 
+/// How a SOL client authenticated (amt-protocol.md §2c, auth types 1 and 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SolAuth {
+    /// Auth type 1, user name and password in clear (`amt-9` only).
+    Plain,
+    /// Auth type 4, RFC 2617 digest.
+    Digest,
+}
+
+impl fmt::Display for SolAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Plain => "plain",
+            Self::Digest => "digest",
+        })
+    }
+}
+
 /// Something that happened on a board. `Display` gives one log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SimEvent {
@@ -69,6 +87,38 @@ pub enum SimEvent {
         /// Board address.
         ip: Ipv4Addr,
     },
+    /// A client authenticated and started SOL redirection.
+    SolOpened {
+        /// Board address.
+        ip: Ipv4Addr,
+        /// The authentication method used.
+        auth: SolAuth,
+    },
+    /// A redirection connection was turned away before SOL started.
+    SolRefused {
+        /// Board address.
+        ip: Ipv4Addr,
+        /// Why (`SOL disabled`, `busy`, `wrong user name or password`, ...).
+        reason: String,
+    },
+    /// A SOL session ended.
+    SolClosed {
+        /// Board address.
+        ip: Ipv4Addr,
+        /// Bytes typed by the client (0x28 payloads).
+        to_host: u64,
+        /// Bytes of host output sent to the client (0x2A payloads).
+        from_host: u64,
+        /// Why it ended (`closed by the client`, `client silent`, `dropped (fault)`, ...).
+        reason: String,
+    },
+    /// A power change was refused because a SOL session is open (amt-protocol.md §2a).
+    PowerRefused {
+        /// Board address.
+        ip: Ipv4Addr,
+        /// The requested DMTF power state.
+        requested: u16,
+    },
 }
 
 impl fmt::Display for SimEvent {
@@ -97,6 +147,21 @@ impl fmt::Display for SimEvent {
             }
             Self::Power { ip, from, to } => write!(f, "{ip} power {from} -> {to}"),
             Self::Locked { ip } => write!(f, "{ip} account locked after repeated failed logins"),
+            Self::SolOpened { ip, auth } => write!(f, "{ip} sol session opened ({auth})"),
+            Self::SolRefused { ip, reason } => write!(f, "{ip} sol session refused: {reason}"),
+            Self::SolClosed {
+                ip,
+                to_host,
+                from_host,
+                reason,
+            } => write!(
+                f,
+                "{ip} sol session closed: {reason} ({to_host} bytes typed, {from_host} bytes printed)"
+            ),
+            Self::PowerRefused { ip, requested } => write!(
+                f,
+                "{ip} power change to {requested} refused: a SOL session is open"
+            ),
         }
     }
 }
@@ -150,6 +215,21 @@ mod tests {
         assert_eq!(
             req.to_string(),
             "127.0.10.5 POST /wsman Get CIM_AssociatedPowerManagementService 200"
+        );
+        let sol = SimEvent::SolOpened {
+            ip,
+            auth: SolAuth::Digest,
+        };
+        assert_eq!(sol.to_string(), "127.0.10.5 sol session opened (digest)");
+        let closed = SimEvent::SolClosed {
+            ip,
+            to_host: 5,
+            from_host: 1200,
+            reason: "closed by the client".into(),
+        };
+        assert_eq!(
+            closed.to_string(),
+            "127.0.10.5 sol session closed: closed by the client (5 bytes typed, 1200 bytes printed)"
         );
     }
 }

@@ -29,15 +29,16 @@ mod listener;
 mod machine;
 mod render;
 mod sim;
+mod sol;
 mod tls;
 mod wsman;
 mod xml;
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-pub use board::{BoardHandle, Fault};
+pub use board::{BoardHandle, Fault, SolFault};
 pub use config::{Profile, ProfileParseError, SimConfig};
-pub use events::{BootRecord, RequestRecord, SimEvent, SimStats};
+pub use events::{BootRecord, RequestRecord, SimEvent, SimStats, SolAuth};
 pub use http::MAX_BODY;
 pub use sim::Sim;
 pub use wsman::{Operation, ParseError, WsmanRequest, parse_request};

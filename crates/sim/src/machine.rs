@@ -25,6 +25,9 @@ pub(crate) const RV_NOT_SUPPORTED: u32 = 1;
 pub(crate) const RV_INVALID_REFERENCE: u32 = 4;
 /// DSP1012 / DSP1027 ReturnValue: Invalid Parameter.
 pub(crate) const RV_INVALID_PARAMETER: u32 = 5;
+/// DMTF ReturnValue 6 "In Use": a power off or cycle while a SOL session is open
+/// (amt-protocol.md §2a, Intel's caveat; see `Board::request_power`).
+pub(crate) const RV_IN_USE: u32 = 6;
 /// DSP1027 RequestPowerStateChange ReturnValue 4099 "Busy": a change requested while the
 /// previous one is still in progress. Intel's guide says not to send a second change until
 /// the first has completed (amt-protocol.md §2a); the DMTF value map's "Busy" is the

@@ -8,10 +8,12 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
+use crate::SimError;
 use crate::board::{Board, BoardHandle};
 use crate::config::SimConfig;
 use crate::events::{SimEvent, SimStats};
-use crate::{SimError, listener};
+use crate::listener::{self, Service};
+use crate::sol::host;
 
 /// Capacity of the event channel; slow receivers miss the oldest events.
 const EVENT_CAPACITY: usize = 16_384;
@@ -55,6 +57,8 @@ impl Sim {
             ("latency", cfg.latency),
             ("transition", cfg.transition),
             ("lockout", cfg.lockout),
+            ("sol_heartbeat", cfg.sol_heartbeat),
+            ("boot_output_delay", cfg.boot_output_delay),
         ] {
             if d > MAX_DELAY {
                 return Err(SimError::Config(format!("{name} is longer than a year")));
@@ -66,7 +70,8 @@ impl Sim {
         if !cfg.serves_http() && !cfg.serves_tls() {
             return Err(SimError::Config("no port to listen on".into()));
         }
-        let per_board = u64::from(cfg.serves_http()) + u64::from(cfg.serves_tls());
+        // WS-Man and SOL on each served transport.
+        let per_board = 2 * (u64::from(cfg.serves_http()) + u64::from(cfg.serves_tls()));
         let wanted = u64::from(count) * per_board + FD_HEADROOM;
         // If raising fails, binding reports the shortage with the address that failed.
         let _ = rlimit::increase_nofile_limit(wanted);
@@ -83,21 +88,24 @@ impl Sim {
         };
         for i in 0..count {
             let ip = Ipv4Addr::from(first + i);
-            let board = Arc::new(Board::new(
-                i as usize,
-                ip,
-                Arc::clone(&cfg),
-                sim.events.clone(),
-            ));
+            let (board, inputs) = Board::new(i as usize, ip, Arc::clone(&cfg), sim.events.clone());
+            let board = Arc::new(board);
             let mut ports = Vec::new();
             if cfg.serves_http() {
-                ports.push((cfg.http_port, false));
+                ports.push((cfg.http_port, (Service::Wsman, false)));
+                ports.push((cfg.sol_port, (Service::Sol, false)));
             }
             if cfg.serves_tls() {
                 board.tls()?;
-                ports.push((cfg.tls_port, true));
+                ports.push((cfg.tls_port, (Service::Wsman, true)));
+                ports.push((cfg.sol_tls_port, (Service::Sol, true)));
             }
-            for (port, tls) in ports {
+            sim.tasks.push(tokio::spawn(host::run(
+                Arc::clone(&board),
+                inputs,
+                sim.shutdown.subscribe(),
+            )));
+            for (port, kind) in ports {
                 let addr = SocketAddr::from((ip, port));
                 let bound = match listener::bind(addr) {
                     Ok(l) => l,
@@ -109,7 +117,7 @@ impl Sim {
                 sim.tasks.push(tokio::spawn(listener::run(
                     Arc::clone(&board),
                     addr,
-                    tls,
+                    kind,
                     bound,
                     sim.shutdown.subscribe(),
                 )));

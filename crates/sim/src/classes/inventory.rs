@@ -8,6 +8,16 @@ use crate::board::{Board, BoardState};
 use crate::identity::DiskKind;
 use crate::render::{Instance, Value};
 
+/// Chassis maker and model (CIM_Chassis), also printed by the host's BIOS banner.
+pub(crate) const SYSTEM_MAKER: &str = "Intel(R) Client Systems";
+pub(crate) const SYSTEM_MODEL: &str = "NUC9V7QNX";
+/// Base board model (CIM_Card).
+pub(crate) const BOARD_MODEL: &str = "NUC9V7QNB";
+/// CIM_BIOSElement.Version.
+pub(crate) const BIOS_VERSION: &str = "QNCFLX70.0054.2020.0810.2227";
+/// CIM_Chip.Version: the CPU.
+pub(crate) const CPU: &str = "Intel(R) Core(TM) i7-9850H CPU @ 2.60GHz";
+
 /// CIM_ComputerSystemPackage: chassis -> computer system, with the PlatformGUID.
 pub(crate) fn system_package(b: &Board, _: &BoardState) -> Vec<Instance> {
     vec![inst(
@@ -43,8 +53,8 @@ pub(crate) fn chassis(b: &Board, _: &BoardState) -> Vec<Instance> {
             ("ChassisPackageType", t("0")),
             ("CreationClassName", t("CIM_Chassis")),
             ("ElementName", t("Managed System Chassis")),
-            ("Manufacturer", t("Intel(R) Client Systems")),
-            ("Model", t("NUC9V7QNX")),
+            ("Manufacturer", t(SYSTEM_MAKER)),
+            ("Model", t(SYSTEM_MODEL)),
             ("OperationalStatus", t("0")),
             ("PackageType", t("3")),
             ("SerialNumber", t(b.id.serial.as_str())),
@@ -63,7 +73,7 @@ pub(crate) fn card(b: &Board, _: &BoardState) -> Vec<Instance> {
             ("CreationClassName", t("CIM_Card")),
             ("ElementName", t("Managed System Base Board")),
             ("Manufacturer", t("Intel Corporation")),
-            ("Model", t("NUC9V7QNB")),
+            ("Model", t(BOARD_MODEL)),
             ("OperationalStatus", t("0")),
             ("PackageType", t("9")),
             ("SerialNumber", t(b.id.board_serial.as_str())),
@@ -102,7 +112,7 @@ pub(crate) fn physical_packages(b: &Board, st: &BoardState) -> Vec<Instance> {
 
 /// CIM_BIOSElement.
 pub(crate) fn bios(_: &Board, _: &BoardState) -> Vec<Instance> {
-    let version = "QNCFLX70.0054.2020.0810.2227";
+    let version = BIOS_VERSION;
     vec![inst(
         "CIM_BIOSElement",
         vec![
@@ -162,7 +172,7 @@ pub(crate) fn chip(_: &Board, _: &BoardState) -> Vec<Instance> {
             ("Manufacturer", t("Intel(R) Corporation")),
             ("OperationalStatus", t("0")),
             ("Tag", t("CPU 0")),
-            ("Version", t("Intel(R) Core(TM) i7-9850H CPU @ 2.60GHz")),
+            ("Version", t(CPU)),
         ],
     )]
 }

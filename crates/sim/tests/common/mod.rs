@@ -11,6 +11,7 @@ use metal_sim::{Sim, SimConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub mod sol;
 pub mod tls;
 
 pub const USER: &str = "admin";
