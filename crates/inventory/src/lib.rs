@@ -1,0 +1,31 @@
+//! The `metal` inventory: what the fleet is made of and where everything is.
+//!
+//! - [`model`]: sites and racks, machines (a board with its AMT endpoint, identity, hardware
+//!   profile, TLS pin, credential-set name and state, and the Dom0 it runs), DomU guests as
+//!   children of a Dom0, the event log, and the machine state machine.
+//! - [`store`]: sqlx over SQLite (default: a WAL-mode file in the XDG data directory) or
+//!   PostgreSQL (shared by several `metal serve`), migrated on open
+//!   (`migrations/{sqlite,postgres}`).
+//! - [`enroll`] and [`lifecycle`]: recording boards with hostname and address allocated in one
+//!   transaction, state changes, guests; every change is logged with time, actor and reason.
+//! - [`naming`]: hostname schemes and address pools.
+//! - [`profiles`]: hardware profiles (`hardware-profiles/*.toml`) and matching.
+//! - [`credentials`]: credential sets; the database holds their names, never passwords.
+//! - [`policy`]: the netboot `BootPolicy` backed by the store.
+
+pub mod credentials;
+pub mod enroll;
+mod error;
+pub mod lifecycle;
+pub mod model;
+pub mod naming;
+pub mod policy;
+pub mod profiles;
+pub mod store;
+
+pub use enroll::{EnrollRequest, Enrolled, Outcome};
+pub use error::Error;
+pub use model::{BoardFacts, Event, Guest, Machine, MachineState, Rack};
+pub use policy::InventoryPolicy;
+pub use profiles::{HardwareProfile, Match, Storage};
+pub use store::{Backend, Store};

@@ -1,0 +1,134 @@
+//! After enrolment: state changes (checked against the state machine, logged) and DomU guests.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use crate::Error;
+use crate::enroll::{log_event, machine_id};
+use crate::model::{Guest, MachineState};
+use crate::naming;
+use crate::store::{Store, get, now_ms};
+
+impl Store {
+    /// Moves a machine (named by hostname, address or UUID) to `to`, if the state machine
+    /// allows it, and logs who did it and why. Returns the previous state.
+    pub async fn set_state(
+        &self,
+        name: &str,
+        to: MachineState,
+        actor: &str,
+        reason: &str,
+    ) -> Result<MachineState, Error> {
+        let mut tx = self.begin_allocation().await?;
+        let db = |what: &str| Error::db(format!("{}: {what} {name}", self.url()));
+        let row = sqlx::query(
+            "SELECT id, hostname, state FROM machines \
+             WHERE hostname = $1 OR address = $1 OR amt_address = $1 OR uuid = $1",
+        )
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db("looking up"))?
+        .ok_or_else(|| Error::NotFound(name.to_string()))?;
+        let (id, host): (i64, String) = (get(&row, "id")?, get(&row, "hostname")?);
+        let from: MachineState = get::<String>(&row, "state")?
+            .parse()
+            .map_err(|e: crate::model::StateParseError| Error::Invalid(e.to_string()))?;
+        if !from.allows(to) {
+            return Err(Error::Transition { host, from, to });
+        }
+        sqlx::query("UPDATE machines SET state = $1, updated_ms = $2 WHERE id = $3")
+            .bind(to.as_str())
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("updating"))?;
+        log_event(&mut tx, id, &host, actor, Some(from), Some(to), reason).await?;
+        tx.commit().await.map_err(db("committing"))?;
+        Ok(from)
+    }
+
+    /// Records a DomU guest on a Dom0, with an address from the Dom0's rack pool.
+    pub async fn add_guest(
+        &self,
+        dom0: &str,
+        name: &str,
+        role: &str,
+        memory_mib: i64,
+        actor: &str,
+    ) -> Result<Guest, Error> {
+        if !naming::valid_label(name) {
+            return Err(Error::Invalid(format!(
+                "guest name {name:?}: use letters, digits and '-'"
+            )));
+        }
+        let mut tx = self.begin_allocation().await?;
+        let db = |what: &str| Error::db(format!("{}: {what} for guest {name}", self.url()));
+        let row = sqlx::query(
+            "SELECT m.id, m.hostname, r.pool FROM machines m JOIN racks r ON r.id = m.rack_id \
+             WHERE m.hostname = $1 OR m.address = $1",
+        )
+        .bind(dom0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db("looking up the Dom0"))?
+        .ok_or_else(|| Error::NotFound(dom0.to_string()))?;
+        let (dom0_id, dom0_host, pool): (i64, String, String) =
+            (get(&row, "id")?, get(&row, "hostname")?, get(&row, "pool")?);
+        let clash = sqlx::query("SELECT name FROM guests WHERE name = $1 UNION SELECT hostname FROM machines WHERE hostname = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("checking the name"))?;
+        if clash.is_some() {
+            return Err(Error::Conflict(format!(
+                "{name} is already in the inventory"
+            )));
+        }
+        let pool_net = naming::parse_pool(&pool)?;
+        let taken: HashSet<IpAddr> = sqlx::query("SELECT address FROM addresses")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db("reading addresses"))?
+            .iter()
+            .filter_map(|r| get::<String>(r, "address").ok()?.parse().ok())
+            .collect();
+        let address = naming::free_address(&pool_net, &taken)
+            .ok_or_else(|| Error::PoolFull {
+                rack: dom0_host.clone(),
+                pool: pool.clone(),
+            })?
+            .to_string();
+        sqlx::query("INSERT INTO addresses (address, holder) VALUES ($1, $2)")
+            .bind(&address)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("allocating an address"))?;
+        sqlx::query(
+            "INSERT INTO guests (name, address, dom0_id, role, memory_mib, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(name)
+        .bind(&address)
+        .bind(dom0_id)
+        .bind(role)
+        .bind(memory_mib)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(db("recording"))?;
+        let id = machine_id(&mut tx, &dom0_host).await?;
+        let why = format!("guest {name} ({role}, {memory_mib} MiB) at {address}");
+        log_event(&mut tx, id, &dom0_host, actor, None, None, &why).await?;
+        tx.commit().await.map_err(db("committing"))?;
+        Ok(Guest {
+            name: name.to_string(),
+            address,
+            dom0: dom0_host,
+            role: role.to_string(),
+            memory_mib,
+        })
+    }
+}

@@ -1,0 +1,250 @@
+//! Hardware profiles (`hardware-profiles/*.toml`): rules on what AMT reports about a board
+//! and what follows from a match (storage layout, Dom0 memory, role, netboot profile).
+//!
+//! ```toml
+//! description = "8 GB, four HDDs in RAID-10"
+//! [match]
+//! board_maker = "Intel"      # substring, case-insensitive
+//! board_model = "NUC9V7QNB"  # substring, case-insensitive
+//! memory_gib = 8             # total memory, rounded to whole GiB
+//! disks = 4
+//! disk_kind = "hdd"          # hdd | ssd | any (every disk must be of the kind)
+//! [provision]
+//! storage = "raid10"         # diskless | raid10 | ssd-raid0
+//! dom0_memory_mib = 2048
+//! role = "storage"
+//! netboot = "dom0-raid10"    # the netboot profile; default dom0-<storage>
+//! ```
+//! A profile's name is its file name without `.toml`. Every rule given must hold; a board that
+//! matches no profile, or more than one, is not provisioned, and the reason is recorded.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::Error;
+use crate::model::BoardFacts;
+
+/// How a Dom0's disks are used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Storage {
+    /// No local disks: the Dom0 image runs from RAM, netbooted every time.
+    Diskless,
+    /// Four (or more, an even number) disks in RAID-10.
+    Raid10,
+    /// Two or more SSDs striped in RAID-0.
+    SsdRaid0,
+}
+
+impl Storage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Diskless => "diskless",
+            Self::Raid10 => "raid10",
+            Self::SsdRaid0 => "ssd-raid0",
+        }
+    }
+}
+
+/// The kind every disk must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DiskKind {
+    #[default]
+    Any,
+    Hdd,
+    Ssd,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rules {
+    board_maker: Option<String>,
+    board_model: Option<String>,
+    memory_gib: Option<u64>,
+    disks: Option<usize>,
+    #[serde(default)]
+    disk_kind: DiskKind,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Provision {
+    storage: Storage,
+    dom0_memory_mib: u32,
+    role: String,
+    netboot: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    description: String,
+    #[serde(rename = "match")]
+    rules: Rules,
+    provision: Provision,
+}
+
+/// One hardware profile.
+#[derive(Debug, Clone)]
+pub struct HardwareProfile {
+    pub name: String,
+    pub description: String,
+    pub storage: Storage,
+    pub dom0_memory_mib: u32,
+    pub role: String,
+    pub netboot: String,
+    rules: Rules,
+}
+
+/// The outcome of matching a board against the profiles.
+#[derive(Debug, Clone)]
+pub enum Match {
+    Profile(HardwareProfile),
+    /// No single profile matched; why.
+    None(String),
+}
+
+const GIB: u64 = 1 << 30;
+
+impl HardwareProfile {
+    /// Parses one profile; `name` is the file stem, `path` is for messages.
+    pub fn parse(name: &str, path: &str, text: &str) -> Result<HardwareProfile, Error> {
+        let bad = |why: String| Error::Profile {
+            path: path.to_string(),
+            why,
+        };
+        let file: File = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let r = &file.rules;
+        let p = &file.provision;
+        match (p.storage, r.disks, r.disk_kind) {
+            (Storage::Diskless, Some(n), _) if n > 0 => {
+                return Err(bad(format!("storage diskless but disks = {n}")));
+            }
+            (Storage::Raid10, Some(n), _) if n < 4 || n % 2 == 1 => {
+                return Err(bad(format!(
+                    "raid10 needs an even number of disks, at least 4, not {n}"
+                )));
+            }
+            (Storage::Raid10, None, _) => return Err(bad("raid10 needs a disks rule".into())),
+            (Storage::SsdRaid0, _, kind) if kind != DiskKind::Ssd => {
+                return Err(bad("ssd-raid0 needs disk_kind = \"ssd\"".into()));
+            }
+            (Storage::SsdRaid0, Some(n), _) if n < 2 => {
+                return Err(bad(format!("ssd-raid0 needs at least 2 disks, not {n}")));
+            }
+            _ => {}
+        }
+        if p.dom0_memory_mib == 0 || p.role.trim().is_empty() {
+            return Err(bad("dom0_memory_mib and role must be set".into()));
+        }
+        Ok(HardwareProfile {
+            name: name.to_string(),
+            description: file.description,
+            storage: p.storage,
+            dom0_memory_mib: p.dom0_memory_mib,
+            role: p.role.clone(),
+            netboot: p
+                .netboot
+                .clone()
+                .unwrap_or_else(|| format!("dom0-{}", p.storage.as_str())),
+            rules: file.rules,
+        })
+    }
+
+    /// `None` when the board matches; else the first rule that fails.
+    pub fn mismatch(&self, b: &BoardFacts) -> Option<String> {
+        let r = &self.rules;
+        let contains = |have: &str, want: &str| have.to_lowercase().contains(&want.to_lowercase());
+        if let Some(m) = r
+            .board_maker
+            .as_ref()
+            .filter(|m| !contains(&b.board_maker, m))
+        {
+            return Some(format!("board maker {:?} is not {m:?}", b.board_maker));
+        }
+        if let Some(m) = r
+            .board_model
+            .as_ref()
+            .filter(|m| !contains(&b.board_model, m))
+        {
+            return Some(format!("board model {:?} is not {m:?}", b.board_model));
+        }
+        let gib = (b.memory_bytes + GIB / 2) / GIB;
+        if let Some(want) = r.memory_gib.filter(|w| *w != gib) {
+            return Some(format!("{gib} GiB of memory, not {want}"));
+        }
+        if let Some(want) = r.disks.filter(|w| *w != b.disks.len()) {
+            return Some(format!("{} disks, not {want}", b.disks.len()));
+        }
+        let wrong_kind = match r.disk_kind {
+            DiskKind::Any => None,
+            DiskKind::Hdd => b.disks.iter().any(|ssd| *ssd).then_some("an SSD"),
+            DiskKind::Ssd => b.disks.iter().any(|ssd| !*ssd).then_some("an HDD"),
+        };
+        wrong_kind.map(|k| format!("has {k}"))
+    }
+}
+
+/// Loads every `*.toml` in `dir`, sorted by name.
+pub fn load_dir(dir: &Path) -> Result<Vec<HardwareProfile>, Error> {
+    let io = |source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut profiles = Vec::new();
+    for path in paths {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        profiles.push(HardwareProfile::parse(&name, &shown, &text)?);
+    }
+    if profiles.is_empty() {
+        return Err(Error::Profile {
+            path: dir.display().to_string(),
+            why: "no *.toml hardware profiles in this directory".into(),
+        });
+    }
+    Ok(profiles)
+}
+
+/// Matches a board against the profiles.
+pub fn match_board(profiles: &[HardwareProfile], board: &BoardFacts) -> Match {
+    let (hits, misses): (Vec<_>, Vec<_>) = profiles
+        .iter()
+        .map(|p| (p, p.mismatch(board)))
+        .partition(|(_, why)| why.is_none());
+    match hits.as_slice() {
+        [(p, _)] => Match::Profile((*p).clone()),
+        [] => Match::None(format!(
+            "no hardware profile matches ({})",
+            misses
+                .iter()
+                .map(|(p, why)| format!("{}: {}", p.name, why.as_deref().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+        many => Match::None(format!(
+            "several hardware profiles match ({}); make their rules exclusive",
+            many.iter()
+                .map(|(p, _)| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}

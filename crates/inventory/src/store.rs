@@ -1,0 +1,376 @@
+//! The store: one sqlx pool over SQLite (the default, a file in the XDG data directory, in
+//! WAL mode) or PostgreSQL (shared by several `metal serve` instances), with the schema
+//! migrated on open. Queries go through sqlx's Any driver with `$N` placeholders, which both
+//! backends accept, so every statement is written once.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+use crate::Error;
+use crate::model::{Event, Guest, Machine, MachineState, Rack};
+
+/// The SELECT list and joins that [`machine_from_row`] reads.
+macro_rules! machine_select {
+    () => {
+        "SELECT m.id, m.hostname, m.address, r.name AS rack, s.name AS site, m.slot, \
+         m.amt_address, m.uuid, m.serial, m.board_maker, m.board_model, m.mac, m.memory_bytes, \
+         m.disks, m.ssds, m.profile, m.profile_note, m.storage, m.role, m.dom0_memory_mib, \
+         m.netboot, m.tls_pin, m.credential_set, m.state, m.hardware, m.created_ms, m.updated_ms \
+         FROM machines m JOIN racks r ON r.id = m.rack_id JOIN sites s ON s.id = r.site_id"
+    };
+}
+pub(crate) use machine_select;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Which database a store is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The inventory store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// The URL with any password replaced, for messages.
+    shown: String,
+}
+
+/// The default database: `$XDG_DATA_HOME/metal/inventory.db` (`~/.local/share/...`).
+pub fn default_path() -> Option<PathBuf> {
+    dirs::data_dir().map(|d| d.join("metal").join("inventory.db"))
+}
+
+/// A `sqlite://` URL for a file path.
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+/// `url` with the password (if any) replaced by `***`, safe to print.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Store {
+    /// Opens (creating a SQLite file and its directory if needed) and migrates the schema.
+    pub async fn open(url: &str) -> Result<Store, Error> {
+        sqlx::any::install_default_drivers();
+        let shown = redact(url);
+        let (backend, connect) = if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let file = path.split('?').next().unwrap_or(path);
+            if file.is_empty() || file == ":memory:" {
+                return Err(Error::Url(shown));
+            }
+            if let Some(dir) = Path::new(file)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+            (Backend::Sqlite, format!("sqlite://{file}?mode=rwc"))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(Error::Url(shown));
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // A writer waits up to a minute for another (enrol holds the write
+                        // lock for one board at a time, milliseconds).
+                        sqlx::query("PRAGMA busy_timeout = 60000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&connect)
+            .await
+            .map_err(Error::db(format!("{shown}: cannot connect")))?;
+        let store = Store {
+            pool,
+            backend,
+            shown,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), Error> {
+        if self.backend == Backend::Sqlite {
+            // Write-ahead logging lets readers (metal ls, serve) work while enrol writes.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&self.pool)
+                .await
+                .map_err(Error::db(format!("{}: enabling WAL", self.shown)))?;
+        }
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        // Two processes opening a new SQLite file at once may race to apply the first
+        // migration; the loser finds it applied on the second attempt. (PostgreSQL's migrator
+        // serialises with an advisory lock.)
+        let mut attempt = 0;
+        loop {
+            match migrator.run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(_) if attempt < 3 && self.backend == Backend::Sqlite => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(source) => {
+                    return Err(Error::Migrate {
+                        url: self.shown.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The database URL without its password.
+    pub fn url(&self) -> &str {
+        &self.shown
+    }
+
+    /// Closes the pool (checkpointing SQLite's WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a transaction that allocates: it holds the allocation lock from its first
+    /// statement, so two allocating transactions (two `metal enroll` at once, here or on
+    /// another host sharing PostgreSQL) run one after the other and never see the same free
+    /// name or address. SQLite: `BEGIN IMMEDIATE` takes the database's write lock up front
+    /// (a deferred transaction that reads then writes can deadlock with another). PostgreSQL:
+    /// a self-conflicting table lock on `addresses`. The unique keys stay the last line of
+    /// defence.
+    pub(crate) async fn begin_allocation(&self) -> Result<Transaction<'static, Any>, Error> {
+        let what = || format!("{}: starting a transaction", self.shown);
+        match self.backend {
+            Backend::Sqlite => self
+                .pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(Error::db(what())),
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await.map_err(Error::db(what()))?;
+                sqlx::query("LOCK TABLE addresses IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(Error::db(what()))?;
+                Ok(tx)
+            }
+        }
+    }
+
+    /// Every rack.
+    pub async fn racks(&self) -> Result<Vec<Rack>, Error> {
+        let rows = sqlx::query(
+            "SELECT r.name, s.name AS site, r.pool, r.hostname_scheme \
+             FROM racks r JOIN sites s ON s.id = r.site_id ORDER BY r.name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::db(format!("{}: reading racks", self.shown)))?;
+        rows.iter()
+            .map(|r| {
+                Ok(Rack {
+                    name: get(r, "name")?,
+                    site: get(r, "site")?,
+                    pool: get(r, "pool")?,
+                    hostname_scheme: get(r, "hostname_scheme")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every machine, by rack and slot.
+    pub async fn machines(&self) -> Result<Vec<Machine>, Error> {
+        let rows = sqlx::query(concat!(machine_select!(), " ORDER BY r.name, m.slot"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(Error::db(format!("{}: reading machines", self.shown)))?;
+        rows.iter().map(machine_from_row).collect()
+    }
+
+    /// The machine a name designates: its hostname, Dom0 address, AMT address or UUID.
+    pub async fn machine(&self, name: &str) -> Result<Option<Machine>, Error> {
+        let row = sqlx::query(concat!(
+            machine_select!(),
+            " WHERE m.hostname = $1 OR m.address = $1 OR m.amt_address = $1 OR m.uuid = $1"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(Error::db(format!("{}: looking up {name}", self.shown)))?;
+        row.as_ref().map(machine_from_row).transpose()
+    }
+
+    /// The machine with this wired MAC (`aa:bb:cc:dd:ee:ff`).
+    pub async fn machine_by_mac(&self, mac: &str) -> Result<Option<Machine>, Error> {
+        let row = sqlx::query(concat!(machine_select!(), " WHERE m.mac = $1"))
+            .bind(mac)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(Error::db(format!("{}: looking up MAC {mac}", self.shown)))?;
+        row.as_ref().map(machine_from_row).transpose()
+    }
+
+    /// Every DomU guest, by Dom0 and name.
+    pub async fn guests(&self) -> Result<Vec<Guest>, Error> {
+        let rows = sqlx::query(
+            "SELECT g.name, g.address, m.hostname AS dom0, g.role, g.memory_mib \
+             FROM guests g JOIN machines m ON m.id = g.dom0_id ORDER BY m.hostname, g.name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::db(format!("{}: reading guests", self.shown)))?;
+        rows.iter()
+            .map(|r| {
+                Ok(Guest {
+                    name: get(r, "name")?,
+                    address: get(r, "address")?,
+                    dom0: get(r, "dom0")?,
+                    role: get(r, "role")?,
+                    memory_mib: get(r, "memory_mib")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The event log, oldest first: all of it, or one subject's.
+    pub async fn events(&self, subject: Option<&str>) -> Result<Vec<Event>, Error> {
+        let query = match subject {
+            Some(s) => sqlx::query(
+                "SELECT at_ms, subject, actor, from_state, to_state, reason FROM events \
+                 WHERE subject = $1 ORDER BY id",
+            )
+            .bind(s.to_string()),
+            None => sqlx::query(
+                "SELECT at_ms, subject, actor, from_state, to_state, reason FROM events ORDER BY id",
+            ),
+        };
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(Error::db(format!("{}: reading events", self.shown)))?;
+        rows.iter()
+            .map(|r| {
+                Ok(Event {
+                    at_ms: get(r, "at_ms")?,
+                    subject: get(r, "subject")?,
+                    actor: get(r, "actor")?,
+                    from: state(get(r, "from_state")?)?,
+                    to: state(get(r, "to_state")?)?,
+                    reason: get(r, "reason")?,
+                })
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, Error>
+where
+    T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    row.try_get(column)
+        .map_err(Error::db(format!("column {column}")))
+}
+
+fn state(s: Option<String>) -> Result<Option<MachineState>, Error> {
+    s.map(|s| MachineState::from_str(&s).map_err(|e| Error::Invalid(e.to_string())))
+        .transpose()
+}
+
+pub(crate) fn machine_from_row(r: &AnyRow) -> Result<Machine, Error> {
+    let hardware: String = get(r, "hardware")?;
+    let st: String = get(r, "state")?;
+    Ok(Machine {
+        hostname: get(r, "hostname")?,
+        address: get(r, "address")?,
+        rack: get(r, "rack")?,
+        site: get(r, "site")?,
+        slot: get(r, "slot")?,
+        amt_address: get(r, "amt_address")?,
+        uuid: get(r, "uuid")?,
+        serial: get(r, "serial")?,
+        board_maker: get(r, "board_maker")?,
+        board_model: get(r, "board_model")?,
+        mac: get(r, "mac")?,
+        memory_bytes: get(r, "memory_bytes")?,
+        disks: get(r, "disks")?,
+        ssds: get(r, "ssds")?,
+        profile: get(r, "profile")?,
+        profile_note: get(r, "profile_note")?,
+        storage: get(r, "storage")?,
+        role: get(r, "role")?,
+        dom0_memory_mib: get(r, "dom0_memory_mib")?,
+        netboot: get(r, "netboot")?,
+        tls_pin: get(r, "tls_pin")?,
+        credential_set: get(r, "credential_set")?,
+        state: MachineState::from_str(&st).map_err(|e| Error::Invalid(e.to_string()))?,
+        hardware: serde_json::from_str(&hardware).unwrap_or(serde_json::Value::Null),
+        created_ms: get(r, "created_ms")?,
+        updated_ms: get(r, "updated_ms")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact("postgres://metal:s3cret@127.0.0.1:5432/db"),
+            "postgres://metal:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(redact("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+    }
+}

@@ -1,0 +1,353 @@
+//! The store against both backends: every test body runs on a fresh SQLite file and on a fresh
+//! database of a real PostgreSQL server (`METAL_TEST_POSTGRES_URL`, default
+//! postgres://metal:metal@127.0.0.1:5432/metal_test; `.ci/inventory-deps.sh` sets it up). A
+//! missing PostgreSQL fails the test with a message saying so; it is never skipped.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use metal_inventory::profiles::{self, HardwareProfile};
+use metal_inventory::{
+    BoardFacts, EnrollRequest, Error, MachineState, Match, Outcome, Store, policy,
+};
+use metal_netboot::policy::BootAction;
+use sqlx::migrate::MigrateDatabase;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh database of each backend: (name, url, guard keeping the SQLite dir alive).
+async fn backends() -> Vec<(&'static str, String, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("inventory.db").display());
+    vec![
+        ("sqlite", sqlite, Some(dir)),
+        ("postgres", postgres_db().await, None),
+    ]
+}
+
+async fn postgres_db() -> String {
+    sqlx::any::install_default_drivers();
+    let base = std::env::var("METAL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://metal:metal@127.0.0.1:5432/metal_test".into());
+    let (server, _) = base.rsplit_once('/').expect("URL with a database name");
+    let name = format!(
+        "metal_t{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    let url = format!("{server}/{name}");
+    let _ = sqlx::Any::drop_database(&url).await;
+    if let Err(e) = sqlx::Any::create_database(&url).await {
+        panic!(
+            "these tests need a PostgreSQL server at {base} whose role may create databases \
+             (run .ci/inventory-deps.sh, or set METAL_TEST_POSTGRES_URL): {e}"
+        );
+    }
+    url
+}
+
+fn profiles() -> Vec<HardwareProfile> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../hardware-profiles");
+    profiles::load_dir(&dir).unwrap()
+}
+
+/// A board like simulated board `i` (i % 3: 4 GB diskless, 8 GB + 4 HDD, 8 GB + 2 SSD).
+fn board(i: usize) -> BoardFacts {
+    let (mem, disks) = match i % 3 {
+        0 => (4u64 << 30, vec![]),
+        1 => (8 << 30, vec![false; 4]),
+        _ => (8 << 30, vec![true; 2]),
+    };
+    BoardFacts {
+        amt_address: format!("127.0.10.{}", i + 1),
+        uuid: format!("00000000-0000-4000-8000-{i:012x}"),
+        serial: format!("SN{i:06}"),
+        board_maker: "Intel Corporation".into(),
+        board_model: "NUC9V7QNB".into(),
+        mac: Some(format!("02:00:00:00:{:02x}:{:02x}", i / 256, i % 256)),
+        memory_bytes: mem,
+        disks,
+        tls_pin: None,
+        hardware: serde_json::json!({"index": i}),
+    }
+}
+
+fn request(rack: &str) -> EnrollRequest {
+    EnrollRequest {
+        rack: rack.into(),
+        site: "lab".into(),
+        pool: "10.20.0.0/24".into(),
+        scheme: "{rack}-h{n:02}".into(),
+        credential_set: "default".into(),
+        actor: "test".into(),
+    }
+}
+
+async fn enroll_all(store: &Store, boards: impl Iterator<Item = usize>) -> Vec<Outcome> {
+    let profiles = profiles();
+    let mut out = Vec::new();
+    for i in boards {
+        let b = board(i);
+        let m = profiles::match_board(&profiles, &b);
+        out.push(store.enroll(&request("r01"), &b, &m).await.unwrap().outcome);
+    }
+    out
+}
+
+async fn drop_db(kind: &str, url: &str, store: Store) {
+    store.close().await;
+    if kind == "postgres" {
+        let _ = sqlx::Any::drop_database(url).await;
+    }
+}
+
+#[tokio::test]
+async fn enrol_allocates_once_and_rerun_changes_nothing() {
+    for (kind, url, _dir) in backends().await {
+        let store = Store::open(&url).await.unwrap();
+        let first = enroll_all(&store, 0..9).await;
+        assert!(first.iter().all(|o| *o == Outcome::Created), "{kind}");
+        let again = enroll_all(&store, 0..9).await;
+        assert!(
+            again.iter().all(|o| *o == Outcome::Unchanged),
+            "{kind}: {again:?}"
+        );
+        let machines = store.machines().await.unwrap();
+        assert_eq!(machines.len(), 9, "{kind}");
+        let names: HashSet<_> = machines.iter().map(|m| m.hostname.clone()).collect();
+        let addrs: HashSet<_> = machines.iter().map(|m| m.address.clone()).collect();
+        assert_eq!((names.len(), addrs.len()), (9, 9), "{kind}");
+        let first = &machines[0];
+        assert_eq!(first.hostname, "r01-h01");
+        assert_eq!(first.address, "10.20.0.1");
+        assert_eq!(first.profile.as_deref(), Some("desktop-4g-diskless"));
+        assert_eq!(machines[1].profile.as_deref(), Some("desktop-8g-raid10"));
+        assert_eq!(machines[2].profile.as_deref(), Some("desktop-8g-ssd-raid0"));
+        assert!(machines.iter().all(|m| m.state == MachineState::Enrolled));
+        assert_eq!(store.racks().await.unwrap()[0].site, "lab");
+        drop_db(kind, &url, store).await;
+    }
+}
+
+#[tokio::test]
+async fn unmatched_board_is_recorded_with_the_reason_and_not_booted() {
+    for (kind, url, _dir) in backends().await {
+        let store = Store::open(&url).await.unwrap();
+        let mut odd = board(0);
+        odd.memory_bytes = 16 << 30;
+        let m = profiles::match_board(&profiles(), &odd);
+        let Match::None(reason) = &m else {
+            panic!("16 GB matched")
+        };
+        assert!(reason.contains("16 GiB of memory, not 4"), "{reason}");
+        let e = store.enroll(&request("r01"), &odd, &m).await.unwrap();
+        assert_eq!(e.machine.state, MachineState::New, "{kind}");
+        assert!(
+            e.machine
+                .profile_note
+                .as_deref()
+                .unwrap()
+                .contains("16 GiB")
+        );
+        assert_eq!(policy::decide(&e.machine).action, BootAction::Ignore);
+        let events = store.events(Some(&e.machine.hostname)).await.unwrap();
+        assert!(
+            events
+                .iter()
+                .any(|ev| ev.reason.contains("not provisioned")),
+            "{events:?}"
+        );
+        // The same board once a profile fits: matched, enrolled, nothing else changes.
+        let fits = profiles::match_board(&profiles(), &board(0));
+        let again = store.enroll(&request("r01"), &odd, &fits).await.unwrap();
+        assert_eq!(again.outcome, Outcome::Matched);
+        assert_eq!(again.machine.state, MachineState::Enrolled);
+        assert_eq!(again.machine.address, e.machine.address);
+        drop_db(kind, &url, store).await;
+    }
+}
+
+#[tokio::test]
+async fn two_enrols_at_once_hand_out_distinct_names_and_addresses() {
+    for (kind, url, _dir) in backends().await {
+        // Two stores = two pools, as two `metal enroll` processes would have.
+        let a = Store::open(&url).await.unwrap();
+        let b = Store::open(&url).await.unwrap();
+        let (ra, rb) = tokio::join!(enroll_all(&a, 0..30), enroll_all(&b, (0..30).rev()));
+        let created = ra
+            .iter()
+            .chain(&rb)
+            .filter(|o| **o == Outcome::Created)
+            .count();
+        assert_eq!(created, 30, "{kind}: each board created exactly once");
+        let machines = a.machines().await.unwrap();
+        assert_eq!(machines.len(), 30, "{kind}");
+        let names: HashSet<_> = machines.iter().map(|m| &m.hostname).collect();
+        let addrs: HashSet<_> = machines.iter().map(|m| &m.address).collect();
+        let uuids: HashSet<_> = machines.iter().map(|m| &m.uuid).collect();
+        assert_eq!(
+            (names.len(), addrs.len(), uuids.len()),
+            (30, 30, 30),
+            "{kind}"
+        );
+        b.close().await;
+        drop_db(kind, &url, a).await;
+    }
+}
+
+#[tokio::test]
+async fn another_board_at_a_recorded_address_is_refused_naming_both_uuids() {
+    for (kind, url, _dir) in backends().await {
+        let store = Store::open(&url).await.unwrap();
+        enroll_all(&store, 0..2).await;
+        let mut swapped = board(1);
+        swapped.uuid = "11111111-2222-4333-8444-555555555555".into();
+        let m = profiles::match_board(&profiles(), &swapped);
+        let err = store
+            .enroll(&request("r01"), &swapped, &m)
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::Conflict(_)), "{kind}: {text}");
+        assert!(
+            text.contains(&swapped.uuid) && text.contains(&board(1).uuid),
+            "{text}"
+        );
+        // The same board seen at a new address is not silently moved either.
+        let mut moved = board(0);
+        moved.amt_address = "127.0.10.200".into();
+        let err = store.enroll(&request("r01"), &moved, &m).await.unwrap_err();
+        assert!(
+            err.to_string().contains("already enrolled as r01-h01"),
+            "{err}"
+        );
+        assert_eq!(store.machines().await.unwrap().len(), 2);
+        drop_db(kind, &url, store).await;
+    }
+}
+
+#[tokio::test]
+async fn state_machine_is_enforced_and_every_change_logged() {
+    for (kind, url, _dir) in backends().await {
+        let store = Store::open(&url).await.unwrap();
+        enroll_all(&store, 0..2).await;
+        let err = store
+            .set_state("r01-h01", MachineState::Deployed, "test", "skip ahead")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Transition { .. }), "{kind}: {err}");
+        assert_eq!(
+            err.to_string(),
+            "r01-h01: cannot go from enrolled to deployed"
+        );
+        for (to, why) in [
+            (MachineState::Provisioning, "netbooted"),
+            (MachineState::Deployed, "installer called back"),
+        ] {
+            store
+                .set_state("r01-h01", to, "ops@test", why)
+                .await
+                .unwrap();
+        }
+        let m = store.machine("r01-h01").await.unwrap().unwrap();
+        assert_eq!(m.state, MachineState::Deployed);
+        // Diskless boards keep netbooting their image once deployed; disk boards boot locally.
+        assert_eq!(
+            policy::decide(&m).action,
+            BootAction::Profile("dom0-diskless".into())
+        );
+        store
+            .set_state("r01-h02", MachineState::Provisioning, "t", "x")
+            .await
+            .unwrap();
+        store
+            .set_state("r01-h02", MachineState::Deployed, "t", "x")
+            .await
+            .unwrap();
+        let m2 = store.machine("127.0.10.2").await.unwrap().unwrap();
+        assert_eq!(policy::decide(&m2).action, BootAction::LocalDisk);
+        let events = store.events(Some("r01-h01")).await.unwrap();
+        let trail: Vec<_> = events.iter().map(|e| (e.from, e.to)).collect();
+        use MachineState::*;
+        assert_eq!(
+            trail,
+            vec![
+                (None, Some(New)),
+                (Some(New), Some(Enrolled)),
+                (Some(Enrolled), Some(Provisioning)),
+                (Some(Provisioning), Some(Deployed)),
+            ],
+            "{kind}"
+        );
+        assert_eq!(events[3].actor, "ops@test");
+        assert_eq!(events[3].reason, "installer called back");
+        assert!(store.set_state("nope", Broken, "t", "x").await.is_err());
+        drop_db(kind, &url, store).await;
+    }
+}
+
+#[tokio::test]
+async fn guests_take_addresses_from_the_pool_until_it_is_full() {
+    for (kind, url, _dir) in backends().await {
+        let store = Store::open(&url).await.unwrap();
+        let mut req = request("r02");
+        req.pool = "10.30.0.0/29".into(); // six host addresses
+        let profiles = profiles();
+        for i in 0..2 {
+            let b = board(i);
+            store
+                .enroll(&req, &b, &profiles::match_board(&profiles, &b))
+                .await
+                .unwrap();
+        }
+        let g = store
+            .add_guest("r02-h01", "backend01", "web", 1024, "t")
+            .await
+            .unwrap();
+        assert_eq!(
+            (g.address.as_str(), g.dom0.as_str()),
+            ("10.30.0.3", "r02-h01"),
+            "{kind}"
+        );
+        assert!(
+            store
+                .add_guest("r02-h01", "backend01", "web", 1, "t")
+                .await
+                .is_err()
+        );
+        for n in 2..=4 {
+            store
+                .add_guest("r02-h02", &format!("backend{n:02}"), "web", 512, "t")
+                .await
+                .unwrap();
+        }
+        let full = store
+            .add_guest("r02-h02", "backend05", "web", 512, "t")
+            .await
+            .unwrap_err();
+        assert!(matches!(full, Error::PoolFull { .. }), "{kind}: {full}");
+        let guests = store.guests().await.unwrap();
+        assert_eq!(guests.len(), 4);
+        let addrs: HashSet<_> = guests.iter().map(|g| &g.address).collect();
+        assert_eq!(addrs.len(), 4);
+        drop_db(kind, &url, store).await;
+    }
+}
+
+#[tokio::test]
+async fn bad_urls_and_unreachable_servers_are_clear_errors() {
+    let err = Store::open("mysql://x").await.unwrap_err().to_string();
+    assert!(
+        err.contains("expected sqlite://PATH or postgres://"),
+        "{err}"
+    );
+    let err = Store::open("postgres://metal:hunter2@127.0.0.1:1/none")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("127.0.0.1:1") && !err.contains("hunter2"),
+        "{err}"
+    );
+}
