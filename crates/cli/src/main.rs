@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 struct Cli {
     /// Log filter for diagnostics on stderr (e.g. `debug`, `metal_wsman=trace`).
     #[arg(long, global = true, env = "METAL_LOG", default_value = "warn")]
-    log: String,
+    log_level: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -47,7 +47,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log_level))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -84,4 +84,15 @@ fn main() -> ExitCode {
         }
     });
     ExitCode::from(code as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Catches clashing argument names and other definition errors of every subcommand.
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }
