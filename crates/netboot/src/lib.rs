@@ -64,7 +64,7 @@ pub enum Error {
 /// All three servers, bound and ready to run.
 pub struct Netboot {
     dhcp: dhcp::DhcpServer,
-    tftp: async_tftp::server::TftpServer<tftp::SafeDir>,
+    tftp: tftp::TftpService,
     http: (tokio::net::TcpListener, axum::Router),
     events: Events,
 }
@@ -124,7 +124,7 @@ impl Netboot {
     pub fn addresses(&self) -> Addresses {
         Addresses {
             dhcp: self.dhcp.local_addrs(),
-            tftp: self.tftp.listen_addr().ok(),
+            tftp: self.tftp.local_addr(),
             http: self.http.0.local_addr().ok(),
         }
     }
@@ -143,7 +143,7 @@ impl Netboot {
             .await
             .map_err(|source| Error::Http { addr, source })
         };
-        let tftp = async move { self.tftp.serve().await.map_err(tftp::TftpError::from) };
+        let tftp = self.tftp.serve();
         tokio::select! {
             r = self.dhcp.run() => r.map_err(Error::from),
             r = tftp => r.map_err(Error::from),
@@ -158,7 +158,7 @@ pub struct Addresses {
     /// DHCP sockets (67, and 4011 in proxy mode).
     pub dhcp: Vec<SocketAddr>,
     /// TFTP.
-    pub tftp: Option<SocketAddr>,
+    pub tftp: SocketAddr,
     /// HTTP.
     pub http: Option<SocketAddr>,
 }

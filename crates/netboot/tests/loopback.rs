@@ -230,7 +230,7 @@ async fn proxy_answers_pxe_clients_only_and_without_an_address() {
 #[tokio::test]
 async fn tftp_negotiates_options_and_refuses_writes_and_escapes() {
     let r = start("proxy").await;
-    let tftp = r.addrs.tftp.unwrap();
+    let tftp = r.addrs.tftp;
     let want = std::fs::read(r._dir.path().join("tftp/undionly.kpxe")).unwrap();
     assert_eq!(tftp_get(tftp, "undionly.kpxe", &[]).await.unwrap(), want);
     let opts = [("blksize", "1468"), ("tsize", "0"), ("windowsize", "1")];
@@ -314,15 +314,15 @@ proptest! {
             let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
             for d in &datagrams {
                 sock.send_to(d, loopback(r.addrs.dhcp[0])).await.unwrap();
-                sock.send_to(d, loopback(r.addrs.tftp.unwrap())).await.unwrap();
+                sock.send_to(d, loopback(r.addrs.tftp)).await.unwrap();
                 // Truncated valid-looking TFTP requests too.
                 let mut rrq = b"\x00\x01undionly.kpxe\x00octet\x00blksize\x00".to_vec();
                 rrq.truncate(d.len() % rrq.len());
-                sock.send_to(&rrq, loopback(r.addrs.tftp.unwrap())).await.unwrap();
+                sock.send_to(&rrq, loopback(r.addrs.tftp)).await.unwrap();
             }
             let offer = dhcp(r.addrs.dhcp[0], &discover(9, &bios_pxe())).await;
             prop_assert!(offer.is_some());
-            prop_assert!(tftp_get(r.addrs.tftp.unwrap(), "undionly.kpxe", &[]).await.is_ok());
+            prop_assert!(tftp_get(r.addrs.tftp, "undionly.kpxe", &[]).await.is_ok());
             Ok(())
         })?;
     }

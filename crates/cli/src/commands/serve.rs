@@ -42,7 +42,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<i32> {
             .map(|a| a.to_string())
             .collect::<Vec<_>>()
             .join(","),
-        show(addrs.tftp),
+        addrs.tftp,
         show(addrs.http),
     );
     let printer = async move {

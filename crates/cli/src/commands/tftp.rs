@@ -32,7 +32,7 @@ pub async fn run(args: TftpArgs) -> anyhow::Result<i32> {
     let server = metal_netboot::tftp::bind(&dir, listen)
         .await
         .with_context(|| format!("TFTP server for {} on {listen}", dir.display()))?;
-    let addr = server.listen_addr().context("TFTP listen address")?;
+    let addr = server.local_addr();
     println!("ready tftp={addr}");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
