@@ -132,7 +132,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Stream for T {}
 enum Outgoing {
     Data(Vec<u8>),
     Raw(Vec<u8>),
-    Close,
+    /// EndSOLRedirection (0x22).
+    EndSol,
+    /// EndRedirectionSession (0x12), then shut the connection down.
+    EndSession,
 }
 
 /// An open SOL session.
@@ -141,6 +144,7 @@ pub struct SolSession {
     reader: ReadHalf<Box<dyn Stream>>,
     buf: Vec<u8>,
     out: mpsc::Sender<Outgoing>,
+    writer: tokio::task::JoinHandle<()>,
     deadline_after: Duration,
     last_seen: Instant,
     /// Firmware major.minor from the session reply.
@@ -217,12 +221,13 @@ impl SolSession {
             .map_err(err)?;
         let (reader, writer) = tokio::io::split(stream);
         let (out, rx) = mpsc::channel(64);
-        tokio::spawn(write_loop(writer, rx, options.heartbeat));
+        let writer = tokio::spawn(write_loop(writer, rx, options.heartbeat));
         Ok(SolSession {
             host,
             reader,
             buf,
             out,
+            writer,
             deadline_after: options.dead_after,
             last_seen: Instant::now(),
             firmware,
@@ -299,20 +304,23 @@ impl SolSession {
         Ok(())
     }
 
-    /// Ends the session in order (EndSOLRedirection, its reply, EndRedirectionSession).
+    /// Ends the session in order (EndSOLRedirection, its reply, EndRedirectionSession) and
+    /// returns once the connection is shut down, so a new session can follow at once.
     pub async fn close(mut self) {
-        if self.queue(Outgoing::Close).await.is_err() {
-            return;
-        }
-        let wait = async {
-            loop {
-                match self.next_event().await {
-                    Ok(SolEvent::Closed) | Err(_) => break,
-                    Ok(_) => {}
+        if self.queue(Outgoing::EndSol).await.is_ok() {
+            let wait = async {
+                loop {
+                    match self.next_event().await {
+                        Ok(SolEvent::Closed) | Err(_) => break,
+                        Ok(_) => {}
+                    }
                 }
-            }
-        };
-        let _ = timeout(Duration::from_secs(2), wait).await;
+            };
+            let _ = timeout(Duration::from_secs(2), wait).await;
+            let _ = self.queue(Outgoing::EndSession).await;
+        }
+        drop(self.out);
+        let _ = timeout(Duration::from_secs(2), self.writer).await;
     }
 }
 
@@ -332,10 +340,11 @@ async fn write_loop(
                     p::data_to_host(sequence, &data)
                 }
                 Some(Outgoing::Raw(raw)) => raw,
-                Some(Outgoing::Close) => {
+                Some(Outgoing::EndSol) => {
                     sequence = sequence.wrapping_add(1);
-                    let _ = writer.write_all(&p::sequenced(p::END_SOL_REDIRECTION, sequence)).await;
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    p::sequenced(p::END_SOL_REDIRECTION, sequence)
+                }
+                Some(Outgoing::EndSession) => {
                     let _ = writer.write_all(&p::end_session()).await;
                     let _ = writer.shutdown().await;
                     return;
