@@ -16,6 +16,10 @@ struct Cli {
     /// Log filter for diagnostics on stderr (e.g. `debug`, `metal_wsman=trace`).
     #[arg(long, global = true, env = "METAL_LOG", default_value = "warn")]
     log_level: String,
+    /// Inventory database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB [default: `db`
+    /// under [inventory] in the config file, else ~/.local/share/metal/inventory.db].
+    #[arg(long, global = true, env = "METAL_DB", hide_env_values = true)]
+    db: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -32,8 +36,15 @@ enum Command {
     Console(commands::console::ConsoleArgs),
     /// Find AMT endpoints in address blocks.
     Discover(commands::discover::DiscoverArgs),
-    /// A board's hardware inventory, power state and pending boot.
+    /// A board's hardware inventory, power state and pending boot; for an inventory host,
+    /// its place in the tree (rack, board, Dom0, DomUs).
     Show(commands::show::ShowArgs),
+    /// Discover boards, match hardware profiles, record them with hostname and address.
+    Enroll(commands::enroll::EnrollArgs),
+    /// Inventory machines.
+    Ls(commands::ls::LsArgs),
+    /// The inventory's event log.
+    Events(commands::events::EventsArgs),
     /// Run a rack of simulated AMT boards on loopback addresses.
     Sim(commands::sim::SimArgs),
     /// Start a simulated rack and walk through discover, power and boot on it.
@@ -50,6 +61,7 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log_level))
         .with_writer(std::io::stderr)
         .init();
+    commands::inventory::set_db_option(cli.db.clone());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -70,6 +82,9 @@ fn main() -> ExitCode {
             Command::Console(args) => commands::console::run(args).await,
             Command::Discover(args) => commands::discover::run(args).await,
             Command::Show(args) => commands::show::run(args).await,
+            Command::Enroll(args) => commands::enroll::run(args).await,
+            Command::Ls(args) => commands::ls::run(args).await,
+            Command::Events(args) => commands::events::run(args).await,
             Command::Sim(args) => commands::sim::run(args).await,
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Serve(args) => commands::serve::run(args).await,

@@ -5,7 +5,7 @@ use metal_amt::BootOutcome;
 use metal_types::BootDevice;
 use serde::Serialize;
 
-use super::common::{expand_targets, print_report, progress, report};
+use super::common::{print_report, progress, report, resolve_targets};
 use super::power::TargetArgs;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -50,17 +50,18 @@ pub async fn run(args: BootArgs) -> anyhow::Result<i32> {
     };
     let now = args.now;
     let amt = &args.targets.amt;
-    let hosts = expand_targets(&args.targets.targets)?;
-    let fleet = amt.fleet()?;
+    let targets = resolve_targets(&args.targets.targets).await?;
     let command = format!("boot {device}{}", if now { " --now" } else { "" });
-    let bar = progress(hosts.len(), &command, amt.json);
-    let runs = fleet
-        .run(
-            &hosts,
-            move |a| Box::pin(a.boot(device, now)),
-            |_| bar.inc(1),
-        )
-        .await;
+    let bar = progress(targets.len(), &command, amt.json);
+    // Mutating: inventory machines are checked for the right board first.
+    let runs = super::guard::run(
+        amt,
+        &targets,
+        true,
+        move |a| Box::pin(a.boot(device, now)),
+        || bar.inc(1),
+    )
+    .await?;
     bar.finish_and_clear();
     let report = report(&command, runs, BootRow::from);
     print_report(&report, amt.json, &["NEXT BOOT", "ACTION", "POWER"], |r| {

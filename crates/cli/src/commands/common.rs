@@ -144,12 +144,18 @@ impl AmtArgs {
 
     /// A fleet runner for these options.
     pub fn fleet(&self) -> anyhow::Result<Fleet> {
+        self.fleet_with(self.credentials()?)
+    }
+
+    /// A fleet runner for these options with the given credentials (an inventory
+    /// machine's credential set).
+    pub fn fleet_with(&self, credentials: Credentials) -> anyhow::Result<Fleet> {
         if self.parallel == 0 {
             bail!("--parallel must be at least 1");
         }
         let config_tls = load_config()?.tls.unwrap_or(false);
         Ok(Fleet {
-            credentials: self.credentials()?,
+            credentials,
             transport: Arc::new(self.transport()?),
             policy: PowerPolicy {
                 timeout: seconds("power-timeout", self.power_timeout)?,
@@ -161,27 +167,109 @@ impl AmtArgs {
     }
 }
 
-/// Expands targets into addresses. Names, racks and `all` need the inventory.
-pub fn expand_targets(specs: &[String]) -> anyhow::Result<Vec<String>> {
-    let mut hosts = Vec::new();
+/// A target board: its AMT address and, when the inventory knows it, its record.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub host: String,
+    pub machine: Option<metal_inventory::Machine>,
+}
+
+/// Expands targets into boards. Addresses and CIDR blocks need no inventory (but are matched
+/// against it when there is one, so the wrong-box guard covers them too); hostnames,
+/// `rack:NAME` and `all` resolve through it.
+pub async fn resolve_targets(specs: &[String]) -> anyhow::Result<Vec<Resolved>> {
+    let mut targets = Vec::new();
     for spec in specs {
-        for target in Target::parse_list(spec)? {
-            match target.addresses() {
-                Some(addresses) => hosts.extend(addresses.into_iter().map(|a| a.to_string())),
-                None => bail!(
-                    "target {target}: names, racks and `all` are resolved through the inventory, which this build does not have yet; give IP addresses or CIDR blocks"
-                ),
-            }
-        }
+        targets.extend(Target::parse_list(spec)?);
     }
-    if hosts.is_empty() {
+    if targets.is_empty() {
         bail!("no targets given");
     }
+    let needs_inventory = targets.iter().find(|t| t.addresses().is_none());
+    let store = super::inventory::open_existing().await?;
+    let machines = match (&store, needs_inventory) {
+        (Some(store), _) => store.machines().await?,
+        (None, Some(t)) => bail!(
+            "target {t}: hostnames, racks and `all` resolve through the inventory, and there is none yet (`metal enroll` creates it, or pass --db)"
+        ),
+        (None, None) => Vec::new(),
+    };
+    let by_amt: std::collections::HashMap<&str, &metal_inventory::Machine> = machines
+        .iter()
+        .map(|m| (m.amt_address.as_str(), m))
+        .collect();
+    let mut out: Vec<Resolved> = Vec::new();
+    let mut add = |m: &metal_inventory::Machine| Resolved {
+        host: m.amt_address.clone(),
+        machine: Some(m.clone()),
+    };
+    for target in &targets {
+        let found: Vec<Resolved> = match target {
+            Target::Ip(_) | Target::Cidr(_) => target
+                .addresses()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| {
+                    let host = a.to_string();
+                    let machine = by_amt.get(host.as_str()).map(|m| (*m).clone());
+                    Resolved { host, machine }
+                })
+                .collect(),
+            Target::Name(name) => {
+                let m = machines
+                    .iter()
+                    .find(|m| m.hostname == *name || m.address == *name || m.uuid == *name)
+                    .with_context(|| format!("{name} is not in the inventory"))?;
+                vec![add(m)]
+            }
+            Target::Rack(rack) => {
+                let found: Vec<Resolved> = machines
+                    .iter()
+                    .filter(|m| m.rack == *rack)
+                    .map(&mut add)
+                    .collect();
+                if found.is_empty() {
+                    bail!("rack:{rack} has no machines in the inventory");
+                }
+                found
+            }
+            Target::All => machines
+                .iter()
+                .filter(|m| m.state != metal_inventory::MachineState::Retired)
+                .map(&mut add)
+                .collect(),
+        };
+        out.extend(found);
+    }
+    if let Some(store) = store {
+        store.close().await;
+    }
     let mut seen = std::collections::HashSet::new();
-    hosts.retain(|h| seen.insert(h.clone()));
+    out.retain(|r| seen.insert(r.host.clone()));
+    if out.is_empty() {
+        bail!("no targets given");
+    }
     // Raising the open-file limit lets a large fleet keep one connection per board.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    Ok(hosts)
+    Ok(out)
+}
+
+/// Expands targets into AMT addresses (see [`resolve_targets`]). Usable from synchronous code:
+/// when the inventory is needed it is read on a helper thread with its own runtime.
+pub fn expand_targets(specs: &[String]) -> anyhow::Result<Vec<String>> {
+    let specs = specs.to_vec();
+    let resolved = std::thread::scope(|s| {
+        s.spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start a runtime to read the inventory")?
+                .block_on(resolve_targets(&specs))
+        })
+        .join()
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("reading the inventory failed")))
+    })?;
+    Ok(resolved.into_iter().map(|r| r.host).collect())
 }
 
 /// A progress bar on stderr when it is a terminal and there is more than one host.

@@ -5,7 +5,7 @@ use metal_amt::{PowerChange, PowerStatus, power::describe_value};
 use metal_types::PowerAction;
 use serde::Serialize;
 
-use super::common::{AmtArgs, expand_targets, print_report, progress, report};
+use super::common::{AmtArgs, print_report, progress, report, resolve_targets};
 
 #[derive(Debug, Args)]
 pub struct PowerArgs {
@@ -34,7 +34,8 @@ pub enum PowerOp {
 /// Targets and AMT options.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// IP addresses, CIDR blocks or comma-separated lists of them.
+    /// IP addresses, CIDR blocks, inventory hostnames, rack:NAME, all, or comma-separated
+    /// lists of them.
     #[arg(required = true)]
     pub targets: Vec<String>,
     #[command(flatten)]
@@ -96,12 +97,16 @@ pub async fn run(args: PowerArgs) -> anyhow::Result<i32> {
 
 /// `metal power status`.
 pub async fn status(args: TargetArgs) -> anyhow::Result<i32> {
-    let hosts = expand_targets(&args.targets)?;
-    let fleet = args.amt.fleet()?;
-    let bar = progress(hosts.len(), "power status", args.amt.json);
-    let runs = fleet
-        .run(&hosts, |amt| Box::pin(amt.power_status()), |_| bar.inc(1))
-        .await;
+    let targets = resolve_targets(&args.targets).await?;
+    let bar = progress(targets.len(), "power status", args.amt.json);
+    let runs = super::guard::run(
+        &args.amt,
+        &targets,
+        false,
+        |amt| Box::pin(amt.power_status()),
+        || bar.inc(1),
+    )
+    .await?;
     bar.finish_and_clear();
     let report = report("power status", runs, StatusRow::from);
     print_report(&report, args.amt.json, &["POWER", "OFFERS"], |r| {
@@ -111,16 +116,17 @@ pub async fn status(args: TargetArgs) -> anyhow::Result<i32> {
 
 /// `metal power <action>` and `metal power-cycle`.
 pub async fn change(action: PowerAction, args: TargetArgs) -> anyhow::Result<i32> {
-    let hosts = expand_targets(&args.targets)?;
-    let fleet = args.amt.fleet()?;
-    let bar = progress(hosts.len(), &format!("power {action}"), args.amt.json);
-    let runs = fleet
-        .run(
-            &hosts,
-            move |amt| Box::pin(amt.power(action)),
-            |_| bar.inc(1),
-        )
-        .await;
+    let targets = resolve_targets(&args.targets).await?;
+    let bar = progress(targets.len(), &format!("power {action}"), args.amt.json);
+    // Mutating: inventory machines are checked for the right board first.
+    let runs = super::guard::run(
+        &args.amt,
+        &targets,
+        true,
+        move |amt| Box::pin(amt.power(action)),
+        || bar.inc(1),
+    )
+    .await?;
     bar.finish_and_clear();
     let report = report(&format!("power {action}"), runs, ChangeRow::from);
     print_report(&report, args.amt.json, &["BEFORE", "NOW", "RESULT"], |r| {

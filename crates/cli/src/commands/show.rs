@@ -1,5 +1,6 @@
 //! `metal show HOST`: a board's hardware inventory, power state and pending boot override.
 
+use anyhow::Context;
 use clap::Args;
 use metal_amt::{Amt, Error, Hardware, PowerStatus};
 use metal_types::BootDevice;
@@ -10,7 +11,8 @@ use super::power::StatusRow;
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The board's IP address.
+    /// The board's IP address (live hardware, power and boot), or an inventory hostname (its
+    /// rack, board, Dom0 and DomUs as recorded).
     pub host: String,
     #[command(flatten)]
     pub amt: super::common::AmtArgs,
@@ -33,6 +35,15 @@ async fn details(amt: &mut Amt) -> Result<(PowerStatus, Option<BootDevice>, Hard
 }
 
 pub async fn run(args: ShowArgs) -> anyhow::Result<i32> {
+    // A hostname is shown from the inventory; an address keeps showing the live board.
+    if let Ok(metal_types::Target::Name(name)) = args.host.parse() {
+        let store = super::inventory::open_existing().await?.with_context(|| {
+            format!("{name}: there is no inventory yet (`metal enroll` creates it, or pass --db)")
+        })?;
+        let code = super::tree::show(&store, &name, args.amt.json).await;
+        store.close().await;
+        return code;
+    }
     let hosts = expand_targets(std::slice::from_ref(&args.host))?;
     if hosts.len() != 1 {
         anyhow::bail!(
