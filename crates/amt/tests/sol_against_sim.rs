@@ -283,3 +283,28 @@ async fn older_firmware_still_authenticates() {
     read_until(&mut session, "login: ", Duration::from_secs(5)).await;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn our_heartbeats_keep_an_idle_session_open() {
+    // The simulated board closes a session whose client stays silent for five of its 500 ms
+    // heartbeat intervals; an idle metal session must survive well past that.
+    let sim = sim(158, |_| {}).await;
+    let board = &sim.boards()[0];
+    let (mut session, _) = amt(board.ip(), PASSWORD, false)
+        .open_sol(options())
+        .await
+        .unwrap();
+    let idle = tokio::time::timeout(Duration::from_secs(4), async {
+        loop {
+            match session.next_event().await {
+                Ok(SolEvent::Data(_) | SolEvent::Controls { .. }) => {}
+                other => return other,
+            }
+        }
+    })
+    .await;
+    assert!(idle.is_err(), "the session ended while idle: {idle:?}");
+    session.send(b"\r").await.unwrap();
+    read_until(&mut session, "login: ", Duration::from_secs(5)).await;
+    sim.shutdown().await;
+}
