@@ -6,6 +6,11 @@
 //! lockout, chunked compact SOAP responses, stateful power (with a busy window) and a
 //! one-shot boot override, hardware inventory classes, and injectable faults.
 //!
+//! Each board also speaks the AMT redirection protocol (Serial-over-LAN) on 16994 and, with
+//! TLS, 16995 (amt-protocol.md §2c), in front of a simulated host whose serial console is
+//! alive: every boot prints a BIOS banner, a PXE or disk boot, a kernel log and a getty's
+//! `login:` prompt, and the getty answers keystrokes (see the `sol` module).
+//!
 //! By design this crate shares no code with the WS-Man/AMT client crates: it has its own
 //! XML parsing, digest checking and HTTP serving, so a misunderstanding of the protocol in
 //! one cannot hide in the other. Protocol sources are cited in each module
@@ -16,6 +21,10 @@
 //! - A power change requested during the busy window gets ReturnValue 4099 (DSP1027 "Busy").
 //! - Faults are HTTP 400 SOAP faults; unknown resources and unmatched selectors give
 //!   `a:Sender`/`b:DestinationUnreachable`.
+//! - While a SOL session is open, power off (8, 12) and power cycle (5) get ReturnValue 6
+//!   ("In Use"); resets and power on are allowed (Intel's caveat, amt-protocol.md §2a).
+//! - `ListenerEnabled=false` closes the redirection ports; SOL disabled in `EnabledState`
+//!   answers StartRedirectionSession with status 0xFF (details in `sol::session`).
 
 mod board;
 mod classes;

@@ -225,10 +225,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sol<S> {
         })
     }
 
-    /// Collects host output until it contains `needle`; returns all of it.
+    /// Collects host output until it contains `needle` (within 30 s); returns all of it.
     pub async fn until(&mut self, needle: &str) -> String {
         let mut text = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no {needle:?} within 30 s; got {:?}",
+                String::from_utf8_lossy(&text)
+            );
             match self.frame().await {
                 Some(Frame::Data { data, .. }) => {
                     text.extend(data);

@@ -87,3 +87,32 @@ pub async fn tls_connect(
 ) -> super::Conn<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
     tls_connect_with(ip, None).await.0
 }
+
+/// A TLS stream to any port (the SOL tests use 16995), accepting and remembering any
+/// certificate.
+pub async fn tls_stream(
+    ip: std::net::Ipv4Addr,
+    port: u16,
+) -> (
+    tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    Arc<AcceptAny>,
+) {
+    let verifier = Arc::new(AcceptAny::default());
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
+    .unwrap()
+    .dangerous()
+    .with_custom_certificate_verifier(verifier.clone())
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect((ip, port))
+        .await
+        .expect("connect");
+    let name = ServerName::IpAddress(std::net::IpAddr::V4(ip).into());
+    let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake");
+    (stream, verifier)
+}
