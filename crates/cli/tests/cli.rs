@@ -1,76 +1,15 @@
 //! The `metal` binary end to end against `metal sim` run as a separate process, as an operator
 //! would use them: JSON output, exit codes, and what the simulated boards saw (their log).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
+use support::SimProcess;
 
 const PASSWORD: &str = "Secr3t!pw";
-
-/// A `metal sim` child process; its stdout lines are collected; it is stopped by PID on drop.
-struct SimProcess {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl SimProcess {
-    fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_metal"))
-            .arg("sim")
-            .args(["--password", PASSWORD, "--transition-ms", "100"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start metal sim");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stdout = child.stdout.take().unwrap();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let sim = Self { child, lines };
-        sim.wait_for(|l| l.starts_with("ready "));
-        sim
-    }
-
-    fn wait_for(&self, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Some(l) = self.lines.lock().unwrap().iter().find(|l| pred(l)) {
-                return l.clone();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "simulator never printed the expected line; log:\n{}",
-            self.lines.lock().unwrap().join("\n")
-        );
-    }
-
-    fn lines_about(&self, ip: &str) -> Vec<String> {
-        let prefix = format!("{ip} ");
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.starts_with(&prefix))
-            .cloned()
-            .collect()
-    }
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn metal(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_metal"))
@@ -97,7 +36,7 @@ fn metal_json(args: &[&str]) -> (i32, Value) {
 
 #[test]
 fn power_and_one_shot_boot_through_the_binary() {
-    let sim = SimProcess::start(&["--boards", "6", "--first-ip", "127.0.121.1"]);
+    let sim = SimProcess::start(PASSWORD, &["--boards", "6", "--first-ip", "127.0.121.1"]);
     let (code, doc) = metal_json(&["power", "status", "127.0.121.0/29", "--password", PASSWORD]);
     assert_eq!(code, 0, "{doc}");
     assert_eq!(doc["summary"]["ok"], 6);
@@ -148,7 +87,7 @@ fn power_and_one_shot_boot_through_the_binary() {
 
 #[test]
 fn wrong_password_fails_every_host_with_exit_3_and_two_requests_each() {
-    let sim = SimProcess::start(&["--boards", "3", "--first-ip", "127.0.122.1"]);
+    let sim = SimProcess::start(PASSWORD, &["--boards", "3", "--first-ip", "127.0.122.1"]);
     let (code, doc) = metal_json(&[
         "power",
         "status",
@@ -173,14 +112,17 @@ fn wrong_password_fails_every_host_with_exit_3_and_two_requests_each() {
 
 #[test]
 fn one_dead_board_times_out_alone_and_exit_is_2() {
-    let _sim = SimProcess::start(&[
-        "--boards",
-        "3",
-        "--first-ip",
-        "127.0.123.1",
-        "--fault",
-        "127.0.123.2=hang",
-    ]);
+    let _sim = SimProcess::start(
+        PASSWORD,
+        &[
+            "--boards",
+            "3",
+            "--first-ip",
+            "127.0.123.1",
+            "--fault",
+            "127.0.123.2=hang",
+        ],
+    );
     let (code, doc) = metal_json(&[
         "power",
         "status",
@@ -199,7 +141,7 @@ fn one_dead_board_times_out_alone_and_exit_is_2() {
 
 #[test]
 fn table_output_names_each_host_and_the_cause() {
-    let _sim = SimProcess::start(&["--boards", "1", "--first-ip", "127.0.124.1"]);
+    let _sim = SimProcess::start(PASSWORD, &["--boards", "1", "--first-ip", "127.0.124.1"]);
     let (code, stdout, _) = metal(&[
         "power",
         "status",
@@ -231,14 +173,17 @@ fn usage_errors_exit_1_with_a_message() {
 
 #[test]
 fn discover_finds_the_simulated_boards_and_their_version() {
-    let _sim = SimProcess::start(&[
-        "--boards",
-        "3",
-        "--first-ip",
-        "127.0.125.1",
-        "--profile",
-        "amt-11",
-    ]);
+    let _sim = SimProcess::start(
+        PASSWORD,
+        &[
+            "--boards",
+            "3",
+            "--first-ip",
+            "127.0.125.1",
+            "--profile",
+            "amt-11",
+        ],
+    );
     let (code, doc) = metal_json(&["discover", "127.0.125.0/29"]);
     assert_eq!(code, 0);
     assert_eq!(doc["probed"], 6);
@@ -272,14 +217,17 @@ fn demo_walks_through_a_simulated_rack() {
 
 #[test]
 fn tls_pins_on_first_use_through_the_binary_on_tls_only_firmware() {
-    let _sim = SimProcess::start(&[
-        "--boards",
-        "2",
-        "--first-ip",
-        "127.0.127.1",
-        "--profile",
-        "amt-16-tls-only",
-    ]);
+    let _sim = SimProcess::start(
+        PASSWORD,
+        &[
+            "--boards",
+            "2",
+            "--first-ip",
+            "127.0.127.1",
+            "--profile",
+            "amt-16-tls-only",
+        ],
+    );
     let dir = tempfile::tempdir().unwrap();
     let known = dir.path().join("known_amt_hosts");
     let known = known.to_str().unwrap();
@@ -336,7 +284,10 @@ fn tls_pins_on_first_use_through_the_binary_on_tls_only_firmware() {
 
 #[test]
 fn a_swapped_certificate_file_entry_is_refused_with_both_fingerprints() {
-    let _sim = SimProcess::start(&["--boards", "1", "--first-ip", "127.0.128.1", "--tls"]);
+    let _sim = SimProcess::start(
+        PASSWORD,
+        &["--boards", "1", "--first-ip", "127.0.128.1", "--tls"],
+    );
     let dir = tempfile::tempdir().unwrap();
     let known = dir.path().join("known_amt_hosts");
     std::fs::write(&known, format!("127.0.128.1:16993 {}\n", "ab".repeat(32))).unwrap();
@@ -384,7 +335,7 @@ fn a_swapped_certificate_file_entry_is_refused_with_both_fingerprints() {
 
 #[test]
 fn credentials_from_the_config_file() {
-    let _sim = SimProcess::start(&["--boards", "1", "--first-ip", "127.0.129.1"]);
+    let _sim = SimProcess::start(PASSWORD, &["--boards", "1", "--first-ip", "127.0.129.1"]);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
     std::fs::write(

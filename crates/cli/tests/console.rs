@@ -3,72 +3,15 @@
 //! rack across a reset. tmux must be installed (`.ci/run` installs it); without it the
 //! interactive test fails with that message rather than passing.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::{BIN, SimProcess, wait_until};
+
 const PASSWORD: &str = "Secr3t!pw";
-const BIN: &str = env!("CARGO_BIN_EXE_metal");
-
-struct SimProcess {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl SimProcess {
-    fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args([
-                "sim",
-                "--password",
-                PASSWORD,
-                "--transition-ms",
-                "100",
-                "--quiet",
-            ])
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start metal sim");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let sim = Self { child, lines };
-        wait_until("the simulator is ready", Duration::from_secs(20), || {
-            sim.has(|l| l.starts_with("ready "))
-        });
-        sim
-    }
-
-    fn has(&self, pred: impl Fn(&str) -> bool) -> bool {
-        self.lines.lock().unwrap().iter().any(|l| pred(l))
-    }
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_until(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting until {what}");
-}
 
 fn metal(args: &[&str]) -> std::process::Output {
     Command::new(BIN)
@@ -146,13 +89,16 @@ impl Drop for Tmux {
 
 #[test]
 fn interactive_console_in_a_real_terminal_with_tilde_dot() {
-    let _sim = SimProcess::start(&["--boards", "1", "--first-ip", "127.0.160.1"]);
+    let _sim = SimProcess::start(
+        PASSWORD,
+        &["--quiet", "--boards", "1", "--first-ip", "127.0.160.1"],
+    );
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("console.log");
     // After metal exits, the shell prints the exit code and whether the terminal is back in
     // canonical mode with echo (raw mode would show -icanon -echo).
     let command = format!(
-        "{BIN} console 127.0.160.1 --password '{PASSWORD}' --log {}; echo EXIT=$?; stty -a | grep -o -- '-\\?icanon\\|-\\?echo ' | tr '\\n' ' '; echo; sleep 60",
+        "{BIN} console 127.0.160.1 --password '{PASSWORD}' --log {}; echo EXIT=$?; echo TTY=$(stty -a | grep -o -- '-\\?icanon\\|-\\?echo ' | tr '\\n' ' ')END; sleep 60",
         log.display()
     );
     let tmux = Tmux::start(
@@ -173,7 +119,7 @@ fn interactive_console_in_a_real_terminal_with_tilde_dot() {
     tmux.keys(&["echo a~.b", "Enter"]);
     tmux.wait_for("\na~.b\n");
     tmux.keys(&["~."]);
-    let screen = tmux.wait_for("EXIT=");
+    let screen = tmux.wait_for("END");
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert!(
         screen.contains("icanon") && !screen.contains("-icanon"),
@@ -192,7 +138,10 @@ fn interactive_console_in_a_real_terminal_with_tilde_dot() {
 
 #[test]
 fn expect_returns_once_the_board_prints_login_after_a_power_on() {
-    let _sim = SimProcess::start(&["--boards", "2", "--first-ip", "127.0.161.1"]);
+    let _sim = SimProcess::start(
+        PASSWORD,
+        &["--quiet", "--boards", "2", "--first-ip", "127.0.161.1"],
+    );
     assert!(metal(&["power", "off", "127.0.161.2"]).status.success());
     let waiter = Command::new(BIN)
         .args([
@@ -228,7 +177,10 @@ fn expect_returns_once_the_board_prints_login_after_a_power_on() {
 
 #[test]
 fn expect_times_out_with_the_last_lines() {
-    let _sim = SimProcess::start(&["--boards", "1", "--first-ip", "127.0.162.1"]);
+    let _sim = SimProcess::start(
+        PASSWORD,
+        &["--quiet", "--boards", "1", "--first-ip", "127.0.162.1"],
+    );
     let out = metal(&[
         "console",
         "127.0.162.1",
@@ -247,7 +199,10 @@ fn expect_times_out_with_the_last_lines() {
 
 #[test]
 fn record_captures_every_board_and_reconnects() {
-    let sim = SimProcess::start(&["--boards", "4", "--first-ip", "127.0.163.1"]);
+    let sim = SimProcess::start(
+        PASSWORD,
+        &["--quiet", "--boards", "4", "--first-ip", "127.0.163.1"],
+    );
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     let recorder = Command::new(BIN)
@@ -287,7 +242,10 @@ fn record_captures_every_board_and_reconnects() {
     );
     // The boards' management engines go away and come back: every recorder reconnects.
     drop(sim);
-    let _sim = SimProcess::start(&["--boards", "4", "--first-ip", "127.0.163.1"]);
+    let _sim = SimProcess::start(
+        PASSWORD,
+        &["--quiet", "--boards", "4", "--first-ip", "127.0.163.1"],
+    );
     wait_until(
         "every board is recorded again",
         Duration::from_secs(30),
