@@ -288,3 +288,43 @@ fn record_captures_every_board_and_reconnects() {
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
+
+#[test]
+fn console_enables_sol_when_the_board_has_it_off_and_says_so() {
+    let _sim = SimProcess::start(
+        PASSWORD,
+        &[
+            "--quiet",
+            "--boards",
+            "1",
+            "--first-ip",
+            "127.0.164.1",
+            "--sol-disabled",
+        ],
+    );
+    let waiter = Command::new(BIN)
+        .args([
+            "console",
+            "127.0.164.1",
+            "--expect",
+            "node-0 login:",
+            "--timeout",
+            "30",
+            "--password",
+            PASSWORD,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // The host prints nothing until it does something: a reset makes it boot on camera.
+    assert!(metal(&["power", "reset", "127.0.164.1"]).status.success());
+    let out = waiter.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("127.0.164.1: SOL was disabled in AMT_RedirectionService; enabled it"),
+        "{stderr}"
+    );
+}

@@ -37,6 +37,12 @@ pub struct SimArgs {
     /// Most items per Pull response (smaller values exercise paging).
     #[arg(long, default_value_t = 999)]
     pub page_size: usize,
+    /// Milliseconds a board takes to print its boot (BIOS banner to `login:`) on its console.
+    #[arg(long, default_value_t = 1500)]
+    pub boot_output_ms: u64,
+    /// Start with Serial-over-LAN disabled in AMT_RedirectionService (clients must enable it).
+    #[arg(long)]
+    pub sol_disabled: bool,
     /// Inject a fault into one board: ADDRESS=latency:MS | drop | http500 | hang | refuse.
     #[arg(long = "fault", value_name = "ADDRESS=KIND")]
     pub faults: Vec<String>,
@@ -78,6 +84,8 @@ impl SimArgs {
             tls: self.tls,
             transition: Duration::from_millis(self.transition_ms),
             page_size: self.page_size.max(1),
+            boot_output_delay: Duration::from_millis(self.boot_output_ms),
+            sol_enabled: !self.sol_disabled,
             ..SimConfig::default()
         })
     }
