@@ -45,6 +45,10 @@ enum Command {
     Ls(commands::ls::LsArgs),
     /// The inventory's event log.
     Events(commands::events::EventsArgs),
+    /// Write the inventory as a BIND zone, Nagios objects or Prometheus targets.
+    Export(commands::export::ExportArgs),
+    /// DNS: apply the inventory's records to a live zone (RFC 2136 with TSIG).
+    Dns(commands::dns::DnsArgs),
     /// Run a rack of simulated AMT boards on loopback addresses.
     Sim(commands::sim::SimArgs),
     /// Start a simulated rack and walk through discover, power and boot on it.
@@ -85,6 +89,8 @@ fn main() -> ExitCode {
             Command::Enroll(args) => commands::enroll::run(args).await,
             Command::Ls(args) => commands::ls::run(args).await,
             Command::Events(args) => commands::events::run(args).await,
+            Command::Export(args) => commands::export::run(args).await,
+            Command::Dns(args) => commands::dns::run(args).await,
             Command::Sim(args) => commands::sim::run(args).await,
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Serve(args) => commands::serve::run(args).await,

@@ -1,0 +1,351 @@
+//! Exports checked by the real tools: the zone files by `named-checkzone`, the Nagios objects by
+//! `nagios4 -v`, and `metal dns sync` against a BIND `named` this test starts on a loopback
+//! port, read back with `dig`. `.ci/inventory-deps.sh` installs them; a missing tool fails the
+//! test with a message saying which package to install.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const PASSWORD: &str = "Exp0rt!pw";
+
+/// Runs a system tool, failing loudly when it is not installed.
+fn tool(program: &str, package: &str) -> Command {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+        .unwrap_or(false)
+        || Path::new("/usr/sbin").join(program).is_file();
+    assert!(
+        found,
+        "this test needs {program} (Debian package {package}; .ci/inventory-deps.sh installs it)"
+    );
+    let path = if Path::new("/usr/sbin").join(program).is_file() {
+        format!("/usr/sbin/{program}")
+    } else {
+        program.to_string()
+    };
+    Command::new(path)
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run tool");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn metal(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_metal"))
+        .args(args)
+        .env("METAL_DB", db_url(dir))
+        .env("METAL_CONFIG", "/nonexistent/metal-config.toml")
+        .env("METAL_AMT_PASSWORD", PASSWORD)
+        .env(
+            "METAL_PROFILES",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../hardware-profiles"),
+        )
+        .output()
+        .expect("run metal");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn db_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("inventory.db").display())
+}
+
+/// A rack of three enrolled boards with two DomUs, in `dir`'s inventory.
+fn rack(dir: &Path, first_ip: &str, cidr: &str) {
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_metal"))
+        .args([
+            "sim",
+            "--boards",
+            "3",
+            "--first-ip",
+            first_ip,
+            "--password",
+            PASSWORD,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(sim.stdout.take().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().starts_with("ready"));
+    let sim = Kill(sim);
+    let (code, out, err) = metal(
+        dir,
+        &["enroll", cidr, "--rack", "r05", "--pool", "10.55.0.0/24"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    drop(sim);
+    let url = db_url(dir);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = metal_inventory::Store::open(&url).await.unwrap();
+        store
+            .add_guest("r05-h01", "backend01", "web", 1024, "test")
+            .await
+            .unwrap();
+        store
+            .add_guest("r05-h02", "backend02", "db", 2048, "test")
+            .await
+            .unwrap();
+        store.close().await;
+    });
+}
+
+#[test]
+fn zone_files_pass_named_checkzone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    rack(d, "127.0.75.1", "127.0.75.0/29");
+    let out_dir = d.join("zones");
+    let (code, _, err) = metal(
+        d,
+        &[
+            "export",
+            "dns",
+            "--zone",
+            "host.h",
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--serial",
+            "7",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let forward = std::fs::read_to_string(out_dir.join("host.h.zone")).unwrap();
+    for want in [
+        "r05-h01\tIN\tA\t10.55.0.1",
+        "amt.r05-h01\tIN\tA\t127.0.75.1",
+        "backend01\tIN\tA\t10.55.0.4",
+        "parent.backend01\tIN\tCNAME\tr05-h01.host.h.",
+        "parent.backend02\tIN\tCNAME\tr05-h02.host.h.",
+    ] {
+        assert!(forward.contains(want), "{want:?} in\n{forward}");
+    }
+    let text = run_ok(
+        tool("named-checkzone", "bind9-utils")
+            .args(["host.h", out_dir.join("host.h.zone").to_str().unwrap()]),
+    );
+    assert!(text.contains("OK"), "{text}");
+    let reverse = out_dir.join("0.55.10.in-addr.arpa.zone");
+    let text = std::fs::read_to_string(&reverse).unwrap();
+    assert!(text.contains("4\tIN\tPTR\tbackend01.host.h."), "{text}");
+    run_ok(
+        tool("named-checkzone", "bind9-utils")
+            .args(["0.55.10.in-addr.arpa", reverse.to_str().unwrap()]),
+    );
+}
+
+#[test]
+fn nagios_objects_pass_nagios_verification_and_prometheus_targets_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    rack(d, "127.0.76.1", "127.0.76.0/29");
+    let objects = d.join("metal.cfg");
+    let (code, _, err) = metal(d, &["export", "nagios", "--out", objects.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&objects).unwrap();
+    assert!(
+        text.contains("host_name   backend01") && text.contains("parents     r05-h01"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hostgroup_name  rack-r05") && text.contains("hostgroup_name  role-storage"),
+        "{text}"
+    );
+    // A main configuration with Debian's stock commands, contacts, time periods and
+    // templates (generic-host), plus ours.
+    let objects_dir = Path::new("/etc/nagios4/objects");
+    assert!(
+        objects_dir.is_dir(),
+        "this test needs Nagios 4 (Debian package nagios4-core; .ci/inventory-deps.sh installs it)"
+    );
+    let mut main = String::new();
+    for f in [
+        "commands.cfg",
+        "contacts.cfg",
+        "timeperiods.cfg",
+        "templates.cfg",
+    ] {
+        main += &format!("cfg_file={}\n", objects_dir.join(f).display());
+    }
+    // What a site's own configuration provides: a host check command (Debian ships them with
+    // the monitoring plugins) and at least one service.
+    let site = d.join("site.cfg");
+    std::fs::write(
+        &site,
+        "define command {\n command_name check-host-alive\n command_line /bin/true\n}\n\
+         define service {\n use generic-service\n hostgroup_name dom0\n service_description alive\n check_command check-host-alive\n}\n",
+    )
+    .unwrap();
+    // Nagios runs as its own user: its check result directory must be writable by it.
+    let results = d.join("results");
+    std::fs::create_dir(&results).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&results, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    main += &format!(
+        "cfg_file={}\ncfg_file={}\ncheck_result_path={}\nlock_file={}\ntemp_file={}\nlog_file={}\nillegal_macro_output_chars=`~$&|'\"<>\n",
+        site.display(),
+        objects.display(),
+        results.display(),
+        d.join("nagios.lock").display(),
+        d.join("nagios.tmp").display(),
+        d.join("nagios.log").display()
+    );
+    let main_cfg = d.join("nagios.cfg");
+    std::fs::write(&main_cfg, main).unwrap();
+    let text = run_ok(tool("nagios4", "nagios4-core").args(["-v", main_cfg.to_str().unwrap()]));
+    assert!(text.contains("Total Errors:   0"), "{text}");
+
+    let (code, out, _) = metal(d, &["export", "prometheus", "--port", "9100"]);
+    assert_eq!(code, 0);
+    let groups: Value = serde_json::from_str(&out).unwrap();
+    let groups = groups.as_array().unwrap();
+    assert_eq!(groups.len(), 5);
+    assert_eq!(groups[0]["targets"][0], "10.55.0.1:9100");
+    assert_eq!(groups[0]["labels"]["rack"], "r05");
+    let b1 = groups
+        .iter()
+        .find(|g| g["labels"]["host"] == "backend01")
+        .unwrap();
+    assert_eq!(b1["labels"]["dom0"], "r05-h01");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn dig(port: u16, name: &str, rtype: &str) -> String {
+    run_ok(tool("dig", "dnsutils").args([
+        "@127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "+short",
+        "+tcp",
+        name,
+        rtype,
+    ]))
+    .trim()
+    .to_string()
+}
+
+#[test]
+fn dns_sync_updates_a_real_named_with_tsig() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    rack(d, "127.0.77.1", "127.0.77.0/29");
+    let key = run_ok(tool("tsig-keygen", "bind9-utils").args(["-a", "hmac-sha256", "metal-test"]));
+    std::fs::write(d.join("metal.key"), &key).unwrap();
+    // The zone starts empty but for SOA, NS and the name server's address.
+    std::fs::write(
+        d.join("host.h.zone"),
+        "$ORIGIN host.h.\n$TTL 300\n@ IN SOA ns.host.h. hostmaster.host.h. ( 1 3600 600 1209600 300 )\n@ IN NS ns.host.h.\nns IN A 127.0.0.1\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let conf = format!(
+        "include \"{dir}/metal.key\";\noptions {{\n directory \"{dir}\";\n pid-file \"{dir}/named.pid\";\n session-keyfile \"{dir}/session.key\";\n listen-on port {port} {{ 127.0.0.1; }};\n listen-on-v6 {{ none; }};\n recursion no;\n}};\ncontrols {{ }};\nzone \"host.h\" {{ type primary; file \"{dir}/host.h.zone\"; allow-update {{ key metal-test; }}; }};\n",
+        dir = d.display()
+    );
+    std::fs::write(d.join("named.conf"), conf).unwrap();
+    run_ok(tool("named-checkconf", "bind9-utils").arg(d.join("named.conf")));
+    let named = tool("named", "bind9")
+        .args(["-g", "-c"])
+        .arg(d.join("named.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _named = Kill(named);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let answers = || {
+        tool("dig", "dnsutils")
+            .args([
+                "@127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "+short",
+                "+tcp",
+                "host.h",
+                "SOA",
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success() && !o.stdout.is_empty())
+    };
+    while !answers() {
+        assert!(
+            Instant::now() < deadline,
+            "named did not answer on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(dig(port, "r05-h01.host.h", "A"), "");
+
+    let server = format!("127.0.0.1:{port}");
+    let key_file = d.join("metal.key");
+    let sync = [
+        "dns",
+        "sync",
+        "--zone",
+        "host.h",
+        "--server",
+        &server,
+        "--key-file",
+        key_file.to_str().unwrap(),
+    ];
+    let (code, out, err) = metal(d, &sync);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("host.h: 10 records"), "{out}");
+    assert_eq!(dig(port, "r05-h01.host.h", "A"), "10.55.0.1");
+    assert_eq!(dig(port, "amt.r05-h03.host.h", "A"), "127.0.77.3");
+    assert_eq!(
+        dig(port, "parent.backend01.host.h", "CNAME"),
+        "r05-h01.host.h."
+    );
+    assert_eq!(dig(port, "backend02.host.h", "A"), "10.55.0.5");
+    // Again: the same records, nothing doubled.
+    let (code, _, _) = metal(d, &sync);
+    assert_eq!(code, 0);
+    assert_eq!(dig(port, "r05-h01.host.h", "A"), "10.55.0.1");
+
+    // A wrong secret is refused by the server, and said so.
+    let wrong = key.replace(
+        key.split('"').nth(3).unwrap(),
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    );
+    std::fs::write(d.join("wrong.key"), wrong).unwrap();
+    let mut bad = sync;
+    let wrong_path = d.join("wrong.key");
+    bad[7] = wrong_path.to_str().unwrap();
+    let (code, _, err) = metal(d, &bad);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("DNS server 127.0.0.1:{port}")),
+        "{err}"
+    );
+}
