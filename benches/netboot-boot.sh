@@ -8,7 +8,7 @@
 #
 # Paths: BIOS = SeaBIOS + QEMU's iPXE ROM; UEFI = OVMF PXE → TFTP snponly.efi → iPXE → HTTP.
 # Runs alternate between the servers; figures are medians of RUNS (default 3). Needs root.
-# Usage: benches/netboot-boot.sh [RUNS]
+# Usage: benches/netboot-boot.sh [RUNS]   (METAL=path/to/metal skips building the release binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
@@ -16,7 +16,10 @@ REPO=$(pwd)
 A=$REPO/target/netboot-e2e
 MAC=52:54:00:e2:e2:01
 S=10.99.0.1
-cargo build --release -q -p metal-cli
+if [ -z "${METAL:-}" ]; then
+    cargo build --release -q -p metal-cli
+    METAL=$REPO/target/release/metal
+fi
 if [ ! -f "$A/images/initrd.img" ]; then
     # The end-to-end tests build the kernel and initramfs (from Debian packages) into $A.
     cargo test -q -p metal-cli --test netboot_e2e -- --ignored a_bios >/dev/null
@@ -33,6 +36,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+# Background jobs start `ip netns exec` directly (it execs, so $! is the server's PID); a shell
+# function in the background would leave $! pointing at a subshell.
 in_ns() { ip netns exec "$NS" "$@"; }
 wait_log() { for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "no '$2' in $1" >&2; cat "$1" >&2; exit 1; }
 
@@ -44,7 +49,7 @@ ip -n "$NS" addr add fd99::1/64 dev br0 nodad
 ip -n "$NS" link set br0 up
 ip -n "$NS" tuntap add dev tap0 mode tap
 ip -n "$NS" link set tap0 master br0 up
-in_ns dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root --bind-interfaces \
+ip netns exec "$NS" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root --bind-interfaces \
     --interface=br0 --enable-ra --dhcp-range=::,constructor:br0,ra-only \
     --pid-file="$work/ra.pid" > "$work/ra.log" 2>&1 &
 pids+=($!)
@@ -75,7 +80,7 @@ EOF
 server_pid=
 metal_up() {
     : > "$work/metal.log"
-    in_ns "$REPO/target/release/metal" serve --config "$work/netboot.toml" > "$work/metal.log" 2>&1 &
+    ip netns exec "$NS" "$METAL" serve --config "$work/netboot.toml" > "$work/metal.log" 2>&1 &
     server_pid=$!
     wait_log "$work/metal.log" ready
 }
@@ -100,7 +105,7 @@ EOF
 chmod -R a+rX "$work/www"
 chmod 755 "$work/www/cgi-bin/events"
 dnsmasq_up() {
-    in_ns dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root --bind-interfaces \
+    ip netns exec "$NS" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root --bind-interfaces \
         --interface=br0 --dhcp-range=10.99.0.100,10.99.0.149,10m --no-ping \
         --dhcp-leasefile="$work/dnsmasq.leases" --pid-file="$work/dnsmasq.pid" \
         --enable-tftp --tftp-root="$A/tftp" \
@@ -110,7 +115,7 @@ dnsmasq_up() {
         --dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe \
         --dhcp-option=tag:ipxe,encap:175,176,1b > "$work/dnsmasq.log" 2>&1 &
     local d=$!
-    in_ns busybox httpd -f -p $S:8080 -h "$work/www" > "$work/httpd.log" 2>&1 &
+    ip netns exec "$NS" busybox httpd -f -p $S:8080 -h "$work/www" > "$work/httpd.log" 2>&1 &
     server_pid="$d $!"
     wait_log "$work/dnsmasq.log" "TFTP root"
     sleep 0.3
@@ -123,7 +128,7 @@ vm() {
     if [ "$1" = uefi ]; then extra=(-bios /usr/share/ovmf/OVMF.fd); nic="$nic,romfile="; fi
     local t0 t1
     t0=$(date +%s.%N)
-    in_ns qemu-system-x86_64 -accel tcg -m 512 -nographic -nodefaults -monitor none -no-reboot \
+    ip netns exec "$NS" qemu-system-x86_64 -accel tcg -m 512 -nographic -nodefaults -monitor none -no-reboot \
         -boot n -serial "file:$serial" "${extra[@]}" \
         -netdev tap,id=n0,ifname=tap0,script=no,downscript=no -device "$nic" </dev/null >/dev/null 2>&1 &
     local q=$!

@@ -7,13 +7,16 @@
 #   2. from metal by our example client (crates/netboot/examples/tftp_get.rs) with blksize 1468,
 #      windowsize 1 (lock-step) and windowsize 16 (RFC 7440).
 # Each figure is the median of RUNS runs (default 3). Needs root only for in.tftpd's chroot.
-# Usage: benches/netboot-tftp.sh [RUNS]   (builds the release binary first)
+# Usage: benches/netboot-tftp.sh [RUNS]   (builds the release binaries first, unless METAL and
+# CLIENT name them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
-cargo build --release -q -p metal-cli -p metal-netboot --example tftp_get
-METAL=target/release/metal
-CLIENT=target/release/examples/tftp_get
+if [ -z "${METAL:-}" ] || [ -z "${CLIENT:-}" ]; then
+    cargo build --release -q -p metal-cli -p metal-netboot --example tftp_get
+    METAL=target/release/metal
+    CLIENT=target/release/examples/tftp_get
+fi
 command -v in.tftpd >/dev/null || { echo "in.tftpd missing: .ci/netboot-deps.sh" >&2; exit 1; }
 
 work=$(mktemp -d)
