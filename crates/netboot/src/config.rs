@@ -31,6 +31,7 @@
 //! ip = "10.99.0.50"
 //! hostname = "node01"
 //! profile = "xen"
+//! action = "netboot"               # or "local-disk" (script `exit`) or "ignore"
 //! ```
 
 use std::collections::{BTreeMap, HashSet};
@@ -237,6 +238,22 @@ pub struct HostEntry {
     pub hostname: Option<String>,
     /// Profile name; the default profile when absent.
     pub profile: Option<String>,
+    /// Whether it netboots at all.
+    #[serde(default)]
+    pub action: HostAction,
+}
+
+/// What a `[[hosts]]` entry's machine does when it netboots.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostAction {
+    /// Boot its profile's script (the default).
+    #[default]
+    Netboot,
+    /// Its script is `exit`: the firmware goes on to the local disk.
+    LocalDisk,
+    /// No boot file and no script (it still gets its address in mode `dhcp`).
+    Ignore,
 }
 
 impl Config {

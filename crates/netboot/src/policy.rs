@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use futures::future::BoxFuture;
 use metal_types::MacAddr;
 
-use crate::config::Config;
+use crate::config::{Config, HostAction};
 
 /// What to do with a machine that netboots.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,10 +65,15 @@ impl ConfigPolicy {
             .iter()
             .map(|h| {
                 let profile = h.profile.as_ref().unwrap_or(&config.default_profile);
+                let action = match h.action {
+                    HostAction::Netboot => BootAction::Profile(profile.clone()),
+                    HostAction::LocalDisk => BootAction::LocalDisk,
+                    HostAction::Ignore => BootAction::Ignore,
+                };
                 let decision = BootDecision {
                     address: h.ip,
                     hostname: h.hostname.clone(),
-                    action: BootAction::Profile(profile.clone()),
+                    action,
                 };
                 (h.mac, decision)
             })

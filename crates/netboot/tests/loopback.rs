@@ -28,7 +28,7 @@ fn write_tree(root: &Path) {
     std::fs::write(root.join("images/vmlinuz"), &big).unwrap();
     std::fs::write(root.join("secret"), "outside").unwrap();
     let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/../../pxe");
-    for t in ["linux.ipxe", "local.ipxe"] {
+    for t in ["linux.ipxe", "local.ipxe", "xen.ipxe"] {
         std::fs::copy(Path::new(templates).join(t), root.join("pxe").join(t)).unwrap();
     }
 }
@@ -69,9 +69,32 @@ kernel = "special-kernel"
 initrd = "initrd.img"
 cmdline = "special=1"
 
+[profiles.xen]
+template = "xen.ipxe"
+xen = "xen.elf"
+xen_cmdline = "dom0_mem=512M console=com1"
+xen_efi = "xen.efi"
+xen_cfg = "xen.cfg"
+kernel = "vmlinuz"
+initrd = "initrd.img"
+cmdline = "console=hvc0"
+
 [[hosts]]
 mac = "52:54:00:00:00:01"
 profile = "special"
+
+[[hosts]]
+mac = "52:54:00:00:00:02"
+profile = "xen"
+hostname = "dom0-a"
+
+[[hosts]]
+mac = "52:54:00:00:00:03"
+action = "local-disk"
+
+[[hosts]]
+mac = "52:54:00:00:00:04"
+action = "ignore"
 "#
     );
     let path = dir.path().join("netboot.toml");

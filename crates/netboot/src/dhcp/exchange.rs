@@ -185,6 +185,14 @@ fn own_subnet(
     now: u64,
 ) -> Result<Exchange, LeaseError> {
     let lease_end = now + u64::from(pool.config.lease_secs);
+    // RFC 2131 §4.3.1: the address comes from the subnet the request came from, which for a
+    // relayed request is the one 'giaddr' names; we serve one subnet only.
+    let relay = msg.giaddr();
+    if !relay.is_unspecified() && !pool.config.subnet.contains(&relay) {
+        return Ok(silent(format!(
+            "relayed from {relay}, not our subnet: ignored"
+        )));
+    }
     match client.kind {
         // RFC 2131 §4.3.1: choose an address, reserve it, offer it.
         MessageType::Discover => {

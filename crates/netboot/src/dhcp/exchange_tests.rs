@@ -182,6 +182,22 @@ fn reservation_is_offered_and_others_cannot_request_it() {
 }
 
 #[test]
+fn requests_relayed_from_another_subnet_are_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = pool(dir.path(), 100, 101);
+    let mut m = request(MessageType::Discover, 1, &pxe(0));
+    m.set_giaddr(Ipv4Addr::new(10, 7, 0, 1));
+    assert!(
+        run(Some(&mut p), &m, &dynamic(), Port::Dhcp)
+            .reply
+            .is_none()
+    );
+    m.set_giaddr(Ipv4Addr::new(10, 99, 0, 254));
+    let offer = run(Some(&mut p), &m, &dynamic(), Port::Dhcp).reply.unwrap();
+    assert_eq!(offer.giaddr(), Ipv4Addr::new(10, 99, 0, 254));
+}
+
+#[test]
 fn request_for_another_server_is_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let mut p = pool(dir.path(), 100, 101);
