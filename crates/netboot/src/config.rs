@@ -1,4 +1,5 @@
 //! The `metal serve` configuration file (TOML), parsed and checked before anything binds.
+//! A complete example is `crates/netboot/netboot.example.toml`.
 //!
 //! ```toml
 //! server_ip = "10.99.0.1"          # what clients reach us at: siaddr, server identifier, URLs
@@ -432,6 +433,17 @@ profile = "special"
         assert!(invalid("\"10.99.0.110\"]", "\"10.99.0.99\"]").contains("comes after"));
         assert!(invalid("ip = \"10.99.0.50\"", "ip = \"10.1.0.50\"").contains("outside"));
         assert!(invalid("profile = \"special\"", "profile = \"nope\"").contains("nope"));
+    }
+
+    #[test]
+    fn shipped_example_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("netboot.example.toml");
+        let c = Config::load(&path).unwrap();
+        assert!(
+            c.http.templates.join("xen.ipxe").exists(),
+            "templates resolve to pxe/"
+        );
+        assert_eq!(c.hosts[1].action, HostAction::LocalDisk);
     }
 
     #[test]
