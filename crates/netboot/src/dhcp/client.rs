@@ -70,9 +70,56 @@ pub fn parse(bytes: &[u8]) -> Result<(Message, ClientRequest), RequestError> {
     if bytes.get(236..240) != Some(&MAGIC_COOKIE[..]) {
         return Err(RequestError::Decode("no DHCP magic cookie".into()));
     }
+    check_option_lengths(bytes.get(240..).unwrap_or_default())?;
     let msg = Message::from_bytes(bytes).map_err(|e| RequestError::Decode(e.to_string()))?;
     let req = classify(&msg)?;
     Ok((msg, req))
+}
+
+/// Walks the options field (RFC 2132 §2: pad 0 and end 255 are one octet, every other option is
+/// code, length, data) and refuses lengths that `dhcproto` 0.15 does not check before it
+/// asserts on them or subtracts from them (found by the property tests: `debug_assert!(len ==
+/// 4)` for option 152): rapid commit (80, RFC 4039: 0), client FQDN (81, RFC 4702: at least 3),
+/// client network interface (94, RFC 4578 §2.2: 3), bulk lease query (151: at least 1;
+/// 152–155: 4). Those options must also appear once, so RFC 3396 concatenation cannot change
+/// their length after this check.
+fn check_option_lengths(options: &[u8]) -> Result<(), RequestError> {
+    let bad = |what: String| Err(RequestError::Decode(what));
+    let mut seen = [false; 256];
+    let mut i = 0;
+    while let Some(&code) = options.get(i) {
+        match code {
+            0 => {
+                i += 1;
+                continue;
+            }
+            255 => return Ok(()),
+            _ => {}
+        }
+        let Some(&len) = options.get(i + 1) else {
+            return bad(format!("option {code} truncated"));
+        };
+        let len = usize::from(len);
+        if options.len() < i + 2 + len {
+            return bad(format!("option {code} runs past the packet"));
+        }
+        let fits = match code {
+            80 => Some(len == 0),
+            81 => Some(len >= 3),
+            94 => Some(len == 3),
+            151 => Some(len >= 1),
+            152..=155 => Some(len == 4),
+            _ => None,
+        };
+        if let Some(fits) = fits {
+            if !fits || seen[usize::from(code)] {
+                return bad(format!("option {code} with length {len}"));
+            }
+            seen[usize::from(code)] = true;
+        }
+        i += 2 + len;
+    }
+    Ok(())
 }
 
 /// Classifies a decoded message.

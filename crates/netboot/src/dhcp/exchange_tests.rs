@@ -384,6 +384,25 @@ mod never_panics {
     }
 
     #[test]
+    fn option_lengths_dhcproto_asserts_on_are_refused_not_a_panic() {
+        // Found by `mutated_and_truncated_requests`: option 152 with a length other than 4.
+        for (code, len) in [(152u8, 2u8), (94, 2), (81, 1), (151, 0), (80, 1)] {
+            let mut bytes = valid_bytes();
+            let end = bytes.iter().rposition(|b| *b == 255).unwrap();
+            bytes.truncate(end);
+            bytes.extend([code, len]);
+            bytes.extend(std::iter::repeat_n(7, usize::from(len)));
+            bytes.push(255);
+            assert!(parse(&bytes).is_err(), "option {code} length {len}");
+        }
+        let mut twice = valid_bytes();
+        let end = twice.iter().rposition(|b| *b == 255).unwrap();
+        twice.truncate(end);
+        twice.extend([94, 3, 1, 2, 0, 94, 3, 1, 2, 0, 255]);
+        assert!(parse(&twice).is_err(), "split option 94");
+    }
+
+    #[test]
     fn oversized_hlen_is_refused_not_a_panic() {
         // dhcproto's `chaddr()` slices by `hlen`; 200 would panic there.
         let mut bytes = valid_bytes();
