@@ -1,5 +1,6 @@
 //! `metal demo`: starts a simulated rack in this process and walks through what an operator
-//! does with a new rack: discover it, read power, netboot every board, and check the result.
+//! does with a new rack: discover it, read power, netboot every board, and check the result;
+//! then enrol it into the inventory, show one host's tree and the DNS zone it publishes.
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -153,11 +154,76 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {
     };
     worst = worst.max(super::show::run(show).await?);
 
+    worst = worst.max(inventory_steps(&range).await?);
+
     let stats = sim.stats();
     println!(
         "\nThe simulator answered {} requests; {} were 401 digest challenges, one per board and command: every later request reused the cached challenge.",
         stats.requests, stats.unauthorized
     );
     sim.shutdown().await;
+    Ok(worst)
+}
+
+/// Steps 7-9: enrol the rack into an inventory, show one host's tree, export the zone. Without
+/// `--db` the inventory is a scratch SQLite file, removed afterwards.
+async fn inventory_steps(range: &[String]) -> anyhow::Result<i32> {
+    let scratch = match super::inventory::db_url()? {
+        (_, true) => None,
+        (_, false) => {
+            let dir = std::env::temp_dir().join(format!("metal-demo-{}", std::process::id()));
+            let url = metal_inventory::store::sqlite_url(&dir.join("inventory.db"));
+            super::inventory::set_db_option(Some(url));
+            Some(dir)
+        }
+    };
+    step(
+        7,
+        "metal enroll --rack r01: match hardware profiles, allocate names and addresses, record",
+    );
+    let enroll = super::enroll::EnrollArgs {
+        targets: vec![range.join(",")],
+        rack: "r01".into(),
+        site: "demo".into(),
+        pool: Some("10.10.0.0/24".into()),
+        hostname_scheme: None,
+        credential_set: "default".into(),
+        profiles: None,
+        boot: false,
+        amt: amt_args(),
+    };
+    let mut worst = super::enroll::run(enroll).await?;
+    let store = super::inventory::open().await?;
+    let guests = [("backend01", "web", 1024), ("backend02", "web", 1024)];
+    for (name, role, mib) in guests {
+        store
+            .add_guest("r01-h02", name, role, mib, &super::inventory::actor("demo"))
+            .await?;
+    }
+
+    step(
+        8,
+        "metal show r01-h02: rack -> board -> Dom0 -> DomUs (two DomUs added for the demo)",
+    );
+    worst = worst.max(super::tree::show(&store, "r01-h02", false).await?);
+    store.close().await;
+
+    step(9, "metal export dns --zone host.h: the zone DNS gets");
+    let (machines, guests) = super::export::inventory().await?;
+    let args = super::export::DnsExportArgs {
+        zone: super::export::ZoneArgs {
+            zone: "host.h".into(),
+            ttl: 300,
+        },
+        ns: "ns".into(),
+        ns_address: Ipv4Addr::LOCALHOST,
+        serial: Some(1),
+        out: None,
+    };
+    let (forward, _) = super::export::zones(&args, &machines, &guests);
+    print!("{forward}");
+    if let Some(dir) = scratch {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     Ok(worst)
 }

@@ -5,7 +5,7 @@
 //! config file, else the SQLite file in the XDG data directory.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use anyhow::{Context, bail};
 use metal_inventory::Store;
@@ -14,11 +14,11 @@ use serde::Deserialize;
 
 use super::common::AmtArgs;
 
-static DB_OPTION: OnceLock<Option<String>> = OnceLock::new();
+static DB_OPTION: Mutex<Option<String>> = Mutex::new(None);
 
-/// Records the global `--db` option (called once by `main`).
+/// Records the global `--db` option (by `main`; `metal demo` points it at a scratch file).
 pub fn set_db_option(url: Option<String>) {
-    let _ = DB_OPTION.set(url);
+    *DB_OPTION.lock().unwrap_or_else(|e| e.into_inner()) = url;
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,8 +59,8 @@ pub fn config() -> anyhow::Result<InventoryConfig> {
 /// The database URL, and whether it was asked for explicitly (an implicit default SQLite
 /// file that does not exist yet means there is no inventory).
 pub fn db_url() -> anyhow::Result<(String, bool)> {
-    if let Some(Some(url)) = DB_OPTION.get() {
-        return Ok((url.clone(), true));
+    if let Some(url) = DB_OPTION.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+        return Ok((url, true));
     }
     if let Some(url) = config()?.db {
         return Ok((url, true));
