@@ -45,6 +45,17 @@ pub enum Error {
     /// A Serial-over-LAN session failed.
     #[error(transparent)]
     Sol(#[from] crate::sol::SolError),
+    /// The wrong-box guard: the board at this address is not the recorded one.
+    #[error(
+        "{host}: refusing: the inventory records system UUID {recorded} for {hostname} at this address, \
+         but the board answering reports UUID {seen} (board swapped or address moved?); nothing was changed"
+    )]
+    WrongBoard {
+        host: String,
+        hostname: String,
+        recorded: String,
+        seen: String,
+    },
     /// The board answered, but with data `metal` cannot use.
     #[error("{host}: {what}")]
     Data { host: String, what: String },
@@ -58,6 +69,7 @@ impl Error {
             Error::Sol(e) => &e.host,
             Error::Unsupported { host, .. }
             | Error::PowerRefused { host, .. }
+            | Error::WrongBoard { host, .. }
             | Error::PowerTimeout { host, .. }
             | Error::Data { host, .. } => host,
         }
@@ -70,6 +82,7 @@ impl Error {
             Error::Sol(e) => e.category(),
             Error::Unsupported { .. } => Category::Unsupported,
             Error::PowerRefused { .. } => Category::Fault,
+            Error::WrongBoard { .. } => Category::WrongBoard,
             Error::PowerTimeout { .. } => Category::Timeout,
             Error::Data { .. } => Category::Protocol,
         }

@@ -3,67 +3,22 @@
 //! SQLite inventory in a temporary directory and its own loopback block (127.0.7x.0/24), so
 //! the tests can run in parallel with each other and with the other CLI tests.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
+use support::SimProcess;
+
+mod support;
 
 const PASSWORD: &str = "Inv3ntory!pw";
 
-struct SimProcess {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl SimProcess {
-    fn start(boards: usize, first_ip: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_metal"))
-            .args(["sim", "--password", PASSWORD, "--transition-ms", "100"])
-            .args(["--boards", &boards.to_string(), "--first-ip", first_ip])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start metal sim");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stdout = child.stdout.take().unwrap();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let sim = Self { child, lines };
-        sim.wait_for(|l| l.starts_with("ready "));
-        sim
-    }
-
-    fn wait_for(&self, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Some(l) = self.lines.lock().unwrap().iter().find(|l| pred(l)) {
-                return l.clone();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "simulator never printed the expected line; log:\n{}",
-            self.lines.lock().unwrap().join("\n")
-        );
-    }
-
-    fn log(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `metal sim` with `boards` boards from `first_ip`.
+fn start_sim(boards: usize, first_ip: &str) -> SimProcess {
+    SimProcess::start(
+        PASSWORD,
+        &["--boards", &boards.to_string(), "--first-ip", first_ip],
+    )
 }
 
 /// Runs `metal` on the inventory in `dir`, with the password in the environment.
@@ -122,7 +77,7 @@ fn distinct(ms: &[Value], field: &str) -> usize {
 fn enrol_a_rack_of_30_again_and_twice_at_once_still_gives_30() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let _sim = SimProcess::start(30, "127.0.71.1");
+    let _sim = start_sim(30, "127.0.71.1");
     let (code, doc) = json(d, &["enroll", "127.0.71.0/27", "--rack", "r01"]);
     assert_eq!(code, 0, "{doc}");
     assert_eq!(doc["summary"]["ok"], 30, "{doc}");
@@ -177,7 +132,7 @@ fn enrol_a_rack_of_30_again_and_twice_at_once_still_gives_30() {
 fn a_moved_board_is_refused_by_uuid_and_names_resolve() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let sim = SimProcess::start(4, "127.0.72.1");
+    let sim = start_sim(4, "127.0.72.1");
     let (code, doc) = json(d, &["enroll", "127.0.72.0/29", "--rack", "r02"]);
     assert_eq!(code, 0, "{doc}");
     let (code, doc) = json(d, &["power", "status", "rack:r02"]);
@@ -202,9 +157,10 @@ fn a_moved_board_is_refused_by_uuid_and_names_resolve() {
 
     // The same boards come back one address up: every address now answers with its
     // neighbour's UUID.
-    let sim = SimProcess::start(4, "127.0.72.2");
+    let sim = start_sim(4, "127.0.72.2");
     let (code, doc) = json(d, &["power", "cycle", "r02-h02"]);
     assert_eq!(code, 3, "{doc}");
+    assert_eq!(doc["hosts"][0]["error"]["kind"], "wrong-board", "{doc}");
     let message = doc["hosts"][0]["error"]["message"].as_str().unwrap();
     assert!(
         message.contains(&recorded[1]) && message.contains(&recorded[0]),
@@ -212,7 +168,7 @@ fn a_moved_board_is_refused_by_uuid_and_names_resolve() {
     );
     let (code, doc) = json(d, &["boot", "pxe", "r02-h03", "--now"]);
     assert_eq!(code, 3, "{doc}");
-    let log = sim.log();
+    let log = sim.lines();
     assert!(
         !log.iter()
             .any(|l| l.contains(" power ") || l.contains(" boot from ")),
@@ -227,7 +183,7 @@ fn a_moved_board_is_refused_by_uuid_and_names_resolve() {
 fn show_events_boot_and_unmatched_boards() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let sim = SimProcess::start(3, "127.0.73.1");
+    let sim = start_sim(3, "127.0.73.1");
     // Only the diskless profile: the two disk boards are recorded but not provisioned.
     let profiles = d.join("profiles");
     std::fs::create_dir(&profiles).unwrap();
@@ -267,7 +223,7 @@ fn show_events_boot_and_unmatched_boards() {
         "{doc}"
     );
     sim.wait_for(|l| l == "127.0.73.1 boot from pxe (one-shot override)");
-    assert!(!sim.log().iter().any(|l| l.starts_with("127.0.73.2 boot")));
+    assert!(!sim.lines().iter().any(|l| l.starts_with("127.0.73.2 boot")));
 
     let (code, out, _) = metal(d, &["show", "r03-h01"]);
     assert_eq!(code, 0);
@@ -303,7 +259,7 @@ fn show_events_boot_and_unmatched_boards() {
 fn credential_sets_resolve_from_the_environment_or_a_private_secrets_file() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let _sim = SimProcess::start(2, "127.0.74.1");
+    let _sim = start_sim(2, "127.0.74.1");
     let env = [("METAL_AMT_PASSWORD_LAB_A", PASSWORD)];
     let (code, out, err) = metal_in(
         d,

@@ -30,6 +30,9 @@ pub enum ErrorKind {
     Fault,
     /// The board answered something that is not valid WS-Man.
     Protocol,
+    /// The board answering at the address is not the one the inventory records there
+    /// (different system UUID): nothing was changed.
+    WrongBoard,
     /// The request is not possible on this board (e.g. a power state it does not advertise).
     Unsupported,
     /// Anything else.

@@ -20,11 +20,11 @@ pub async fn check_uuid(amt: &mut Amt, hostname: &str, recorded: &str) -> Result
     if seen.eq_ignore_ascii_case(recorded) {
         return Ok(());
     }
-    Err(Error::Data {
+    Err(Error::WrongBoard {
         host: amt.host(),
-        what: format!(
-            "refusing: the inventory records system UUID {recorded} for {hostname} at this address, but the board answering reports UUID {seen} (board swapped or address moved?); nothing was changed"
-        ),
+        hostname: hostname.to_string(),
+        recorded: recorded.to_string(),
+        seen,
     })
 }
 
