@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 /// Manage racks of Intel AMT boards: power, boot, console, netboot, inventory.
 #[derive(Debug, Parser)]
-#[command(name = "metal", version, about)]
+#[command(name = "metal", version)]
 struct Cli {
     /// Log filter for diagnostics on stderr (e.g. `debug`, `metal_wsman=trace`).
     #[arg(long, global = true, env = "METAL_LOG", default_value = "warn")]
