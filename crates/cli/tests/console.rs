@@ -13,6 +13,28 @@ use support::{BIN, SimProcess, wait_until};
 
 const PASSWORD: &str = "Secr3t!pw";
 
+/// Starts `metal console HOST --expect PATTERN --timeout SECS` in the background and gives it
+/// time to open its session.
+fn spawn_expect(host: &str, pattern: &str, timeout: &str) -> std::process::Child {
+    let child = Command::new(BIN)
+        .args([
+            "console",
+            host,
+            "--expect",
+            pattern,
+            "--timeout",
+            timeout,
+            "--password",
+            PASSWORD,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start metal console");
+    std::thread::sleep(Duration::from_millis(1500));
+    child
+}
+
 fn metal(args: &[&str]) -> std::process::Output {
     Command::new(BIN)
         .args(args)
@@ -143,22 +165,7 @@ fn expect_returns_once_the_board_prints_login_after_a_power_on() {
         &["--quiet", "--boards", "2", "--first-ip", "127.0.161.1"],
     );
     assert!(metal(&["power", "off", "127.0.161.2"]).status.success());
-    let waiter = Command::new(BIN)
-        .args([
-            "console",
-            "127.0.161.2",
-            "--expect",
-            "login:",
-            "--timeout",
-            "60",
-            "--password",
-            PASSWORD,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let waiter = spawn_expect("127.0.161.2", "login:", "60");
     let on = metal(&["power", "on", "127.0.161.2"]);
     assert!(
         on.status.success(),
@@ -302,22 +309,7 @@ fn console_enables_sol_when_the_board_has_it_off_and_says_so() {
             "--sol-disabled",
         ],
     );
-    let waiter = Command::new(BIN)
-        .args([
-            "console",
-            "127.0.164.1",
-            "--expect",
-            "node-0 login:",
-            "--timeout",
-            "30",
-            "--password",
-            PASSWORD,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let waiter = spawn_expect("127.0.164.1", "node-0 login:", "30");
     // The host prints nothing until it does something: a reset makes it boot on camera.
     assert!(metal(&["power", "reset", "127.0.164.1"]).status.success());
     let out = waiter.wait_with_output().unwrap();

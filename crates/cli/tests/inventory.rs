@@ -23,19 +23,8 @@ fn start_sim(boards: usize, first_ip: &str) -> SimProcess {
 
 /// Runs `metal` on the inventory in `dir`, with the password in the environment.
 fn metal_in(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_metal"));
-    cmd.args(args)
-        .env(
-            "METAL_DB",
-            format!("sqlite://{}", dir.join("inventory.db").display()),
-        )
-        .env("METAL_CONFIG", "/nonexistent/metal-config.toml")
-        .env("METAL_SECRETS", dir.join("secrets.toml"))
-        .env(
-            "METAL_PROFILES",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../hardware-profiles"),
-        )
-        .env_remove("METAL_AMT_PASSWORD");
+    let mut cmd = support::metal_on_inventory(dir, "");
+    cmd.args(args).env_remove("METAL_AMT_PASSWORD");
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -12,24 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{BIN, SimProcess, wait_until};
+use support::{SimProcess, wait_until};
 
 const PASSWORD: &str = "Serv3-inventory";
 
 fn metal(dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env(
-        "METAL_DB",
-        format!("sqlite://{}", dir.join("inventory.db").display()),
-    )
-    .env("METAL_CONFIG", "/nonexistent/metal-config.toml")
-    .env("METAL_SECRETS", dir.join("secrets.toml"))
-    .env(
-        "METAL_PROFILES",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../hardware-profiles"),
-    )
-    .env("METAL_AMT_PASSWORD", PASSWORD);
-    cmd
+    support::metal_on_inventory(dir, PASSWORD)
 }
 
 fn machines(dir: &Path) -> Vec<Value> {

@@ -76,6 +76,24 @@ impl Drop for SimProcess {
     }
 }
 
+/// A `metal` command on the inventory in `dir` (SQLite file, secrets file, the shipped hardware
+/// profiles, no config file) with the AMT password in the environment.
+pub fn metal_on_inventory(dir: &std::path::Path, password: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env(
+        "METAL_DB",
+        format!("sqlite://{}", dir.join("inventory.db").display()),
+    )
+    .env("METAL_CONFIG", "/nonexistent/metal-config.toml")
+    .env("METAL_SECRETS", dir.join("secrets.toml"))
+    .env(
+        "METAL_PROFILES",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../hardware-profiles"),
+    )
+    .env("METAL_AMT_PASSWORD", password);
+    cmd
+}
+
 /// Polls `ok` every 50 ms until it holds; panics naming `what` after `within`.
 pub fn wait_until(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
