@@ -234,14 +234,14 @@ async fn boot(
 ) -> anyhow::Result<()> {
     let mut targets = Vec::new();
     for r in rows.iter() {
-        if let metal_types::HostOutcome::Ok(row) = &r.outcome {
-            if row.state == MachineState::Enrolled {
-                let machine = store.machine(&row.hostname).await?;
-                targets.push(Resolved {
-                    host: r.host.clone(),
-                    machine,
-                });
-            }
+        if let metal_types::HostOutcome::Ok(row) = &r.outcome
+            && row.state == MachineState::Enrolled
+        {
+            let machine = store.machine(&row.hostname).await?;
+            targets.push(Resolved {
+                host: r.host.clone(),
+                machine,
+            });
         }
     }
     if targets.is_empty() {

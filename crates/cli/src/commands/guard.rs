@@ -58,7 +58,7 @@ where
             let Some(m) = &targets[i].machine else {
                 continue;
             };
-            if let Some(pin) = m.tls_pin.as_deref().and_then(|p| hex_pin(p)) {
+            if let Some(pin) = m.tls_pin.as_deref().and_then(hex_pin) {
                 fleet
                     .transport
                     .known_hosts

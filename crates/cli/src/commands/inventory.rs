@@ -123,10 +123,10 @@ fn secrets_path() -> Option<PathBuf> {
 /// The AMT credentials of a credential set. `default` is the command's own credentials
 /// (`--password`, `METAL_AMT_PASSWORD`, the config file) when given, else the set's entry.
 pub fn credentials(set: &str, amt: &AmtArgs) -> anyhow::Result<Credentials> {
-    if set == "default" {
-        if let Ok(c) = amt.credentials() {
-            return Ok(c);
-        }
+    if set == "default"
+        && let Ok(c) = amt.credentials()
+    {
+        return Ok(c);
     }
     match metal_inventory::credentials::resolve(set, secrets_path().as_deref())? {
         Some(c) => Ok(Credentials {
