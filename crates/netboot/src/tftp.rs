@@ -142,12 +142,24 @@ pub struct TftpService {
 /// Binds a read-only TFTP server for `root` on `listen`. Clients may negotiate any block size
 /// up to the RFC 2348 maximum and any window size (RFC 7440).
 pub async fn bind(root: &Path, listen: SocketAddr) -> Result<TftpService, TftpError> {
+    bind_with(root, listen, false).await
+}
+
+/// Like [`bind`]; with `reuse_port`, the socket is bound with `SO_REUSEPORT` so that several
+/// processes (each with its own `async-io` reactor) can serve one port: the kernel spreads
+/// requests over them by client address, and every transfer then runs in the process that
+/// received its request (the process-per-transfer parallelism in.tftpd gets by forking).
+pub async fn bind_with(
+    root: &Path,
+    listen: SocketAddr,
+    reuse_port: bool,
+) -> Result<TftpService, TftpError> {
     let handler = SafeDir::new(root)?;
     let bind_err = |source| TftpError::Bind {
         addr: listen,
         source,
     };
-    let socket = UdpSocket::bind(listen).map_err(bind_err)?;
+    let socket = udp_socket(listen, reuse_port).map_err(bind_err)?;
     let addr = socket.local_addr().map_err(bind_err)?;
     let server = TftpServerBuilder::with_handler(handler)
         .std_socket(socket)?
@@ -156,6 +168,20 @@ pub async fn bind(root: &Path, listen: SocketAddr) -> Result<TftpService, TftpEr
         .build()
         .await?;
     Ok(TftpService { server, addr })
+}
+
+fn udp_socket(listen: SocketAddr, reuse_port: bool) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(listen),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    socket.bind(&listen.into())?;
+    Ok(socket.into())
 }
 
 impl TftpService {
