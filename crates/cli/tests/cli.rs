@@ -292,44 +292,30 @@ fn a_swapped_certificate_file_entry_is_refused_with_both_fingerprints() {
     let known = dir.path().join("known_amt_hosts");
     std::fs::write(&known, format!("127.0.128.1:16993 {}\n", "ab".repeat(32))).unwrap();
     let known = known.to_str().unwrap();
-    let (code, doc) = metal_json(&[
-        "power",
-        "status",
-        "127.0.128.1",
-        "--tls",
-        "--known-hosts",
-        known,
-        "--password",
-        PASSWORD,
-    ]);
+    let status = |extra: &[&str]| {
+        let mut args = vec![
+            "power",
+            "status",
+            "127.0.128.1",
+            "--tls",
+            "--known-hosts",
+            known,
+            "--password",
+            PASSWORD,
+        ];
+        args.extend_from_slice(extra);
+        metal_json(&args)
+    };
+    let (code, doc) = status(&[]);
     assert_eq!(code, 3, "{doc}");
     let message = doc["hosts"][0]["error"]["message"].as_str().unwrap();
     assert!(
         message.contains("TLS certificate changed") && message.contains(&"ab".repeat(32)),
         "{message}"
     );
-    let (code, _) = metal_json(&[
-        "power",
-        "status",
-        "127.0.128.1",
-        "--tls",
-        "--known-hosts",
-        known,
-        "--repin",
-        "--password",
-        PASSWORD,
-    ]);
+    let (code, _) = status(&["--repin"]);
     assert_eq!(code, 0, "explicit re-pin");
-    let (code, _) = metal_json(&[
-        "power",
-        "status",
-        "127.0.128.1",
-        "--tls",
-        "--known-hosts",
-        known,
-        "--password",
-        PASSWORD,
-    ]);
+    let (code, _) = status(&[]);
     assert_eq!(code, 0, "the new pin holds");
 }
 
