@@ -197,9 +197,10 @@ impl Session {
                     let value = digest.respond(&params).map_err(|e| {
                         Error::new(
                             self.endpoint.key(),
-                            ErrorKind::Connection(format!(
-                                "cannot answer the digest challenge: {e}"
-                            )),
+                            ErrorKind::Http {
+                                status: 401,
+                                detail: format!("cannot answer the digest challenge: {e}"),
+                            },
                         )
                     })?;
                     Some(value)
