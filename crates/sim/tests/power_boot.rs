@@ -10,23 +10,6 @@ use common::*;
 use metal_sim::{Profile, SimEvent};
 use metal_types::BootDevice;
 
-fn power_change(state: u16) -> String {
-    invoke(
-        "CIM_PowerManagementService",
-        "RequestPowerStateChange",
-        &format!(
-            "<h:PowerState>{state}</h:PowerState><h:ManagedElement>{}</h:ManagedElement>",
-            epr("CIM_ComputerSystem", "ManagedSystem")
-        ),
-    )
-}
-
-async fn return_value(c: &mut Client, body: &str) -> u32 {
-    let r = c.call(body).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    texts(&r.text(), "ReturnValue")[0].parse().unwrap()
-}
-
 async fn power_state(c: &mut Client) -> u16 {
     let r = c
         .call(&get("CIM_AssociatedPowerManagementService", &[]))

@@ -19,23 +19,6 @@ fn sol_config(ip: Ipv4Addr) -> SimConfig {
     }
 }
 
-fn power_change(state: u16) -> String {
-    invoke(
-        "CIM_PowerManagementService",
-        "RequestPowerStateChange",
-        &format!(
-            "<h:PowerState>{state}</h:PowerState><h:ManagedElement>{}</h:ManagedElement>",
-            epr("CIM_ComputerSystem", "ManagedSystem")
-        ),
-    )
-}
-
-async fn return_value(c: &mut Client, body: &str) -> u32 {
-    let r = c.call(body).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    texts(&r.text(), "ReturnValue")[0].parse().unwrap()
-}
-
 fn redirection_put(state: u16, listener: bool) -> String {
     envelope(
         "http://schemas.xmlsoap.org/ws/2004/09/transfer/Put",

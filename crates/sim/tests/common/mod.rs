@@ -395,3 +395,22 @@ pub fn fixture(path: &str) -> String {
         .join(path);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
+
+/// `RequestPowerStateChange` to `state` for the managed host.
+pub fn power_change(state: u16) -> String {
+    invoke(
+        "CIM_PowerManagementService",
+        "RequestPowerStateChange",
+        &format!(
+            "<h:PowerState>{state}</h:PowerState><h:ManagedElement>{}</h:ManagedElement>",
+            epr("CIM_ComputerSystem", "ManagedSystem")
+        ),
+    )
+}
+
+/// Sends a method invocation and returns its `ReturnValue` (the answer must be 200).
+pub async fn return_value(c: &mut Client, body: &str) -> u32 {
+    let r = c.call(body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    texts(&r.text(), "ReturnValue")[0].parse().unwrap()
+}
