@@ -5,7 +5,6 @@
 //! it stopped. A board already recorded (same UUID at the same address) is left unchanged.
 
 use std::collections::HashSet;
-use std::net::IpAddr;
 
 use sqlx::{Any, Transaction};
 
@@ -13,7 +12,7 @@ use crate::Error;
 use crate::model::{BoardFacts, Machine, MachineState};
 use crate::naming::{self, Scheme};
 use crate::profiles::Match;
-use crate::store::{Store, get, machine_select, now_ms};
+use crate::store::{Store, allocated_addresses, get, machine_select, now_ms};
 
 /// Where and how boards are enrolled.
 #[derive(Debug, Clone)]
@@ -115,13 +114,7 @@ impl Store {
             .collect::<Result<_, _>>()?;
         let slot = naming::free_slot(&slots);
         let hostname = scheme.name(&req.rack, slot);
-        let taken: HashSet<IpAddr> = sqlx::query("SELECT address FROM addresses")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db("reading addresses"))?
-            .iter()
-            .filter_map(|r| get::<String>(r, "address").ok()?.parse().ok())
-            .collect();
+        let taken = allocated_addresses(&mut tx, db("reading addresses")).await?;
         let address = naming::free_address(&pool, &taken).ok_or_else(|| Error::PoolFull {
             rack: req.rack.clone(),
             pool: pool.to_string(),

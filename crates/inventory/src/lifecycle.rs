@@ -1,13 +1,10 @@
 //! After enrolment: state changes (checked against the state machine, logged) and DomU guests.
 
-use std::collections::HashSet;
-use std::net::IpAddr;
-
 use crate::Error;
 use crate::enroll::{log_event, machine_id};
 use crate::model::{Guest, MachineState};
 use crate::naming;
-use crate::store::{Store, get, now_ms};
+use crate::store::{Store, allocated_addresses, get, now_ms};
 
 impl Store {
     /// Moves a machine (named by hostname, address or UUID) to `to`, if the state machine
@@ -87,13 +84,7 @@ impl Store {
             )));
         }
         let pool_net = naming::parse_pool(&pool)?;
-        let taken: HashSet<IpAddr> = sqlx::query("SELECT address FROM addresses")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db("reading addresses"))?
-            .iter()
-            .filter_map(|r| get::<String>(r, "address").ok()?.parse().ok())
-            .collect();
+        let taken = allocated_addresses(&mut tx, db("reading addresses")).await?;
         let address = naming::free_address(&pool_net, &taken)
             .ok_or_else(|| Error::PoolFull {
                 rack: dom0_host.clone(),

@@ -315,6 +315,21 @@ impl Store {
     }
 }
 
+/// Every address already allocated, read inside an allocation transaction (which holds the
+/// allocation lock, so two allocations cannot pick the same free address).
+pub(crate) async fn allocated_addresses(
+    tx: &mut Transaction<'static, Any>,
+    on_error: impl FnOnce(sqlx::Error) -> Error,
+) -> Result<std::collections::HashSet<std::net::IpAddr>, Error> {
+    Ok(sqlx::query("SELECT address FROM addresses")
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(on_error)?
+        .iter()
+        .filter_map(|r| get::<String>(r, "address").ok()?.parse().ok())
+        .collect())
+}
+
 pub(crate) fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, Error>
 where
     T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
