@@ -13,7 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
 if [ -z "${METAL:-}" ] || [ -z "${CLIENT:-}" ]; then
-    cargo build --release -q -p metal-cli -p metal-netboot --example tftp_get
+    # Two builds: with `--example`, cargo builds only the example, not metal-cli's binary.
+    cargo build --release -q -p metal-cli
+    cargo build --release -q -p metal-netboot --example tftp_get
     METAL=target/release/metal
     CLIENT=target/release/examples/tftp_get
 fi

@@ -98,7 +98,7 @@ impl Netboot {
         let base_url = format!("http://{}:{port}", config.server_ip);
         let events = Events::new();
         let dhcp = dhcp::DhcpServer::bind(&config, policy.clone(), base_url.clone())?;
-        let tftp = tftp::bind(&config.tftp.root, config.tftp_listen()).await?;
+        let tftp = tftp::bind(&config.tftp.root, config.tftp_listen())?;
         let state = http::HttpState {
             templates,
             profiles: config.profiles.clone(),
