@@ -12,7 +12,8 @@ arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p"; }
 echo "METAL-E2E-BOOTED profile=$(arg metal.profile)"
 ip link set lo up
 ip link set eth0 up
-udhcpc -i eth0 -q -n -t 20 -T 1 -s /udhcpc.script >/dev/null 2>&1
+# Its messages go to the console, so that a failed lease shows in the test output.
+udhcpc -i eth0 -q -n -t 20 -T 1 -s /udhcpc.script 2>&1 | sed "s/^/udhcpc: /"
 ip=$(ip -4 -o addr show eth0 | sed -n 's/.* inet \([0-9.]*\).*/\1/p')
 wget -q -O /dev/null --post-data "mac=$(arg metal.mac)&stage=booted&message=profile+$(arg metal.profile)+ip+$ip" "$(arg metal.events)"
 echo "METAL-E2E-CALLBACK rc=$? ip=$ip"

@@ -346,6 +346,8 @@ fn serve_read(shared: &Shared, local: SocketAddr, client: SocketAddr, req: &Requ
             sent.packets
         ),
         Err(TransferError::Stopped) => debug!("tftp: {client} read {name}: server stopping"),
+        // PXE ROMs often ask for tsize, then abort and ask again: a client's ERROR is normal.
+        Err(e @ TransferError::Client { .. }) => info!("tftp: {client} read {name}: {e}"),
         Err(TransferError::Io(e)) => {
             warn!("tftp: {client} read {name}: failed: {e}");
             peer.send_error(ErrorCode::NotDefined, "read failed");
