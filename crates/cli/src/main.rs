@@ -45,6 +45,8 @@ enum Command {
     Ls(commands::ls::LsArgs),
     /// The inventory's event log.
     Events(commands::events::EventsArgs),
+    /// Move inventory machines to another lifecycle state (e.g. broken, retired), with a reason.
+    State(commands::state::StateArgs),
     /// Write the inventory as a BIND zone, Nagios objects or Prometheus targets.
     Export(commands::export::ExportArgs),
     /// DNS: apply the inventory's records to a live zone (RFC 2136 with TSIG).
@@ -89,6 +91,7 @@ fn main() -> ExitCode {
             Command::Enroll(args) => commands::enroll::run(args).await,
             Command::Ls(args) => commands::ls::run(args).await,
             Command::Events(args) => commands::events::run(args).await,
+            Command::State(args) => commands::state::run(args).await,
             Command::Export(args) => commands::export::run(args).await,
             Command::Dns(args) => commands::dns::run(args).await,
             Command::Sim(args) => commands::sim::run(args).await,

@@ -261,10 +261,11 @@ fn dns_sync_updates_a_real_named_with_tsig() {
     rack(d, "127.0.77.1", "127.0.77.0/29");
     let key = run_ok(tool("tsig-keygen", "bind9-utils").args(["-a", "hmac-sha256", "metal-test"]));
     std::fs::write(d.join("metal.key"), &key).unwrap();
-    // The zone starts empty but for SOA, NS and the name server's address.
+    // The zone starts empty but for SOA, NS, the name server's address and a name of the
+    // site's own, which no sync may touch.
     std::fs::write(
         d.join("host.h.zone"),
-        "$ORIGIN host.h.\n$TTL 300\n@ IN SOA ns.host.h. hostmaster.host.h. ( 1 3600 600 1209600 300 )\n@ IN NS ns.host.h.\nns IN A 127.0.0.1\n",
+        "$ORIGIN host.h.\n$TTL 300\n@ IN SOA ns.host.h. hostmaster.host.h. ( 1 3600 600 1209600 300 )\n@ IN NS ns.host.h.\nns IN A 127.0.0.1\nwww IN A 127.0.0.9\n",
     )
     .unwrap();
     let port = free_port();
@@ -332,6 +333,39 @@ fn dns_sync_updates_a_real_named_with_tsig() {
     let (code, _, _) = metal(d, &sync);
     assert_eq!(code, 0);
     assert_eq!(dig(port, "r05-h01.host.h", "A"), "10.55.0.1");
+
+    // A machine retired from the inventory leaves the zone at the next sync; the site's own
+    // name stays. An impossible transition and an unknown host are refused per host.
+    let (code, out, _) = metal(d, &["state", "retired", "r05-h03", "--reason", "PSU died"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("r05-h03: ") && out.contains(" -> retired"),
+        "{out}"
+    );
+    let (code, out, _) = metal(
+        d,
+        &["state", "deployed", "r05-h03", "nosuch", "--reason", "x"],
+    );
+    assert_eq!(code, 3, "both fail: {out}");
+    assert!(out.contains("r05-h03: FAILED"), "{out}");
+    assert!(out.contains("nosuch: FAILED"), "{out}");
+    let (code, out, _) = metal(d, &["events", "r05-h03"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("PSU died"), "{out}");
+    let (code, out, err) = metal(d, &sync);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("host.h: 8 records")
+            && out.contains("2 names no longer in the inventory deleted: amt.r05-h03 r05-h03"),
+        "{out}"
+    );
+    assert_eq!(dig(port, "r05-h03.host.h", "A"), "");
+    assert_eq!(dig(port, "amt.r05-h03.host.h", "A"), "");
+    assert_eq!(dig(port, "r05-h01.host.h", "A"), "10.55.0.1");
+    assert_eq!(dig(port, "www.host.h", "A"), "127.0.0.9");
+    let (code, out, _) = metal(d, &sync);
+    assert_eq!(code, 0);
+    assert!(!out.contains("deleted"), "nothing left to delete: {out}");
 
     // A wrong secret is refused by the server, and said so.
     let wrong = key.replace(

@@ -10,7 +10,9 @@
 //!   TYPE, TTL, RDLENGTH and RDATA are those being added, and CLASS is the same as the zone
 //!   class."
 //!
-//! so the result is the inventory's RRset whatever was there before. RFC 2136 §3.4.2 has the
+//! so the result is the inventory's RRset whatever was there before. A name published earlier
+//! that the inventory no longer implies (a retired machine, a removed guest) gets only deletes,
+//! one per type this module writes (A, CNAME, PTR): records someone else put at that name stay. RFC 2136 §3.4.2 has the
 //! server apply the Update section in order and §3.7 makes a message atomic. The Zone section
 //! names the zone (§2.3: ZNAME, ZTYPE SOA, ZCLASS IN). Each request is signed (RFC 8945 §5.1)
 //! and the server's answer must carry a valid TSIG (§5.3) and RCODE NOERROR (RFC 2136 §2.2).
@@ -116,10 +118,19 @@ fn record_type(d: &Data) -> RecordType {
     }
 }
 
-/// The UPDATE messages that make `zone` hold `records` (relative names).
-pub fn messages(zone: &str, records: &[DnsRecord], ttl: u32) -> Result<Vec<Message>, Error> {
+/// The types of record this module writes, and so the ones it deletes at a stale name.
+const MANAGED: [RecordType; 3] = [RecordType::A, RecordType::CNAME, RecordType::PTR];
+
+/// The UPDATE messages that make `zone` hold `records` and no longer hold the records of the
+/// `stale` names (all names relative to the zone).
+pub fn messages(
+    zone: &str,
+    records: &[DnsRecord],
+    stale: &[String],
+    ttl: u32,
+) -> Result<Vec<Message>, Error> {
     let origin = name(&absolute(zone))?;
-    // Group by owner and type: one RRset, deleted then re-added.
+    // Group by owner and type: one RRset, deleted then re-added (a stale name: deletes only).
     let mut sets: Vec<(String, RecordType, Vec<&Data>)> = Vec::new();
     for r in records {
         let t = record_type(&r.data);
@@ -127,6 +138,9 @@ pub fn messages(zone: &str, records: &[DnsRecord], ttl: u32) -> Result<Vec<Messa
             Some((_, _, d)) => d.push(&r.data),
             None => sets.push((r.name.clone(), t, vec![&r.data])),
         }
+    }
+    for owner in stale {
+        sets.extend(MANAGED.iter().map(|t| (owner.clone(), *t, Vec::new())));
     }
     let mut out = Vec::new();
     for chunk in sets.chunks(BATCH) {
@@ -237,4 +251,38 @@ pub async fn send(
         applied += 1;
     }
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stale_name_gets_deletes_of_the_managed_types_only() {
+        let records = vec![DnsRecord {
+            name: "h01".into(),
+            data: Data::A("10.0.0.1".parse().unwrap()),
+        }];
+        let msgs = messages("host.h", &records, &["h03".into()], 300).unwrap();
+        assert_eq!(msgs.len(), 1);
+        let updates = msgs[0].authorities.clone();
+        let h03: Vec<_> = updates
+            .iter()
+            .filter(|r| r.name.to_ascii() == "h03.host.h.")
+            .collect();
+        assert_eq!(h03.len(), 3, "{updates:?}");
+        for r in &h03 {
+            // RFC 2136 §2.5.2: CLASS ANY, TTL 0, no RDATA.
+            assert_eq!(r.dns_class, DNSClass::ANY);
+            assert_eq!(r.ttl, 0);
+        }
+        let mut types: Vec<_> = h03.iter().map(|r| r.record_type()).collect();
+        types.sort();
+        assert_eq!(
+            types,
+            vec![RecordType::A, RecordType::CNAME, RecordType::PTR]
+        );
+        // h01: its A RRset deleted, then added.
+        assert_eq!(updates.len(), 5);
+    }
 }

@@ -351,3 +351,40 @@ async fn bad_urls_and_unreachable_servers_are_clear_errors() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn published_dns_names_are_replaced_per_zone() {
+    for (kind, url, _dir) in backends().await {
+        let store = Store::open(&url).await.unwrap();
+        assert!(store.dns_zones().await.unwrap().is_empty(), "{kind}");
+        let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        store
+            .set_dns_names("host.h", &set(&["a", "amt.a", "b"]))
+            .await
+            .unwrap();
+        store
+            .set_dns_names("0.10.10.in-addr.arpa", &set(&["1"]))
+            .await
+            .unwrap();
+        store
+            .set_dns_names("host.h", &set(&["a", "c"]))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.dns_names("host.h").await.unwrap(),
+            set(&["a", "c"]),
+            "{kind}"
+        );
+        assert_eq!(
+            store.dns_zones().await.unwrap(),
+            set(&["0.10.10.in-addr.arpa", "host.h"]),
+            "{kind}"
+        );
+        store
+            .set_dns_names("0.10.10.in-addr.arpa", &set(&[]))
+            .await
+            .unwrap();
+        assert_eq!(store.dns_zones().await.unwrap(), set(&["host.h"]), "{kind}");
+        drop_db(kind, &url, store).await;
+    }
+}

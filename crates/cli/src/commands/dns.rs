@@ -1,11 +1,12 @@
 //! `metal dns sync --zone ZONE --server ADDR --key-file FILE`: apply the inventory's records to
 //! a live zone with RFC 2136 UPDATE messages signed with TSIG (see metal_export::update).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use metal_export::records;
 use metal_export::update::{self, TsigKey};
@@ -20,7 +21,9 @@ pub struct DnsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DnsOp {
-    /// Replace every inventory name's records in the zone with the inventory's.
+    /// Replace every inventory name's records in the zone with the inventory's, and delete the
+    /// names an earlier sync published that the inventory no longer has (retired machines,
+    /// removed guests); other names in the zone are left alone.
     Sync(SyncArgs),
 }
 
@@ -48,25 +51,58 @@ pub async fn run(args: DnsArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("TSIG key file {}", a.key_file.display()))?;
     let key = TsigKey::parse_bind(&text)
         .with_context(|| format!("TSIG key file {}", a.key_file.display()))?;
-    let (machines, guests) = super::export::inventory().await?;
+    let Some(store) = super::inventory::open_existing().await? else {
+        bail!("there is no inventory yet (`metal enroll` creates it, or pass --db)");
+    };
+    let machines = store.machines().await?;
+    let guests = store.guests().await?;
     let zone = a.zone.zone.trim_end_matches('.').to_string();
-    let mut plan = vec![(zone.clone(), records::forward(&zone, &machines, &guests))];
+    let mut plan = BTreeMap::from([(zone.clone(), records::forward(&zone, &machines, &guests))]);
     if a.reverse {
         plan.extend(records::reverse(&zone, &machines, &guests));
+    }
+    // A zone synced before in which the inventory implies nothing now still has names to delete.
+    for published in store.dns_zones().await? {
+        if published == zone || (a.reverse && published.ends_with(".in-addr.arpa")) {
+            plan.entry(published).or_default();
+        }
     }
     let timeout = Duration::from_secs(a.timeout.max(1));
     let mut total = 0;
     for (name, recs) in plan {
-        let messages = update::messages(&name, &recs, a.zone.ttl)?;
-        let sent = update::send(a.server, &key, messages, timeout)
-            .await
-            .with_context(|| format!("zone {name}"))?;
+        let before = store.dns_names(&name).await?;
+        let now: BTreeSet<String> = recs.iter().map(|r| r.name.clone()).collect();
+        let stale: Vec<String> = before.difference(&now).cloned().collect();
+        // Recorded before sending, so that a sync failing halfway still knows every name it
+        // may have published; narrowed to the inventory's names once the server took them all.
+        store
+            .set_dns_names(&name, &before.union(&now).cloned().collect())
+            .await?;
+        let messages = update::messages(&name, &recs, &stale, a.zone.ttl)?;
+        let sent = if messages.is_empty() {
+            0
+        } else {
+            update::send(a.server, &key, messages, timeout)
+                .await
+                .with_context(|| format!("zone {name}"))?
+        };
+        store.set_dns_names(&name, &now).await?;
+        let deleted = if stale.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} names no longer in the inventory deleted: {}",
+                stale.len(),
+                stale.join(" ")
+            )
+        };
         println!(
-            "{name}: {} records in {sent} signed UPDATE messages applied",
+            "{name}: {} records in {sent} signed UPDATE messages applied{deleted}",
             recs.len()
         );
         total += recs.len();
     }
+    store.close().await;
     println!("{total} records synced to {}", a.server);
     Ok(metal_types::ExitCode::OK)
 }

@@ -16,5 +16,6 @@ pub mod power;
 pub mod serve;
 pub mod show;
 pub mod sim;
+pub mod state;
 pub mod tftp;
 pub mod tree;
