@@ -110,8 +110,8 @@ impl TftpService {
         self.addr
     }
 
-    /// Serves until the listening socket fails. Dropping the future stops the listener and every
-    /// transfer within a fraction of a second.
+    /// Serves until the listening socket fails. Dropping the future stops the listener within
+    /// 0.2 s; a running transfer stops when its next ACK or timeout comes.
     pub async fn serve(self) -> Result<(), TftpError> {
         let stop = Arc::new(AtomicBool::new(false));
         let _guard = StopOnDrop(stop.clone());
