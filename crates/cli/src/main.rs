@@ -13,9 +13,11 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "metal", version)]
 struct Cli {
-    /// Log filter for diagnostics on stderr (e.g. `debug`, `metal_wsman=trace`).
-    #[arg(long, global = true, env = "METAL_LOG", default_value = "warn")]
-    log_level: String,
+    /// Log filter for diagnostics on stderr (e.g. `debug`, `metal_wsman=trace`) [default:
+    /// `warn`; for the services `serve` and `tftp`: `warn,metal_netboot=info`, a line per DHCP
+    /// exchange and TFTP transfer].
+    #[arg(long, global = true, env = "METAL_LOG")]
+    log_level: Option<String>,
     /// Inventory database: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB [default: `db`
     /// under [inventory] in the config file, else ~/.local/share/metal/inventory.db].
     #[arg(long, global = true, env = "METAL_DB", hide_env_values = true)]
@@ -61,10 +63,19 @@ enum Command {
     Tftp(commands::tftp::TftpArgs),
 }
 
+/// The log filter: the one asked for, else what suits the command (a service logs its work).
+fn log_filter(cli: &Cli) -> String {
+    match (&cli.log_level, &cli.command) {
+        (Some(filter), _) => filter.clone(),
+        (None, Command::Serve(_) | Command::Tftp(_)) => "warn,metal_netboot=info".into(),
+        (None, _) => "warn".into(),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log_level))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(log_filter(&cli)))
         .with_writer(std::io::stderr)
         .init();
     commands::inventory::set_db_option(cli.db.clone());

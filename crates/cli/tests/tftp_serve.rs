@@ -26,7 +26,7 @@ fn concurrent_copies_are_exact_and_sigterm_frees_the_port() {
     let mut server = Command::new(BIN)
         .args(["tftp", "serve"])
         .arg(dir.path())
-        .args(["--listen", "127.0.0.1:0", "--log-level", "info"])
+        .args(["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
