@@ -29,17 +29,25 @@ use tracing::{debug, info, warn};
 pub use packet::ErrorCode;
 use packet::{Mode, Options, Request, RequestError};
 pub use safe_dir::SafeDir;
-use transfer::{Netascii, Params, Peer, TransferError};
+use transfer::{Netascii, Params, Peer, TransferError, TransferFlags};
 
 /// Wait for an ACK before sending again, unless the client asks for another `timeout`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Sends of one window before a transfer is given up.
 const ATTEMPTS: u32 = 10;
-/// Largest `windowsize` granted: a window is held in memory until acknowledged, so this bounds
-/// a transfer to 64 × 65464 bytes.
+/// Largest `windowsize` granted, whatever the block size.
 const MAX_WINDOWSIZE: u16 = 64;
 /// Transfers at once; a request beyond gets ERROR 0 "server busy" and can be retried.
 const MAX_TRANSFERS: usize = 512;
+/// Transfers at once to one client address (a booting machine needs one or two).
+const MAX_PER_CLIENT: usize = 8;
+/// Largest `timeout` option granted (RFC 2349 §3: a server that does not accept the value
+/// leaves the option out, and the default applies); with [`ATTEMPTS`] it bounds how long a
+/// silent client holds a transfer.
+const MAX_TIMEOUT: u8 = 15;
+/// Bytes a window may hold: larger `windowsize` requests get a smaller window (RFC 7440 §3
+/// lets the server answer a smaller value).
+const MAX_WINDOW_BYTES: usize = 1024 * 1024;
 /// How often the listener looks whether the server is stopping.
 const STOP_POLL: Duration = Duration::from_millis(200);
 /// Read buffer per transfer: boot files sit in the page cache.
@@ -143,9 +151,8 @@ impl TftpService {
 struct Shared {
     dir: SafeDir,
     stop: Arc<AtomicBool>,
-    /// Transfers in progress by client address: a digest of the request that started it (a
-    /// resent request is ignored, a different one starts anew) and the transfer's id.
-    transfers: Mutex<HashMap<SocketAddr, (u64, u64)>>,
+    /// The latest transfer of each client address.
+    transfers: Mutex<HashMap<SocketAddr, Running>>,
     next_id: AtomicU64,
     /// Transfer threads running now.
     running: AtomicUsize,
@@ -153,8 +160,17 @@ struct Shared {
     cpus: usize,
 }
 
+/// A transfer as the listener knows it.
+struct Running {
+    /// A digest of the request that started it.
+    digest: u64,
+    id: u64,
+    /// Its flags, shared with its thread.
+    flags: Arc<TransferFlags>,
+}
+
 impl Shared {
-    fn transfers(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, (u64, u64)>> {
+    fn transfers(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Running>> {
         // A transfer thread cannot panic while holding the lock (it only inserts and removes).
         self.transfers.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -222,33 +238,51 @@ impl Listener {
             h.finish()
         };
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let flags = Arc::new(TransferFlags::default());
         {
             let mut transfers = self.shared.transfers();
-            if transfers.get(&client).is_some_and(|(d, _)| *d == digest) {
-                return debug!("tftp: {client}: request resent while its transfer runs");
+            if let Some(old) = transfers.get(&client) {
+                // The same request before the client acknowledged anything is a resend (the
+                // first answer is on its way); otherwise the client started over (a new
+                // request, or the same one after a reset): the old transfer is cancelled.
+                if old.digest == digest && !old.flags.acked.load(Ordering::Relaxed) {
+                    return debug!("tftp: {client}: request resent while its transfer starts");
+                }
+                old.flags.cancel.store(true, Ordering::Relaxed);
             }
-            if transfers.len() >= MAX_TRANSFERS && !transfers.contains_key(&client) {
-                warn!("tftp: {client}: refused, {MAX_TRANSFERS} transfers running");
+            let same_host = transfers.keys().filter(|a| a.ip() == client.ip()).count();
+            if self.shared.running.load(Ordering::Relaxed) >= MAX_TRANSFERS
+                || same_host >= MAX_PER_CLIENT
+            {
+                warn!("tftp: {client}: refused, too many transfers running");
                 return self.refuse(client, ErrorCode::NotDefined, "server busy, try again");
             }
-            transfers.insert(client, (digest, id));
+            transfers.insert(
+                client,
+                Running {
+                    digest,
+                    id,
+                    flags: flags.clone(),
+                },
+            );
         }
         let shared = self.shared.clone();
         let local = self.addr;
+        shared.running.fetch_add(1, Ordering::Relaxed);
         let spawned = std::thread::Builder::new()
             .name("tftp-transfer".into())
             .stack_size(256 * 1024)
             .spawn(move || {
-                shared.running.fetch_add(1, Ordering::Relaxed);
-                serve_read(&shared, local, client, &req);
+                serve_read(&shared, &flags, local, client, &req);
                 shared.running.fetch_sub(1, Ordering::Relaxed);
                 let mut transfers = shared.transfers();
-                if transfers.get(&client).is_some_and(|(_, i)| *i == id) {
+                if transfers.get(&client).is_some_and(|r| r.id == id) {
                     transfers.remove(&client);
                 }
             });
         if let Err(e) = spawned {
             warn!("tftp: {client}: cannot start a transfer: {e}");
+            self.shared.running.fetch_sub(1, Ordering::Relaxed);
             self.shared.transfers().remove(&client);
             self.refuse(client, ErrorCode::NotDefined, "server busy, try again");
         }
@@ -269,7 +303,7 @@ fn negotiate(asked: &Options, size: Option<u64>) -> (Params, Vec<(&'static str, 
         params.blksize = b;
         oack.push(("blksize", u64::from(b)));
     }
-    if let Some(t) = asked.timeout {
+    if let Some(t) = asked.timeout.filter(|t| *t <= MAX_TIMEOUT) {
         params.timeout = Duration::from_secs(u64::from(t));
         oack.push(("timeout", u64::from(t)));
     }
@@ -279,14 +313,21 @@ fn negotiate(asked: &Options, size: Option<u64>) -> (Params, Vec<(&'static str, 
         oack.push(("tsize", size));
     }
     if let Some(w) = asked.windowsize {
-        params.windowsize = w.min(MAX_WINDOWSIZE);
+        let fits = (MAX_WINDOW_BYTES / usize::from(params.blksize)).max(1);
+        params.windowsize = w.min(MAX_WINDOWSIZE).min(fits as u16);
         oack.push(("windowsize", u64::from(params.windowsize)));
     }
     (params, oack)
 }
 
 /// Runs one read transfer to its end and logs how it went.
-fn serve_read(shared: &Shared, local: SocketAddr, client: SocketAddr, req: &Request) {
+fn serve_read(
+    shared: &Shared,
+    flags: &TransferFlags,
+    local: SocketAddr,
+    client: SocketAddr,
+    req: &Request,
+) {
     let name = req.filename.display();
     let socket = match transfer::socket_for(local, client, DEFAULT_TIMEOUT) {
         Ok(s) => s,
@@ -295,6 +336,7 @@ fn serve_read(shared: &Shared, local: SocketAddr, client: SocketAddr, req: &Requ
     let peer = Peer {
         socket: &socket,
         stop: &shared.stop,
+        flags,
         running: &shared.running,
         cpus: shared.cpus,
     };
@@ -345,7 +387,12 @@ fn serve_read(shared: &Shared, local: SocketAddr, client: SocketAddr, req: &Requ
             started.elapsed().as_secs_f64(),
             sent.packets
         ),
-        Err(TransferError::Stopped) => debug!("tftp: {client} read {name}: server stopping"),
+        Err(TransferError::Stopped) => {
+            debug!("tftp: {client} read {name}: server stopping");
+            peer.send_error(ErrorCode::NotDefined, "server stopping");
+        }
+        Err(TransferError::Cancelled) => info!("tftp: {client} read {name}: client started over"),
+        Err(TransferError::Gone) => info!("tftp: {client} read {name}: client went away"),
         // PXE ROMs often ask for tsize, then abort and ask again: a client's ERROR is normal.
         Err(e @ TransferError::Client { .. }) => info!("tftp: {client} read {name}: {e}"),
         Err(TransferError::Io(e)) => {
@@ -359,6 +406,59 @@ fn serve_read(shared: &Shared, local: SocketAddr, client: SocketAddr, req: &Requ
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A running server for a root holding `file` (2000 bytes: four 512-byte blocks).
+    async fn server() -> (tempfile::TempDir, SocketAddr) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("file"), [7u8; 2000]).unwrap();
+        let service = bind(dir.path(), "127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = service.local_addr();
+        tokio::spawn(service.serve());
+        (dir, addr)
+    }
+
+    /// The next DATA packet: its block number and the port it came from.
+    async fn data(c: &tokio::net::UdpSocket) -> (u16, SocketAddr) {
+        let mut buf = [0u8; 600];
+        let (n, from) = tokio::time::timeout(Duration::from_secs(3), c.recv_from(&mut buf))
+            .await
+            .expect("the server answers")
+            .unwrap();
+        assert!(n >= 4 && buf[1] == 3, "DATA expected: {:?}", &buf[..n]);
+        (u16::from_be_bytes([buf[2], buf[3]]), from)
+    }
+
+    #[tokio::test]
+    async fn a_resent_request_is_ignored_until_the_client_acknowledges_then_restarts() {
+        let (_dir, addr) = server().await;
+        let c = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let rrq = b"\x00\x01file\x00octet\x00";
+        c.send_to(rrq, addr).await.unwrap();
+        c.send_to(rrq, addr).await.unwrap();
+        let (block, first) = data(&c).await;
+        assert_eq!(block, 1);
+        // The resend started nothing: the next packet is block 1 again only after the
+        // server's 1 s timeout, and from the same port.
+        let (block, port) = data(&c).await;
+        assert_eq!(
+            (block, port),
+            (1, first),
+            "one transfer for a resent request"
+        );
+        c.send_to(&[0, 4, 0, 1], first).await.unwrap();
+        assert_eq!(data(&c).await, (2, first));
+        // The client started over (e.g. a reset PXE ROM): a fresh transfer from a new port.
+        c.send_to(rrq, addr).await.unwrap();
+        let (block, second) = data(&c).await;
+        assert_eq!(block, 1);
+        assert_ne!(second, first, "a new transfer ID");
+        for b in 1..=4u16 {
+            c.send_to(&[0, 4, 0, b as u8], second).await.unwrap();
+            if b < 4 {
+                assert_eq!(data(&c).await, (b + 1, second));
+            }
+        }
+    }
 
     #[test]
     fn negotiation_acknowledges_what_it_grants() {
@@ -389,5 +489,17 @@ mod tests {
             ..Options::default()
         };
         assert!(negotiate(&netascii, None).1.is_empty());
+        // Bounds: a long timeout is not acknowledged (the default applies), and big blocks
+        // get a window that fits MAX_WINDOW_BYTES.
+        let greedy = Options {
+            blksize: Some(65464),
+            timeout: Some(255),
+            windowsize: Some(64),
+            ..Options::default()
+        };
+        let (params, oack) = negotiate(&greedy, Some(1));
+        assert_eq!(params.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(params.windowsize, 16);
+        assert_eq!(oack, vec![("blksize", 65464), ("windowsize", 16)]);
     }
 }

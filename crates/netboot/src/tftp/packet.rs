@@ -123,19 +123,21 @@ pub fn parse_request(datagram: &[u8]) -> Result<Request, RequestError> {
         match ascii_lower(pair[0]).as_str() {
             "blksize" => {
                 options.blksize = value
-                    .and_then(|v| v.parse::<u32>().ok())
-                    .filter(|v| *v >= u32::from(*BLKSIZE_RANGE.start()))
+                    .and_then(decimal)
+                    .filter(|v| *v >= u64::from(*BLKSIZE_RANGE.start()))
                     // RFC 2348 §2 lets the server answer a smaller size than asked.
-                    .map(|v| v.min(u32::from(*BLKSIZE_RANGE.end())) as u16)
+                    .map(|v| v.min(u64::from(*BLKSIZE_RANGE.end())) as u16)
             }
             "timeout" => {
                 options.timeout = value.and_then(|v| v.parse::<u8>().ok()).filter(|v| *v >= 1)
             }
             "tsize" => options.tsize = value.and_then(|v| v.parse().ok()),
             "windowsize" => {
+                // RFC 7440 §3 allows 1..=65535; the server may answer less than asked.
                 options.windowsize = value
-                    .and_then(|v| v.parse::<u16>().ok())
+                    .and_then(decimal)
                     .filter(|v| *v >= 1)
+                    .map(|v| v.min(u64::from(u16::MAX)) as u16)
             }
             _ => {}
         }
@@ -200,6 +202,15 @@ pub fn oack(options: &[(&str, u64)]) -> Vec<u8> {
         p.push(0);
     }
     p
+}
+
+/// A decimal option value, saturating at `u64::MAX` (an absurdly large size still means
+/// "as large as you allow").
+fn decimal(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(text.parse().unwrap_or(u64::MAX))
 }
 
 fn opcode(datagram: &[u8]) -> Option<u16> {
@@ -278,12 +289,16 @@ mod tests {
             Options::default(),
             "out of range values are left out"
         );
-        let r = parse_request(&rrq(&["a", "octet", "blksize", "99999"])).unwrap();
-        assert_eq!(
-            r.options.blksize,
-            Some(65464),
-            "RFC 2348: answer the largest valid size"
-        );
+        for huge in ["99999", "99999999999999999999999"] {
+            let r =
+                parse_request(&rrq(&["a", "octet", "blksize", huge, "windowsize", huge])).unwrap();
+            assert_eq!(
+                r.options.blksize,
+                Some(65464),
+                "RFC 2348: answer the largest valid size"
+            );
+            assert_eq!(r.options.windowsize, Some(65535));
+        }
     }
 
     #[test]

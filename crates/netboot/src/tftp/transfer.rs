@@ -58,6 +58,12 @@ pub enum TransferError {
     /// The server is stopping.
     #[error("server stopping")]
     Stopped,
+    /// The client sent a new request from the same port: this transfer is abandoned.
+    #[error("client started over")]
+    Cancelled,
+    /// The client's port is closed (ICMP port unreachable on the connected socket).
+    #[error("client went away")]
+    Gone,
     /// Reading the file or using the socket failed.
     #[error("{0}")]
     Io(#[from] io::Error),
@@ -80,12 +86,23 @@ pub struct Sent {
 /// there are CPUs, the polling uses a CPU that would be idle; with more, nobody polls.
 const SPIN: Duration = Duration::from_micros(50);
 
+/// What a transfer shares with the listener.
+#[derive(Debug, Default)]
+pub struct TransferFlags {
+    /// Set by the listener when the client starts over; checked whenever a wait ends.
+    pub cancel: AtomicBool,
+    /// Set once the client has acknowledged something (a resent request is then a restart).
+    pub acked: AtomicBool,
+}
+
 /// A client, its socket and what the transfer shares with the server.
 pub struct Peer<'a> {
     /// The socket, connected to the client.
     pub socket: &'a UdpSocket,
     /// Set when the server stops; checked whenever a wait ends.
     pub stop: &'a AtomicBool,
+    /// This transfer's flags.
+    pub flags: &'a TransferFlags,
     /// Transfers running now, this one included.
     pub running: &'a AtomicUsize,
     /// CPUs available to the server.
@@ -140,6 +157,7 @@ impl Peer<'_> {
             if unacked.is_empty() {
                 return Ok(sent);
             }
+            self.still_wanted()?;
             for p in &unacked {
                 self.socket.send(p)?;
                 sent.packets += 1;
@@ -175,12 +193,17 @@ impl Peer<'_> {
         let mut buf = [0u8; 516];
         let mut shortened = false;
         let result = loop {
-            if self.stop.load(Ordering::Relaxed) {
-                break Err(TransferError::Stopped);
+            if let Err(e) = self.still_wanted() {
+                break Err(e);
             }
             match self.recv(&mut buf) {
                 Ok(n) => match packet::parse_reply(&buf[..n]) {
-                    Reply::Ack(block) if wanted(block) => break Ok(Some(block)),
+                    Reply::Ack(block) if wanted(block) => {
+                        if !self.flags.acked.load(Ordering::Relaxed) {
+                            self.flags.acked.store(true, Ordering::Relaxed);
+                        }
+                        break Ok(Some(block));
+                    }
                     Reply::Error(code, message) => {
                         break Err(TransferError::Client { code, message });
                     }
@@ -201,6 +224,9 @@ impl Peer<'_> {
                 {
                     break Ok(None);
                 }
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    break Err(TransferError::Gone);
+                }
                 Err(e) => break Err(e.into()),
             }
         };
@@ -208,6 +234,17 @@ impl Peer<'_> {
             self.socket.set_read_timeout(Some(timeout))?;
         }
         result
+    }
+
+    /// Whether the transfer should go on: not when the server stops or the client started over.
+    fn still_wanted(&self) -> Result<(), TransferError> {
+        if self.stop.load(Ordering::Relaxed) {
+            Err(TransferError::Stopped)
+        } else if self.flags.cancel.load(Ordering::Relaxed) {
+            Err(TransferError::Cancelled)
+        } else {
+            Ok(())
+        }
     }
 
     /// One datagram from the client: polled for up to [`SPIN`] while CPUs are to spare, then
@@ -235,7 +272,10 @@ impl Peer<'_> {
     }
 }
 
-/// A UDP socket on an ephemeral port of `local`, connected to `client`.
+/// A UDP socket on an ephemeral port of `local`, connected to `client`. With a wildcard listen
+/// address the kernel picks the source address by route, which on a host with several
+/// addresses in one subnet may differ from the one the client asked (tftp-hpa reads it with
+/// `IP_PKTINFO`); `metal serve` listens on the server's address, so its replies come from it.
 pub fn socket_for(
     local: SocketAddr,
     client: SocketAddr,
@@ -289,7 +329,14 @@ impl<R: Read> Read for Netascii<R> {
         }
         let mut byte = [0u8; 1];
         // Reading byte by byte is fine: the source is a BufReader and netascii is rare.
-        while n < out.len() && self.inner.read(&mut byte)? == 1 {
+        while n < out.len() {
+            match self.inner.read(&mut byte) {
+                Ok(1) => {}
+                Ok(_) => break,
+                // Bytes already converted are returned; the error comes again on the next call.
+                Err(_) if n > 0 => break,
+                Err(e) => return Err(e),
+            }
             let (first, second) = match byte[0] {
                 b'\n' => (b'\r', Some(b'\n')),
                 b'\r' => (b'\r', Some(0)),
@@ -358,6 +405,10 @@ mod tests {
     }
 
     static STOP: AtomicBool = AtomicBool::new(false);
+    static FLAGS: TransferFlags = TransferFlags {
+        cancel: AtomicBool::new(false),
+        acked: AtomicBool::new(false),
+    };
     static RUNNING: AtomicUsize = AtomicUsize::new(1);
 
     fn server_socket(client: &UdpSocket) -> UdpSocket {
@@ -375,6 +426,7 @@ mod tests {
         Peer {
             socket,
             stop: &STOP,
+            flags: &FLAGS,
             running: &RUNNING,
             cpus: if spin { 2 } else { 1 },
         }
@@ -414,6 +466,21 @@ mod tests {
             "block 2 sent twice, block 3 once despite the duplicate"
         );
         assert_eq!(handle.join().unwrap(), vec![1, 2, 2, 3]);
+    }
+
+    #[test]
+    fn a_client_that_goes_away_ends_the_transfer_at_once() {
+        let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let s = server_socket(&c);
+        drop(c);
+        let peer = peer_of(&s, false);
+        let started = Instant::now();
+        let err = peer
+            .send_file(&mut &[1u8; 100][..], &params(1))
+            .unwrap_err();
+        // ICMP port unreachable reaches the connected socket: no waiting for timeouts.
+        assert!(matches!(err, TransferError::Gone), "{err}");
+        assert!(started.elapsed() < params(1).timeout * 2);
     }
 
     #[test]
