@@ -39,8 +39,6 @@ const ATTEMPTS: u32 = 10;
 const MAX_WINDOWSIZE: u16 = 64;
 /// Transfers at once; a request beyond gets ERROR 0 "server busy" and can be retried.
 const MAX_TRANSFERS: usize = 512;
-/// Transfers at once to one client address (a booting machine needs one or two).
-const MAX_PER_CLIENT: usize = 8;
 /// Largest `timeout` option granted (RFC 2349 §3: a server that does not accept the value
 /// leaves the option out, and the default applies); with [`ATTEMPTS`] it bounds how long a
 /// silent client holds a transfer.
@@ -242,18 +240,15 @@ impl Listener {
         {
             let mut transfers = self.shared.transfers();
             if let Some(old) = transfers.get(&client) {
-                // The same request before the client acknowledged anything is a resend (the
-                // first answer is on its way); otherwise the client started over (a new
-                // request, or the same one after a reset): the old transfer is cancelled.
-                if old.digest == digest && !old.flags.acked.load(Ordering::Relaxed) {
+                // The same request before the client answered anything is a resend (the first
+                // answer is on its way); otherwise the client started over (a new request, or
+                // the same one after a reset or an abort): the old transfer is cancelled.
+                if old.digest == digest && !old.flags.answered.load(Ordering::Relaxed) {
                     return debug!("tftp: {client}: request resent while its transfer starts");
                 }
                 old.flags.cancel.store(true, Ordering::Relaxed);
             }
-            let same_host = transfers.keys().filter(|a| a.ip() == client.ip()).count();
-            if self.shared.running.load(Ordering::Relaxed) >= MAX_TRANSFERS
-                || same_host >= MAX_PER_CLIENT
-            {
+            if self.shared.running.load(Ordering::Relaxed) >= MAX_TRANSFERS {
                 warn!("tftp: {client}: refused, too many transfers running");
                 return self.refuse(client, ErrorCode::NotDefined, "server busy, try again");
             }

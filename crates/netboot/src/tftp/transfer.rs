@@ -91,8 +91,9 @@ const SPIN: Duration = Duration::from_micros(50);
 pub struct TransferFlags {
     /// Set by the listener when the client starts over; checked whenever a wait ends.
     pub cancel: AtomicBool,
-    /// Set once the client has acknowledged something (a resent request is then a restart).
-    pub acked: AtomicBool,
+    /// Set once the client has answered (an ACK, or an ERROR such as a PXE ROM's abort after
+    /// learning `tsize`): the same request again is then a restart, not a resend.
+    pub answered: AtomicBool,
 }
 
 /// A client, its socket and what the transfer shares with the server.
@@ -199,12 +200,13 @@ impl Peer<'_> {
             match self.recv(&mut buf) {
                 Ok(n) => match packet::parse_reply(&buf[..n]) {
                     Reply::Ack(block) if wanted(block) => {
-                        if !self.flags.acked.load(Ordering::Relaxed) {
-                            self.flags.acked.store(true, Ordering::Relaxed);
+                        if !self.flags.answered.load(Ordering::Relaxed) {
+                            self.flags.answered.store(true, Ordering::Relaxed);
                         }
                         break Ok(Some(block));
                     }
                     Reply::Error(code, message) => {
+                        self.flags.answered.store(true, Ordering::Relaxed);
                         break Err(TransferError::Client { code, message });
                     }
                     Reply::Ack(_) | Reply::Other => {
@@ -407,7 +409,7 @@ mod tests {
     static STOP: AtomicBool = AtomicBool::new(false);
     static FLAGS: TransferFlags = TransferFlags {
         cancel: AtomicBool::new(false),
-        acked: AtomicBool::new(false),
+        answered: AtomicBool::new(false),
     };
     static RUNNING: AtomicUsize = AtomicUsize::new(1);
 
