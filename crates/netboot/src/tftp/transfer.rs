@@ -471,18 +471,17 @@ mod tests {
     }
 
     #[test]
-    fn a_client_that_goes_away_ends_the_transfer_at_once() {
+    fn a_closed_client_port_ends_the_transfer_as_gone() {
         let c = UdpSocket::bind("127.0.0.1:0").unwrap();
         let s = server_socket(&c);
         drop(c);
         let peer = peer_of(&s, false);
-        let started = Instant::now();
         let err = peer
             .send_file(&mut &[1u8; 100][..], &params(1))
             .unwrap_err();
-        // ICMP port unreachable reaches the connected socket: no waiting for timeouts.
+        // ICMP port unreachable reaches the connected socket: the transfer ends as "gone", not
+        // after its sends run out ("no ACK"), even if the kernel rate-limits an ICMP or two.
         assert!(matches!(err, TransferError::Gone), "{err}");
-        assert!(started.elapsed() < params(1).timeout * 2);
     }
 
     #[test]
