@@ -349,6 +349,10 @@ fn dns_sync_updates_a_real_named_with_tsig() {
     assert_eq!(code, 3, "both fail: {out}");
     assert!(out.contains("r05-h03: FAILED"), "{out}");
     assert!(out.contains("nosuch: FAILED"), "{out}");
+    // A Dom0 that still carries guests is not retired (their CNAMEs would dangle).
+    let (code, out, _) = metal(d, &["state", "retired", "r05-h01", "--reason", "x"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("still carries guests backend01"), "{out}");
     let (code, out, _) = metal(d, &["events", "r05-h03"]);
     assert_eq!(code, 0);
     assert!(out.contains("PSU died"), "{out}");
@@ -367,6 +371,15 @@ fn dns_sync_updates_a_real_named_with_tsig() {
     assert_eq!(code, 0);
     assert!(!out.contains("deleted"), "nothing left to delete: {out}");
 
+    // With --reverse, the reverse zone this server does not serve fails on its own: the
+    // forward zone is still synced, and the exit code says "partly".
+    let mut with_reverse = sync.to_vec();
+    with_reverse.push("--reverse");
+    let (code, out, err) = metal(d, &with_reverse);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("host.h: 8 records"), "{out}");
+    assert!(out.contains("0.55.10.in-addr.arpa: FAILED"), "{out}");
+
     // A wrong secret is refused by the server, and said so.
     let wrong = key.replace(
         key.split('"').nth(3).unwrap(),
@@ -376,10 +389,10 @@ fn dns_sync_updates_a_real_named_with_tsig() {
     let mut bad = sync;
     let wrong_path = d.join("wrong.key");
     bad[7] = wrong_path.to_str().unwrap();
-    let (code, _, err) = metal(d, &bad);
-    assert_eq!(code, 1);
+    let (code, out, _) = metal(d, &bad);
+    assert_eq!(code, 3, "the only zone failed: {out}");
     assert!(
-        err.contains(&format!("DNS server 127.0.0.1:{port}")),
-        "{err}"
+        out.contains(&format!("host.h: FAILED: DNS server 127.0.0.1:{port}")),
+        "{out}"
     );
 }

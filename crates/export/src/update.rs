@@ -30,7 +30,7 @@ use tokio::net::TcpStream;
 use crate::Error;
 use crate::records::{Data, DnsRecord, absolute};
 
-/// Records per UPDATE message (each owner name's delete and adds stay in one message).
+/// RRsets per UPDATE message (each RRset's delete and adds stay in one message).
 const BATCH: usize = 64;
 
 /// A TSIG key as BIND's `tsig-keygen` writes it:
@@ -130,17 +130,19 @@ pub fn messages(
     ttl: u32,
 ) -> Result<Vec<Message>, Error> {
     let origin = name(&absolute(zone))?;
-    // Group by owner and type: one RRset, deleted then re-added (a stale name: deletes only).
-    let mut sets: Vec<(String, RecordType, Vec<&Data>)> = Vec::new();
+    // Group by owner and type: one RRset, deleted then re-added. Stale names come first and get
+    // deletes only, so that a name coming back in another case (DNS names are
+    // case-insensitive) is deleted before it is added, not after.
+    let mut sets: Vec<(String, RecordType, Vec<&Data>)> = stale
+        .iter()
+        .flat_map(|owner| MANAGED.iter().map(|t| (owner.clone(), *t, Vec::new())))
+        .collect();
     for r in records {
         let t = record_type(&r.data);
         match sets.iter_mut().find(|(n, ty, _)| *n == r.name && *ty == t) {
             Some((_, _, d)) => d.push(&r.data),
             None => sets.push((r.name.clone(), t, vec![&r.data])),
         }
-    }
-    for owner in stale {
-        sets.extend(MANAGED.iter().map(|t| (owner.clone(), *t, Vec::new())));
     }
     let mut out = Vec::new();
     for chunk in sets.chunks(BATCH) {

@@ -34,6 +34,25 @@ impl Store {
         if !from.allows(to) {
             return Err(Error::Transition { host, from, to });
         }
+        if to == MachineState::Retired {
+            // Retired is final and leaves DNS: guests left on it would keep a `parent.<vm>`
+            // CNAME to a name that is gone.
+            let guests: Vec<String> =
+                sqlx::query("SELECT name FROM guests WHERE dom0_id = $1 ORDER BY name")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db("reading the guests of"))?
+                    .iter()
+                    .map(|r| get(r, "name"))
+                    .collect::<Result<_, _>>()?;
+            if !guests.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "{host} still carries guests {}: move or remove them before retiring it",
+                    guests.join(", ")
+                )));
+            }
+        }
         sqlx::query("UPDATE machines SET state = $1, updated_ms = $2 WHERE id = $3")
             .bind(to.as_str())
             .bind(now_ms())
