@@ -24,7 +24,7 @@ pub const DEFAULT_BLKSIZE: u16 = 512;
 /// RFC 2348 §2: valid block sizes are 8 to 65464 octets.
 pub const BLKSIZE_RANGE: std::ops::RangeInclusive<u16> = 8..=65464;
 
-/// Error codes of RFC 1350 §5 (8 from RFC 2347 §2).
+/// The error codes of RFC 1350 §5 this server sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u16)]
 pub enum ErrorCode {
@@ -36,10 +36,6 @@ pub enum ErrorCode {
     AccessViolation = 2,
     /// "Illegal TFTP operation".
     IllegalOperation = 4,
-    /// "Unknown transfer ID".
-    UnknownTransferId = 5,
-    /// RFC 2347: the client refuses the options in an OACK.
-    OptionsRefused = 8,
 }
 
 /// The transfer mode of a request (RFC 1350 §1; "mail" is obsolete and refused).
