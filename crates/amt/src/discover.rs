@@ -6,7 +6,9 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use metal_wsman::{Client, Credentials, Endpoint, TransportOptions};
+use metal_wsman::{Client, Credentials, TransportOptions};
+
+use crate::ports;
 use serde::Serialize;
 
 /// An address where AMT answered.
@@ -46,7 +48,7 @@ pub async fn probe(address: IpAddr, options: Arc<TransportOptions>) -> Option<Di
         version: None,
         server: None,
     };
-    for endpoint in [Endpoint::http(host.clone()), Endpoint::tls(host)] {
+    for endpoint in [ports::wsman(host.clone(), false), ports::wsman(host, true)] {
         let tls = endpoint.tls;
         let mut client = Client::new(endpoint, anonymous.clone(), options.clone());
         let Ok((status, server)) = client.probe().await else {

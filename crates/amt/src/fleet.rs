@@ -10,10 +10,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use metal_wsman::{Credentials, Endpoint, Stats, TransportOptions};
+use metal_wsman::{Credentials, Stats, TransportOptions};
 
-use crate::power::PowerPolicy;
-use crate::{Amt, Error};
+use crate::{Amt, Error, PowerPolicy, ports};
 
 /// A boxed future borrowing the session, as fleet operations return.
 pub type OpFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
@@ -41,12 +40,7 @@ pub struct Fleet {
 impl Fleet {
     /// A session for one host.
     pub fn session(&self, host: &str) -> Amt {
-        let endpoint = if self.tls {
-            Endpoint::tls(host)
-        } else {
-            Endpoint::http(host)
-        };
-        Amt::new(endpoint, self.credentials.clone(), self.transport.clone())
+        Amt::new(ports::wsman(host, self.tls), self.credentials.clone(), self.transport.clone())
             .with_policy(self.policy)
     }
 

@@ -7,7 +7,7 @@
 //! automatically: AMT rejects a second change while the first is in progress (~10 s), and a
 //! timed-out request may still have been carried out.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use metal_types::{PowerAction, PowerState};
 use metal_wsman::{Input, Instance, Request, Selector};
@@ -34,22 +34,6 @@ pub struct PowerChange {
     pub power: PowerState,
     /// False when the board already was in the requested state and nothing was sent.
     pub changed: bool,
-}
-
-/// How long to wait for a power change to show, and how often to look.
-#[derive(Debug, Clone, Copy)]
-pub struct PowerPolicy {
-    pub timeout: Duration,
-    pub interval: Duration,
-}
-
-impl Default for PowerPolicy {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(60),
-            interval: Duration::from_millis(250),
-        }
-    }
 }
 
 /// Get of the power association, the cheapest read of the power state (one request).

@@ -10,7 +10,7 @@ use metal_amt::{Amt, Error, Fleet, PowerPolicy};
 use metal_sim::{Fault, Sim, SimConfig};
 use metal_types::output::ErrorKind;
 use metal_types::{BootDevice, PowerAction, PowerState};
-use metal_wsman::{Credentials, Endpoint, KnownHosts, TransportOptions};
+use metal_wsman::{Credentials, KnownHosts, TransportOptions};
 
 const PASSWORD: &str = "Secr3t!pw";
 
@@ -39,7 +39,7 @@ fn session(ip: Ipv4Addr, password: &str) -> Amt {
         user: "admin".into(),
         password: password.into(),
     };
-    Amt::new(Endpoint::http(ip.to_string()), credentials, options()).with_policy(PowerPolicy {
+    Amt::new(metal_amt::ports::wsman(ip.to_string(), false), credentials, options()).with_policy(PowerPolicy {
         timeout: Duration::from_secs(5),
         interval: Duration::from_millis(50),
     })
@@ -355,7 +355,7 @@ async fn tls_pins_on_first_use_refuses_a_changed_certificate_and_repins_on_reque
             ..TransportOptions::default()
         });
         Amt::new(
-            Endpoint::tls(board.ip().to_string()),
+            metal_amt::ports::wsman(board.ip().to_string(), true),
             Credentials {
                 user: "admin".into(),
                 password: PASSWORD.into(),

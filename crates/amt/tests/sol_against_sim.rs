@@ -11,7 +11,7 @@ use metal_amt::sol::{SolErrorKind, SolEvent, SolOptions, SolSession};
 use metal_amt::{Amt, Error, PowerPolicy};
 use metal_sim::{Sim, SimConfig, SolFault};
 use metal_types::PowerAction;
-use metal_wsman::{Credentials, Endpoint, KnownHosts, TransportOptions};
+use metal_wsman::{Credentials, KnownHosts, TransportOptions};
 
 const PASSWORD: &str = "Secr3t!pw";
 
@@ -30,11 +30,7 @@ async fn sim(net: u8, tweak: impl FnOnce(&mut SimConfig)) -> Sim {
 }
 
 fn amt(ip: Ipv4Addr, password: &str, tls: bool) -> Amt {
-    let endpoint = if tls {
-        Endpoint::tls(ip.to_string())
-    } else {
-        Endpoint::http(ip.to_string())
-    };
+    let endpoint = metal_amt::ports::wsman(ip.to_string(), tls);
     let options = Arc::new(TransportOptions {
         known_hosts: Arc::new(KnownHosts::in_memory()),
         ..TransportOptions::default()
@@ -157,8 +153,7 @@ async fn a_wrong_password_is_an_authentication_error() {
         password: "wrong".into(),
     };
     let target = metal_amt::sol::SolTarget {
-        host: &board.ip().to_string(),
-        tls: false,
+        endpoint: metal_amt::sol::SolEndpoint::new(board.ip().to_string(), false),
         credentials: &creds,
         known_hosts: &options.known_hosts,
     };

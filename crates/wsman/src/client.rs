@@ -5,7 +5,8 @@ use std::sync::Arc;
 use crate::envelope::{Request, Selector};
 use crate::error::{Error, ErrorKind};
 use crate::response::{Response, ResponseError};
-use crate::transport::{Credentials, Endpoint, Session, Stats, TransportOptions};
+use crate::endpoint::{Credentials, Endpoint};
+use crate::transport::{Session, Stats, TransportOptions};
 use crate::xml::Element;
 
 /// Most Pull round trips followed for one enumeration; a board that keeps returning contexts

@@ -5,9 +5,11 @@
 //!   do not matter, and turns SOAP faults into typed errors.
 //! - [`transport`] is the HTTP side: one keep-alive connection per host, pre-emptive digest
 //!   authentication, timeouts, a size cap and TLS with a pinned certificate ([`tls`]).
+//! - [`endpoint`] says where a service listens ([`Endpoint`]) and whom to log in as.
 //! - [`Client`] ties them together for one endpoint.
 
 pub mod client;
+pub mod endpoint;
 pub mod envelope;
 pub mod error;
 pub mod response;
@@ -20,5 +22,6 @@ pub use envelope::{Input, Request, Selector};
 pub use error::{Error, ErrorKind};
 pub use response::{Fault, Instance, Response, ResponseError};
 pub use tls::KnownHosts;
-pub use transport::{Credentials, Endpoint, Stats, TransportOptions};
+pub use endpoint::{Credentials, Endpoint};
+pub use transport::{Stats, TransportOptions};
 pub use xml::Element;

@@ -1,4 +1,5 @@
-//! TLS to AMT port 16993 with the board certificate pinned by SHA-256.
+//! TLS to a WS-Man endpoint (AMT: port 16993, and 16995 for redirection) with the certificate pinned
+//! by SHA-256.
 //!
 //! AMT boards present self-signed or private-CA certificates, so CA validation is useless and
 //! every AMT client pins instead (go-wsman-messages pins the SHA-256 of the DER; see
@@ -22,7 +23,6 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use crate::error::ErrorKind;
-use crate::transport::Endpoint;
 
 /// A SHA-256 certificate fingerprint.
 pub type Pin = [u8; 32];
@@ -133,15 +133,17 @@ impl KnownHosts {
     }
 }
 
-/// Performs a TLS handshake on `tcp` for `endpoint`, checking the certificate against the pin
-/// recorded for it and recording it on first use (or when re-pinning). Used for WS-Man on
-/// 16993 and for the redirection protocol on 16995.
+/// Performs a TLS handshake on `tcp` with `server` (the host name or address sent as SNI),
+/// checking the certificate against the pin recorded under `pin_key` (`host:port`) and
+/// recording it on first use (or when re-pinning). Used for WS-Man and, by `metal-amt`, for
+/// the redirection protocol.
 pub async fn connect_pinned(
     tcp: TcpStream,
-    endpoint: &Endpoint,
+    server: &str,
+    pin_key: &str,
     known: &KnownHosts,
 ) -> Result<TlsStream<TcpStream>, ErrorKind> {
-    let key = endpoint.key();
+    let key = pin_key.to_string();
     let expected = known.expected(&key);
     let observed = Arc::new(Mutex::new(None));
     let verifier = PinVerifier::new(expected, observed.clone());
@@ -151,7 +153,7 @@ pub async fn connect_pinned(
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
-    let name = ServerName::try_from(endpoint.host.clone())
+    let name = ServerName::try_from(server.to_string())
         .map_err(|e| ErrorKind::Tls(format!("invalid server name: {e}")))?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let seen = || *observed.lock().unwrap_or_else(|e| e.into_inner());

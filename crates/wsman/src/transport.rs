@@ -1,4 +1,4 @@
-//! HTTP transport to one AMT endpoint: a single keep-alive connection, HTTP Digest sent
+//! HTTP transport to one WS-Man endpoint: a single keep-alive connection, HTTP Digest sent
 //! pre-emptively from a cached challenge, connect/read timeouts, a response size cap, and TLS
 //! with a pinned certificate.
 //!
@@ -24,69 +24,12 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use crate::endpoint::{Credentials, Endpoint};
 use crate::error::{Error, ErrorKind};
 use crate::tls::KnownHosts;
 
 /// The request path of every WS-Man call and the digest `uri`.
 pub const WSMAN_PATH: &str = "/wsman";
-/// AMT's plain HTTP port.
-pub const PORT_HTTP: u16 = 16992;
-/// AMT's TLS port.
-pub const PORT_TLS: u16 = 16993;
-
-/// Where an AMT endpoint listens.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Endpoint {
-    pub host: String,
-    pub port: u16,
-    pub tls: bool,
-}
-
-impl Endpoint {
-    /// Plain HTTP on 16992.
-    pub fn http(host: impl Into<String>) -> Self {
-        Self {
-            host: host.into(),
-            port: PORT_HTTP,
-            tls: false,
-        }
-    }
-
-    /// TLS on 16993.
-    pub fn tls(host: impl Into<String>) -> Self {
-        Self {
-            host: host.into(),
-            port: PORT_TLS,
-            tls: true,
-        }
-    }
-
-    /// `host:port`, the name errors and pins use.
-    pub fn key(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-}
-
-/// AMT user and password. `Debug` never shows the password.
-#[derive(Clone)]
-pub struct Credentials {
-    pub user: String,
-    pub password: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("user", &self.user)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
-
 /// Limits and TLS trust shared by all sessions of a command.
 #[derive(Debug, Clone)]
 pub struct TransportOptions {
@@ -336,7 +279,13 @@ impl Session {
         if !self.endpoint.tls {
             return self.handshake(tcp).await;
         }
-        let handshake = crate::tls::connect_pinned(tcp, &self.endpoint, &self.options.known_hosts);
+        let pin_key = self.endpoint.key();
+        let handshake = crate::tls::connect_pinned(
+            tcp,
+            &self.endpoint.host,
+            &pin_key,
+            &self.options.known_hosts,
+        );
         let tls = match tokio::time::timeout(connect_timeout, handshake).await {
             Ok(r) => r.map_err(|kind| self.error(kind))?,
             Err(_) => return Err(self.error(ErrorKind::ConnectTimeout(connect_timeout))),

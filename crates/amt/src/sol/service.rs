@@ -7,6 +7,7 @@ use metal_wsman::{Input, Instance, Selector};
 use serde::Serialize;
 
 use crate::classes::{self, BOOT_CAPABILITIES, REDIRECTION_SERVICE};
+use super::session::{SolEndpoint, SolOptions, SolSession, SolTarget};
 use crate::{Amt, Error};
 
 /// `EnabledState` values of `AMT_RedirectionService`.
@@ -86,5 +87,22 @@ impl Amt {
             readiness.enabled_listener = true;
         }
         Ok(readiness)
+    }
+
+    /// Makes sure SOL is enabled (enabling it over WS-Man if needed), then opens a SOL session
+    /// on the same address, over TLS when WS-Man uses TLS.
+    pub async fn open_sol(
+        &mut self,
+        options: SolOptions,
+    ) -> Result<(SolSession, SolReadiness), Error> {
+        let readiness = self.ensure_sol().await?;
+        let wsman = self.client.endpoint();
+        let target = SolTarget {
+            endpoint: SolEndpoint::new(wsman.host.clone(), wsman.tls),
+            credentials: &self.credentials,
+            known_hosts: &self.transport.known_hosts,
+        };
+        let session = SolSession::open(target, options).await?;
+        Ok((session, readiness))
     }
 }

@@ -10,17 +10,48 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use metal_wsman::{Credentials, Endpoint, KnownHosts};
+use metal_wsman::{Credentials, KnownHosts};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout, timeout_at};
 
 use super::protocol::{self as p, Incoming};
+use crate::ports;
 
-/// The redirection ports (AMT SDK: 16994 plain, 16995 TLS).
-pub const PORT_SOL: u16 = 16994;
-pub const PORT_SOL_TLS: u16 = 16995;
+/// Where a board's redirection service listens: 16994, or 16995 with TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SolEndpoint {
+    pub host: String,
+    pub tls: bool,
+}
+
+impl SolEndpoint {
+    pub fn new(host: impl Into<String>, tls: bool) -> Self {
+        Self {
+            host: host.into(),
+            tls,
+        }
+    }
+
+    /// The redirection port.
+    pub fn port(&self) -> u16 {
+        if self.tls {
+            ports::REDIRECTION_TLS
+        } else {
+            ports::REDIRECTION
+        }
+    }
+
+    /// `host:port`, the name errors and TLS pins use.
+    pub fn key(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port())
+        } else {
+            format!("{}:{}", self.host, self.port())
+        }
+    }
+}
 
 /// Timing of a session.
 #[derive(Debug, Clone, Copy)]
@@ -154,8 +185,7 @@ pub struct SolSession {
 
 /// Where to open a session, and with what.
 pub struct SolTarget<'a> {
-    pub host: &'a str,
-    pub tls: bool,
+    pub endpoint: SolEndpoint,
     pub credentials: &'a Credentials,
     pub known_hosts: &'a Arc<KnownHosts>,
 }
@@ -163,12 +193,7 @@ pub struct SolTarget<'a> {
 impl SolSession {
     /// Connects, authenticates and starts SOL.
     pub async fn open(target: SolTarget<'_>, options: SolOptions) -> Result<SolSession, SolError> {
-        let port = if target.tls { PORT_SOL_TLS } else { PORT_SOL };
-        let endpoint = Endpoint {
-            host: target.host.to_string(),
-            port,
-            tls: target.tls,
-        };
+        let endpoint = &target.endpoint;
         let host = endpoint.key();
         let err = |kind: SolErrorKind| SolError {
             host: host.clone(),
@@ -176,7 +201,7 @@ impl SolSession {
         };
         let tcp = match timeout(
             options.connect_timeout,
-            TcpStream::connect((target.host, port)),
+            TcpStream::connect((endpoint.host.as_str(), endpoint.port())),
         )
         .await
         {
@@ -193,10 +218,10 @@ impl SolSession {
             }
         };
         let _ = tcp.set_nodelay(true);
-        let mut stream: Box<dyn Stream> = if target.tls {
+        let mut stream: Box<dyn Stream> = if endpoint.tls {
             let tls = timeout(
                 options.connect_timeout,
-                metal_wsman::tls::connect_pinned(tcp, &endpoint, target.known_hosts),
+                metal_wsman::tls::connect_pinned(tcp, &endpoint.host, &host, target.known_hosts),
             )
             .await
             .map_err(|_| {

@@ -14,7 +14,7 @@ use clap::Args;
 use metal_amt::Hardware;
 use metal_inventory::{BoardFacts, EnrollRequest, MachineState, Outcome, profiles};
 use metal_types::{BootDevice, ErrorKind, HostReport, Report, Target};
-use metal_wsman::{Endpoint, KnownHosts, TransportOptions};
+use metal_wsman::{KnownHosts, TransportOptions};
 use serde::Serialize;
 
 use super::common::{AmtArgs, Resolved, print_report, progress};
@@ -144,7 +144,7 @@ pub async fn run(args: EnrollArgs) -> anyhow::Result<i32> {
             }
         };
         let pin = seen_pins
-            .get(&Endpoint::tls(host.clone()).key())
+            .get(&metal_amt::ports::wsman(host.clone(), true).key())
             .map(hex::encode);
         let board = facts(&host, &hw, pin)?;
         let matched = profiles::match_board(&profiles, &board);

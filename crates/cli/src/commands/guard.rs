@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use metal_amt::{Amt, Error, HostRun, OpFuture};
-use metal_wsman::Endpoint;
 
 use super::common::{AmtArgs, Resolved};
 
@@ -62,7 +61,7 @@ where
                 fleet
                     .transport
                     .known_hosts
-                    .insert(&Endpoint::tls(m.amt_address.clone()).key(), pin);
+                    .insert(&metal_amt::ports::wsman(m.amt_address.clone(), true).key(), pin);
             }
             if guard {
                 expected.insert(m.amt_address.clone(), (m.hostname.clone(), m.uuid.clone()));
