@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use metal_types::{BootDevice, MacAddr};
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::classes::boot::default_boot_settings;
+use crate::boot_settings::default_boot_settings;
 use crate::config::SimConfig;
 use crate::digest::AuthState;
 use crate::events::{BootRecord, RequestRecord, SimEvent};
@@ -18,14 +18,15 @@ use crate::machine::{Effect, Machine, RV_IN_USE};
 use crate::render::Instance;
 use crate::sol::boot::HostInfo;
 use crate::sol::console::Console;
-use crate::sol::host::HostInput;
-use crate::sol::session::ENABLED_SOL_BIT;
+use crate::sol::host_input::HostInput;
 use crate::tls::TlsIdentity;
 
 /// Request records kept per board; the oldest are dropped beyond this.
 const MAX_RECORDS: usize = 100_000;
 /// Open enumeration contexts per board; the oldest is dropped beyond this.
 const MAX_ENUMERATIONS: usize = 64;
+/// `AMT_RedirectionService.EnabledState` bit of SOL (32770 = SOL only, 32771 = both).
+pub(crate) const ENABLED_SOL_BIT: u16 = 2;
 
 /// A misbehaviour to inject into one board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

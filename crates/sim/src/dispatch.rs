@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use crate::board::{Board, BoardState};
-use crate::classes::{self, ClassDef, boot::WRITABLE};
+use crate::boot_settings::WRITABLE;
+use crate::classes::{self, ClassDef};
 use crate::machine::RV_INVALID_PARAMETER;
 use crate::render::{self, Head, Instance};
 use crate::wsman::{ENUMERATION, Operation, TRANSFER, WsmanRequest};

@@ -1,9 +1,21 @@
-//! Deterministic board identities and hardware, derived from `(seed, board index)`.
+//! Deterministic board identities and hardware, derived from `(seed, board index)`, and the
+//! model every board is (the recorded NUC9V7QNX: WS-Man reports it in the inventory classes,
+//! the host prints it while it boots).
 //!
 //! Every value that must be unique across a rack embeds the board index, so uniqueness does
 //! not rest on hash luck; the seed only varies the remaining bytes between simulator runs.
 
 use metal_types::MacAddr;
+
+/// Chassis maker and model (CIM_Chassis), also printed by the host's BIOS banner.
+pub(crate) const SYSTEM_MAKER: &str = "Intel(R) Client Systems";
+pub(crate) const SYSTEM_MODEL: &str = "NUC9V7QNX";
+/// Base board model (CIM_Card).
+pub(crate) const BOARD_MODEL: &str = "NUC9V7QNB";
+/// CIM_BIOSElement.Version.
+pub(crate) const BIOS_VERSION: &str = "QNCFLX70.0054.2020.0810.2227";
+/// CIM_Chip.Version: the CPU.
+pub(crate) const CPU: &str = "Intel(R) Core(TM) i7-9850H CPU @ 2.60GHz";
 
 /// The kind of a simulated disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

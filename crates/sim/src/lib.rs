@@ -27,6 +27,7 @@
 //!   answers StartRedirectionSession with status 0xFF (details in `sol::session`).
 
 mod board;
+mod boot_settings;
 mod classes;
 mod config;
 mod digest;

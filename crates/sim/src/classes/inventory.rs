@@ -1,22 +1,13 @@
 //! Hardware inventory classes (fixtures cim/chassis, cim/card, cim/bios/element,
 //! cim/physical/{processor,memory,package}, cim/chip, cim/mediaaccess, cim/software/identity,
-//! cim/computer/systempackage). Constant values are the recorded NUC9V7QNX's; serials, UUID,
-//! memory and disks come from the board's identity.
+//! cim/computer/systempackage). Constant values are the recorded NUC9V7QNX's (its maker,
+//! models, BIOS version and CPU are the model in `identity` that every board shares); serials,
+//! UUID, memory and disks come from the board's identity.
 
-use super::{epr, inst, t};
+use super::build::{epr, inst, t};
 use crate::board::{Board, BoardState};
-use crate::identity::DiskKind;
+use crate::identity::{BIOS_VERSION, BOARD_MODEL, CPU, DiskKind, SYSTEM_MAKER, SYSTEM_MODEL};
 use crate::render::{Instance, Value};
-
-/// Chassis maker and model (CIM_Chassis), also printed by the host's BIOS banner.
-pub(crate) const SYSTEM_MAKER: &str = "Intel(R) Client Systems";
-pub(crate) const SYSTEM_MODEL: &str = "NUC9V7QNX";
-/// Base board model (CIM_Card).
-pub(crate) const BOARD_MODEL: &str = "NUC9V7QNB";
-/// CIM_BIOSElement.Version.
-pub(crate) const BIOS_VERSION: &str = "QNCFLX70.0054.2020.0810.2227";
-/// CIM_Chip.Version: the CPU.
-pub(crate) const CPU: &str = "Intel(R) Core(TM) i7-9850H CPU @ 2.60GHz";
 
 /// CIM_ComputerSystemPackage: chassis -> computer system, with the PlatformGUID.
 pub(crate) fn system_package(b: &Board, _: &BoardState) -> Vec<Instance> {

@@ -5,17 +5,15 @@
 //! from the board's identity and state.
 
 pub(crate) mod boot;
+mod build;
 pub(crate) mod inventory;
 pub(crate) mod power;
 pub(crate) mod settings;
 
-use crate::board::{Board, BoardState};
-use crate::render::{Instance, Value};
+pub(crate) use build::uri;
 
-/// Resource URI prefix of `AMT_*` classes (MeshCommander amt-0.2.0.js `obj.pfx`).
-pub(crate) const AMT_SCHEMA: &str = "http://intel.com/wbem/wscim/1/amt-schema/1/";
-/// Resource URI prefix of `CIM_*` classes.
-pub(crate) const CIM_SCHEMA: &str = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/";
+use crate::board::{Board, BoardState};
+use crate::render::Instance;
 
 /// One class the board knows.
 pub(crate) struct ClassDef {
@@ -73,16 +71,6 @@ static CLASSES: &[ClassDef] = &[
     def("AMT_RedirectionService", true, settings::redirection),
 ];
 
-/// The resource URI of a class (`AMT_*` and `CIM_*` prefixes).
-pub(crate) fn uri(class: &str) -> String {
-    let prefix = if class.starts_with("AMT_") {
-        AMT_SCHEMA
-    } else {
-        CIM_SCHEMA
-    };
-    format!("{prefix}{class}")
-}
-
 /// The class a resource URI names, if the board has it. The URI must be exactly the
 /// class's, prefix included.
 pub(crate) fn lookup(resource_uri: &str) -> Option<&'static ClassDef> {
@@ -90,28 +78,6 @@ pub(crate) fn lookup(resource_uri: &str) -> Option<&'static ClassDef> {
     CLASSES
         .iter()
         .find(|c| c.name == name && uri(c.name) == resource_uri)
-}
-
-/// A text value.
-pub(crate) fn t(s: impl Into<String>) -> Value {
-    Value::Text(s.into())
-}
-
-/// An instance of `class` with these properties.
-pub(crate) fn inst(class: &'static str, props: Vec<(&'static str, Value)>) -> Instance {
-    Instance {
-        class,
-        ns: uri(class),
-        props,
-    }
-}
-
-/// An EPR property value.
-pub(crate) fn epr(class: &str, selectors: &[(&'static str, &str)]) -> Value {
-    Value::Epr {
-        resource_uri: uri(class),
-        selectors: selectors.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-    }
 }
 
 /// Whether an instance matches every selector: each selector names a text property with

@@ -1,7 +1,7 @@
 //! Power classes (fixtures cim/associatedpower/managementservice/get.xml,
 //! cim/power/managementservice/get.xml).
 
-use super::{epr, inst, t};
+use super::build::{epr, inst, t};
 use crate::board::{Board, BoardState};
 use crate::render::Instance;
 

@@ -1,7 +1,7 @@
 //! AMT settings classes (fixtures amt/general/get.xml, amt/ethernetport/pull.xml,
 //! amt/redirectionservice/get.xml).
 
-use super::{inst, t};
+use super::build::{inst, t};
 use crate::board::{Board, BoardState};
 use crate::render::Instance;
 

@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 
 use metal_types::{BootDevice, MacAddr};
 
-use crate::classes::inventory::{BIOS_VERSION, BOARD_MODEL, CPU, SYSTEM_MAKER, SYSTEM_MODEL};
+use crate::identity::{BIOS_VERSION, BOARD_MODEL, CPU, SYSTEM_MAKER, SYSTEM_MODEL};
 
 /// The kernel both boot paths end in.
 pub(crate) const KERNEL: &str = "6.1.0-18-amd64";

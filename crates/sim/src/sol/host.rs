@@ -12,18 +12,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::getty::Getty;
+use super::host_input::HostInput;
 use crate::board::Board;
-
-/// What happens to the host.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum HostInput {
-    /// The power state became on (true) or off, asleep or hibernating (false).
-    Power(bool),
-    /// The firmware boots from this device.
-    Boot(BootDevice),
-    /// Keystrokes from a SOL client.
-    Keys(Vec<u8>),
-}
 
 enum State {
     /// No output; a resumed host (from sleep) keeps its login state.

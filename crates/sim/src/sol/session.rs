@@ -32,9 +32,9 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::auth::{Authenticator, Step};
 use super::console::Out;
-use super::host::HostInput;
+use super::host_input::HostInput;
 use super::wire::{self, ClientMsg, SolSettings, WireError};
-use crate::board::{Board, SolFault};
+use crate::board::{Board, ENABLED_SOL_BIT, SolFault};
 use crate::events::{SimEvent, SolAuth};
 
 /// How long the client may take over each message before SOL starts.
@@ -53,8 +53,6 @@ const START_ERROR: u8 = 0xFF;
 /// 0x29 status bits.
 const STATUS_TX_OVERFLOW: u8 = 1;
 const STATUS_POWERED_ON: u8 = 4;
-/// `AMT_RedirectionService.EnabledState` bit of SOL (32770 = SOL only, 32771 = both).
-pub(crate) const ENABLED_SOL_BIT: u16 = 2;
 
 /// An accepted connection with its read buffer.
 struct Conn<S> {
