@@ -3,66 +3,14 @@
 //! (the order Intel's Console uses; AMT 21 may report no `CIM_Processor`, which is not an
 //! error — amt-protocol.md §6).
 
-use metal_types::MacAddr;
+use metal_types::hardware::{Cpu, Dimm, Disk, Hardware, Product};
 use metal_wsman::{Element, Instance, Selector};
-use serde::Serialize;
 
 use crate::classes::{
     self, BIOS_ELEMENT, CARD, CHASSIS, CHIP, COMPUTER_SYSTEM_PACKAGE, ETHERNET_PORT_SETTINGS,
     MEDIA_ACCESS_DEVICE, PHYSICAL_MEMORY, PHYSICAL_PACKAGE, SOFTWARE_IDENTITY, WIRED_PORT_ID,
 };
 use crate::{Amt, Error};
-
-/// Maker, model and serial of a chassis or board.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Product {
-    pub manufacturer: String,
-    pub model: String,
-    pub serial: String,
-}
-
-/// A processor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Cpu {
-    pub socket: String,
-    pub model: String,
-    pub max_mhz: Option<u32>,
-}
-
-/// A memory module.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Dimm {
-    pub bank: String,
-    pub bytes: u64,
-    pub part_number: String,
-}
-
-/// A storage device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Disk {
-    pub id: String,
-    pub model: String,
-    /// Capacity in bytes (`MaxMediaSize` is in kilobytes, CIM_MediaAccessDevice).
-    pub bytes: u64,
-    /// Solid state, as far as the model name tells (AMT reports no media type).
-    pub ssd: bool,
-}
-
-/// What a board reports about itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Hardware {
-    /// SMBIOS system UUID, canonical form.
-    pub uuid: String,
-    pub chassis: Product,
-    pub board: Product,
-    pub bios_version: String,
-    pub cpus: Vec<Cpu>,
-    pub dimms: Vec<Dimm>,
-    pub memory_bytes: u64,
-    pub disks: Vec<Disk>,
-    pub mac: Option<MacAddr>,
-    pub amt_version: Option<String>,
-}
 
 /// Converts `PlatformGUID` (SMBIOS byte order, 32 hex digits) into the canonical UUID.
 ///

@@ -19,6 +19,6 @@ pub use boot::BootOutcome;
 pub use discover::Discovered;
 pub use error::Error;
 pub use fleet::{Fleet, HostRun, OpFuture};
-pub use inventory::Hardware;
+pub use metal_types::hardware::Hardware;
 pub use power::{PowerChange, PowerStatus};
 pub use session::{Amt, PowerPolicy};

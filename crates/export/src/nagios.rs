@@ -25,7 +25,7 @@ pub fn render(machines: &[Machine], guests: &[Guest], template: &str) -> String 
         .map(|m| (m.hostname.as_str(), m.rack.as_str()))
         .collect();
     for m in published(machines) {
-        let role = m.role.as_deref().unwrap_or("unprovisioned");
+        let role = m.role.as_ref().map_or("unprovisioned", |r| r.as_str());
         let _ = write!(
             out,
             "\ndefine host {{\n    use         {template}\n    host_name   {}\n    alias       Dom0 {} (rack {}, {} {})\n    address     {}\n}}\n",

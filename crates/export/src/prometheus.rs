@@ -2,6 +2,8 @@
 //! `[{"targets": ["host:port"], "labels": {...}}]`, one group per host so that each carries
 //! its own rack, role and kind labels.
 
+use std::net::SocketAddr;
+
 use serde::Serialize;
 
 use metal_inventory::{Guest, Machine};
@@ -29,11 +31,14 @@ pub fn render(machines: &[Machine], guests: &[Guest], port: u16) -> String {
     let mut groups = Vec::new();
     for m in published(machines) {
         groups.push(Group {
-            targets: vec![format!("{}:{port}", m.address)],
+            targets: vec![SocketAddr::new(m.address, port).to_string()],
             labels: Labels {
                 host: m.hostname.clone(),
                 rack: m.rack.clone(),
-                role: m.role.clone().unwrap_or_else(|| "unprovisioned".into()),
+                role: m
+                    .role
+                    .as_ref()
+                    .map_or_else(|| "unprovisioned".into(), |r| r.to_string()),
                 kind: "dom0",
                 dom0: None,
             },
@@ -45,11 +50,11 @@ pub fn render(machines: &[Machine], guests: &[Guest], port: u16) -> String {
             .find(|m| m.hostname == g.dom0)
             .map_or_else(String::new, |m| m.rack.clone());
         groups.push(Group {
-            targets: vec![format!("{}:{port}", g.address)],
+            targets: vec![SocketAddr::new(g.address, port).to_string()],
             labels: Labels {
                 host: g.name.clone(),
                 rack,
-                role: g.role.clone(),
+                role: g.role.to_string(),
                 kind: "domu",
                 dom0: Some(g.dom0.clone()),
             },

@@ -6,7 +6,7 @@
 //! address in the reverse zone of its /24.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use metal_inventory::{Guest, Machine, MachineState};
 
@@ -42,8 +42,12 @@ pub fn absolute(zone: &str) -> String {
     format!("{}.", zone.trim_end_matches('.'))
 }
 
-fn v4(text: &str) -> Option<Ipv4Addr> {
-    text.parse().ok()
+/// The IPv4 address an A or PTR record can carry (IPv6 would be AAAA, not published yet).
+fn v4(address: &IpAddr) -> Option<Ipv4Addr> {
+    match address {
+        IpAddr::V4(a) => Some(*a),
+        IpAddr::V6(_) => None,
+    }
 }
 
 /// The machines DNS and monitoring publish: every one not retired.
@@ -93,8 +97,8 @@ pub fn reverse(
 ) -> BTreeMap<String, Vec<DnsRecord>> {
     let origin = absolute(zone);
     let hosts = published(machines)
-        .map(|m| (m.address.as_str(), m.hostname.as_str()))
-        .chain(guests.iter().map(|g| (g.address.as_str(), g.name.as_str())));
+        .map(|m| (&m.address, m.hostname.as_str()))
+        .chain(guests.iter().map(|g| (&g.address, g.name.as_str())));
     let mut zones: BTreeMap<String, Vec<DnsRecord>> = BTreeMap::new();
     for (address, name) in hosts {
         let Some(a) = v4(address) else { continue };

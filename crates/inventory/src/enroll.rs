@@ -5,14 +5,17 @@
 //! it stopped. A board already recorded (same UUID at the same address) is left unchanged.
 
 use std::collections::HashSet;
+use std::net::IpAddr;
 
+use ipnet::IpNet;
 use sqlx::{Any, Transaction};
 
 use crate::Error;
+use crate::insert::Insert;
 use crate::model::{BoardFacts, Machine, MachineState};
 use crate::naming::{self, Scheme};
 use crate::profiles::Match;
-use crate::store::{Store, allocated_addresses, get, machine_select, now_ms};
+use crate::store::{Store, allocated_addresses, get, machine_from_row, machine_select, now_ms};
 
 /// Where and how boards are enrolled.
 #[derive(Debug, Clone)]
@@ -47,186 +50,55 @@ pub struct Enrolled {
     pub machine: Machine,
 }
 
+/// The rack a board goes into, as recorded.
+struct RackRow {
+    id: i64,
+    pool: IpNet,
+    scheme: Scheme,
+}
+
+/// Where a new machine goes: its slot in the rack, hostname and Dom0 address.
+struct Placement {
+    slot: u32,
+    hostname: String,
+    address: IpAddr,
+}
+
 impl Store {
-    /// Records one board (see the module docs).
+    /// Records one board (see the module docs): a board already recorded is re-checked, a new
+    /// one is refused if another board holds its address, else placed and inserted.
     pub async fn enroll(
         &self,
         req: &EnrollRequest,
         facts: &BoardFacts,
         matched: &Match,
     ) -> Result<Enrolled, Error> {
-        let scheme = Scheme::parse(&req.scheme)?;
-        let pool = naming::parse_pool(&req.pool)?;
-        if !naming::valid_label(&req.rack) {
-            return Err(Error::Invalid(format!(
-                "rack name {:?}: use letters, digits and '-'",
-                req.rack
-            )));
-        }
+        check_request(req)?;
         let mut tx = self.begin_allocation().await?;
-        let db =
-            |what: &str| Error::db(format!("{}: {what} for {}", self.url(), facts.amt_address));
-        let existing = sqlx::query(concat!(machine_select!(), " WHERE m.uuid = $1"))
-            .bind(&facts.uuid)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db("looking up the UUID"))?;
-        if let Some(row) = existing {
-            let machine = crate::store::machine_from_row(&row)?;
-            let outcome = self
-                .re_enroll(&mut tx, req, facts, matched, &machine)
-                .await?;
+        let db = |what: &str| Error::db(format!("{}: {what} for {}", self.url(), facts.amt_address));
+        if let Some(machine) = recorded_by_uuid(&mut tx, facts).await? {
+            let outcome = self.re_enroll(&mut tx, req, facts, matched, &machine).await?;
             tx.commit().await.map_err(db("committing"))?;
-            let machine = self
-                .machine(&machine.hostname)
-                .await?
-                .ok_or_else(|| Error::NotFound(machine.hostname.clone()))?;
-            return Ok(Enrolled { outcome, machine });
+            return self.enrolled(outcome, &machine.hostname).await;
         }
-        let holder = sqlx::query("SELECT hostname, uuid FROM machines WHERE amt_address = $1")
-            .bind(&facts.amt_address)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db("looking up the AMT address"))?;
-        if let Some(row) = holder {
-            let (host, uuid): (String, String) = (get(&row, "hostname")?, get(&row, "uuid")?);
-            return Err(Error::Conflict(format!(
-                "{}: the board answering reports system UUID {}, but the inventory records UUID {uuid} ({host}) at this address; not enrolled (board swapped or address moved?)",
-                facts.amt_address, facts.uuid
-            )));
-        }
-        let (rack_id, pool_text, scheme_text) = rack(&mut tx, req).await?;
-        let (pool, scheme) = if pool_text == req.pool && scheme_text == req.scheme {
-            (pool, scheme)
-        } else {
-            (
-                naming::parse_pool(&pool_text)?,
-                Scheme::parse(&scheme_text)?,
-            )
-        };
-        let slots: HashSet<i64> = sqlx::query("SELECT slot FROM machines WHERE rack_id = $1")
-            .bind(rack_id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db("reading slots"))?
-            .iter()
-            .map(|r| get(r, "slot"))
-            .collect::<Result<_, _>>()?;
-        let slot = naming::free_slot(&slots);
-        let hostname = scheme.name(&req.rack, slot);
-        let taken = allocated_addresses(&mut tx, db("reading addresses")).await?;
-        let address = naming::free_address(&pool, &taken).ok_or_else(|| Error::PoolFull {
-            rack: req.rack.clone(),
-            pool: pool.to_string(),
-        })?;
-        let address = address.to_string();
-        sqlx::query("INSERT INTO addresses (address, holder) VALUES ($1, $2)")
-            .bind(&address)
-            .bind(&hostname)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("allocating an address"))?;
-        let now = now_ms();
-        let (profile, note, storage, role, dom0_mib, netboot) = match matched {
-            Match::Profile(p) => (
-                Some(p.name.clone()),
-                None,
-                Some(p.storage.as_str().to_string()),
-                Some(p.role.clone()),
-                Some(p.dom0_memory_mib as i64),
-                Some(p.netboot.clone()),
-            ),
-            Match::None(reason) => (None, Some(reason.clone()), None, None, None, None),
-        };
-        let state = match matched {
-            Match::Profile(_) => MachineState::Enrolled,
-            Match::None(_) => MachineState::New,
-        };
-        let ssds = facts.disks.iter().filter(|ssd| **ssd).count() as i64;
-        let row = sqlx::query(
-            "INSERT INTO machines (rack_id, slot, hostname, address, amt_address, uuid, serial, \
-             board_maker, board_model, mac, memory_bytes, disks, ssds, profile, profile_note, \
-             storage, role, dom0_memory_mib, netboot, tls_pin, credential_set, state, hardware, \
-             created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-             $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $24) RETURNING id",
-        )
-        .bind(rack_id)
-        .bind(slot)
-        .bind(&hostname)
-        .bind(&address)
-        .bind(&facts.amt_address)
-        .bind(&facts.uuid)
-        .bind(&facts.serial)
-        .bind(&facts.board_maker)
-        .bind(&facts.board_model)
-        .bind(&facts.mac)
-        .bind(facts.memory_bytes as i64)
-        .bind(facts.disks.len() as i64)
-        .bind(ssds)
-        .bind(&profile)
-        .bind(&note)
-        .bind(&storage)
-        .bind(&role)
-        .bind(dom0_mib)
-        .bind(&netboot)
-        .bind(&facts.tls_pin)
-        .bind(&req.credential_set)
-        .bind(state.as_str())
-        .bind(facts.hardware.to_string())
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db("recording the machine"))?;
-        let id: i64 = get(&row, "id")?;
-        let found = format!(
-            "discovered at {} (UUID {}, serial {})",
-            facts.amt_address, facts.uuid, facts.serial
-        );
-        log_event(
-            &mut tx,
-            id,
-            &hostname,
-            &req.actor,
-            None,
-            Some(MachineState::New),
-            &found,
-        )
-        .await?;
-        match matched {
-            Match::Profile(p) => {
-                let why = format!(
-                    "hardware profile {} ({}), address {address}",
-                    p.name,
-                    p.storage.as_str()
-                );
-                log_event(
-                    &mut tx,
-                    id,
-                    &hostname,
-                    &req.actor,
-                    Some(MachineState::New),
-                    Some(state),
-                    &why,
-                )
-                .await?
-            }
-            Match::None(reason) => {
-                let why = format!("not provisioned: {reason}");
-                log_event(&mut tx, id, &hostname, &req.actor, None, None, &why).await?
-            }
-        }
+        refuse_if_address_held(&mut tx, facts).await?;
+        let rack = rack(&mut tx, req).await?;
+        let place = place(&mut tx, req, &rack).await?;
+        let id = insert_machine(&mut tx, req, facts, matched, &rack, &place).await?;
+        log_enrolment(&mut tx, id, req, facts, matched, &place).await?;
         tx.commit().await.map_err(db("committing"))?;
-        let machine = self
-            .machine(&hostname)
-            .await?
-            .ok_or_else(|| Error::NotFound(hostname.clone()))?;
-        Ok(Enrolled {
-            outcome: Outcome::Created,
-            machine,
-        })
+        self.enrolled(Outcome::Created, &place.hostname).await
     }
 
-    /// A board whose UUID is already recorded.
+    async fn enrolled(&self, outcome: Outcome, hostname: &str) -> Result<Enrolled, Error> {
+        let machine = self
+            .machine(hostname)
+            .await?
+            .ok_or_else(|| Error::NotFound(hostname.to_string()))?;
+        Ok(Enrolled { outcome, machine })
+    }
+
+    /// A board whose UUID is already recorded: unchanged, or now matched by a profile.
     async fn re_enroll(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -238,13 +110,20 @@ impl Store {
         if machine.amt_address != facts.amt_address {
             return Err(Error::Conflict(format!(
                 "{}: board UUID {} is already enrolled as {} at {}; not changed (retire it or fix its address first)",
-                facts.amt_address, facts.uuid, machine.hostname, machine.amt_address
+                facts.amt_address,
+                facts.uuid(),
+                machine.hostname,
+                machine.amt_address
             )));
         }
         if machine.rack != req.rack {
             return Err(Error::Conflict(format!(
                 "{}: board UUID {} is already enrolled as {} in rack {}, not {}",
-                facts.amt_address, facts.uuid, machine.hostname, machine.rack, req.rack
+                facts.amt_address,
+                facts.uuid(),
+                machine.hostname,
+                machine.rack,
+                req.rack
             )));
         }
         let (Match::Profile(p), MachineState::New) = (matched, machine.state) else {
@@ -256,12 +135,12 @@ impl Store {
         )
         .bind(&p.name)
         .bind(p.storage.as_str())
-        .bind(&p.role)
-        .bind(p.dom0_memory_mib as i64)
+        .bind(p.role.as_str())
+        .bind(i64::from(p.dom0_memory_mib))
         .bind(&p.netboot)
         .bind(MachineState::Enrolled.as_str())
         .bind(now_ms())
-        .bind(&facts.uuid)
+        .bind(facts.uuid())
         .execute(&mut **tx)
         .await
         .map_err(Error::db(format!(
@@ -285,11 +164,199 @@ impl Store {
     }
 }
 
-/// The rack's id, pool and scheme, creating the rack (and its site) if new.
-async fn rack(
+/// Refuses a request whose rack name, pool or hostname scheme cannot be used.
+fn check_request(req: &EnrollRequest) -> Result<(), Error> {
+    Scheme::parse(&req.scheme)?;
+    naming::parse_pool(&req.pool)?;
+    if !naming::valid_label(&req.rack) {
+        return Err(Error::Invalid(format!(
+            "rack name {:?}: use letters, digits and '-'",
+            req.rack
+        )));
+    }
+    Ok(())
+}
+
+/// The machine recorded with the board's UUID, if any.
+async fn recorded_by_uuid(
+    tx: &mut Transaction<'static, Any>,
+    facts: &BoardFacts,
+) -> Result<Option<Machine>, Error> {
+    sqlx::query(concat!(machine_select!(), " WHERE m.uuid = $1"))
+        .bind(facts.uuid())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(Error::db(format!(
+            "looking up UUID {} for {}",
+            facts.uuid(),
+            facts.amt_address
+        )))?
+        .as_ref()
+        .map(machine_from_row)
+        .transpose()
+}
+
+/// Another board recorded at this AMT address means a swapped board or a moved address.
+async fn refuse_if_address_held(
+    tx: &mut Transaction<'static, Any>,
+    facts: &BoardFacts,
+) -> Result<(), Error> {
+    let holder = sqlx::query("SELECT hostname, uuid FROM machines WHERE amt_address = $1")
+        .bind(facts.amt_address.to_string())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(Error::db(format!(
+            "looking up the AMT address {}",
+            facts.amt_address
+        )))?;
+    match holder {
+        None => Ok(()),
+        Some(row) => {
+            let (host, uuid): (String, String) = (get(&row, "hostname")?, get(&row, "uuid")?);
+            Err(Error::Conflict(format!(
+                "{}: the board answering reports system UUID {}, but the inventory records UUID {uuid} ({host}) at this address; not enrolled (board swapped or address moved?)",
+                facts.amt_address,
+                facts.uuid()
+            )))
+        }
+    }
+}
+
+/// The lowest free slot of the rack, its hostname, and the lowest free address of the pool.
+async fn place(
     tx: &mut Transaction<'static, Any>,
     req: &EnrollRequest,
-) -> Result<(i64, String, String), Error> {
+    rack: &RackRow,
+) -> Result<Placement, Error> {
+    let db = |what: &str| Error::db(format!("rack {}: {what}", req.rack));
+    let slots: HashSet<i64> = sqlx::query("SELECT slot FROM machines WHERE rack_id = $1")
+        .bind(rack.id)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db("reading slots"))?
+        .iter()
+        .map(|r| get(r, "slot"))
+        .collect::<Result<_, _>>()?;
+    let slot = naming::free_slot(&slots);
+    let hostname = rack.scheme.name(&req.rack, slot);
+    let taken = allocated_addresses(tx, db("reading addresses")).await?;
+    let address = naming::free_address(&rack.pool, &taken).ok_or_else(|| Error::PoolFull {
+        rack: req.rack.clone(),
+        pool: rack.pool.to_string(),
+    })?;
+    sqlx::query("INSERT INTO addresses (address, holder) VALUES ($1, $2)")
+        .bind(address.to_string())
+        .bind(&hostname)
+        .execute(&mut **tx)
+        .await
+        .map_err(db("allocating an address"))?;
+    let slot = u32::try_from(slot)
+        .map_err(|_| Error::Invalid(format!("rack {}: slot {slot} out of range", req.rack)))?;
+    Ok(Placement {
+        slot,
+        hostname,
+        address,
+    })
+}
+
+/// Inserts the machine row; returns its id.
+async fn insert_machine(
+    tx: &mut Transaction<'static, Any>,
+    req: &EnrollRequest,
+    facts: &BoardFacts,
+    matched: &Match,
+    rack: &RackRow,
+    place: &Placement,
+) -> Result<i64, Error> {
+    let profile = match matched {
+        Match::Profile(p) => Some(p),
+        Match::None(_) => None,
+    };
+    let note = match matched {
+        Match::Profile(_) => None,
+        Match::None(reason) => Some(reason.as_str()),
+    };
+    let state = match matched {
+        Match::Profile(_) => MachineState::Enrolled,
+        Match::None(_) => MachineState::New,
+    };
+    let hw = &facts.hardware;
+    let (disks, ssds) = facts.disk_counts();
+    let hardware = serde_json::to_string(hw)
+        .map_err(|e| Error::Invalid(format!("{}: hardware record: {e}", facts.amt_address)))?;
+    let now = now_ms();
+    let insert = Insert::into("machines")
+        .int("rack_id", rack.id)
+        .int("slot", i64::from(place.slot))
+        .text("hostname", Some(&place.hostname))
+        .text("address", Some(place.address))
+        .text("amt_address", Some(facts.amt_address))
+        .text("uuid", Some(&hw.uuid))
+        .text("serial", Some(&hw.chassis.serial))
+        .text("board_maker", Some(&hw.board.manufacturer))
+        .text("board_model", Some(&hw.board.model))
+        .text("mac", hw.mac)
+        .int("memory_bytes", i64::try_from(hw.memory_bytes).unwrap_or(i64::MAX))
+        .int("disks", i64::from(disks))
+        .int("ssds", i64::from(ssds))
+        .text("profile", profile.map(|p| &p.name))
+        .text("profile_note", note)
+        .text("storage", profile.map(|p| p.storage))
+        .text("role", profile.map(|p| &p.role))
+        .int("dom0_memory_mib", profile.map(|p| i64::from(p.dom0_memory_mib)))
+        .text("netboot", profile.map(|p| &p.netboot))
+        .text("tls_pin", facts.tls_pin)
+        .text("credential_set", Some(&req.credential_set))
+        .text("state", Some(state))
+        .text("hardware", Some(hardware))
+        .int("created_ms", now)
+        .int("updated_ms", now);
+    let row = insert
+        .query(Some("id"))
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(Error::db(format!(
+            "recording the machine for {}",
+            facts.amt_address
+        )))?;
+    get(&row, "id")
+}
+
+/// The events of a new machine: discovered, then matched (or why not).
+async fn log_enrolment(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    req: &EnrollRequest,
+    facts: &BoardFacts,
+    matched: &Match,
+    place: &Placement,
+) -> Result<(), Error> {
+    let hostname = &place.hostname;
+    let found = format!(
+        "discovered at {} (UUID {}, serial {})",
+        facts.amt_address,
+        facts.uuid(),
+        facts.serial()
+    );
+    log_event(tx, id, hostname, &req.actor, None, Some(MachineState::New), &found).await?;
+    match matched {
+        Match::Profile(p) => {
+            let why = format!(
+                "hardware profile {} ({}), address {}",
+                p.name, p.storage, place.address
+            );
+            let to = Some(MachineState::Enrolled);
+            log_event(tx, id, hostname, &req.actor, Some(MachineState::New), to, &why).await
+        }
+        Match::None(reason) => {
+            let why = format!("not provisioned: {reason}");
+            log_event(tx, id, hostname, &req.actor, None, None, &why).await
+        }
+    }
+}
+
+/// The rack's id, pool and scheme, creating the rack (and its site) if new.
+async fn rack(tx: &mut Transaction<'static, Any>, req: &EnrollRequest) -> Result<RackRow, Error> {
     let db = |what: &str| Error::db(format!("rack {}: {what}", req.rack));
     let row = sqlx::query("SELECT id, pool, hostname_scheme FROM racks WHERE name = $1")
         .bind(&req.rack)
@@ -297,11 +364,12 @@ async fn rack(
         .await
         .map_err(db("reading the rack"))?;
     if let Some(r) = row {
-        return Ok((
-            get(&r, "id")?,
-            get(&r, "pool")?,
-            get(&r, "hostname_scheme")?,
-        ));
+        let scheme: String = get(&r, "hostname_scheme")?;
+        return Ok(RackRow {
+            id: get(&r, "id")?,
+            pool: naming::parse_pool(&get::<String>(&r, "pool")?)?,
+            scheme: Scheme::parse(&scheme)?,
+        });
     }
     let site = match sqlx::query("SELECT id FROM sites WHERE name = $1")
         .bind(&req.site)
@@ -331,7 +399,11 @@ async fn rack(
     .fetch_one(&mut **tx)
     .await
     .map_err(db("creating the rack"))?;
-    Ok((get(&r, "id")?, req.pool.clone(), req.scheme.clone()))
+    Ok(RackRow {
+        id: get(&r, "id")?,
+        pool: naming::parse_pool(&req.pool)?,
+        scheme: Scheme::parse(&req.scheme)?,
+    })
 }
 
 pub(crate) async fn machine_id(

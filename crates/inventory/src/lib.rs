@@ -11,21 +11,19 @@
 //! - [`naming`]: hostname schemes and address pools.
 //! - [`profiles`]: hardware profiles (`hardware-profiles/*.toml`) and matching.
 //! - [`credentials`]: credential sets; the database holds their names, never passwords.
-//! - [`policy`]: the netboot `BootPolicy` backed by the store.
 
 pub mod credentials;
 pub mod enroll;
 mod error;
+mod insert;
 pub mod lifecycle;
 pub mod model;
 pub mod naming;
-pub mod policy;
 pub mod profiles;
 pub mod store;
 
 pub use enroll::{EnrollRequest, Enrolled, Outcome};
 pub use error::Error;
-pub use model::{BoardFacts, Event, Guest, Machine, MachineState, Rack};
-pub use policy::InventoryPolicy;
+pub use model::{BoardFacts, Event, Guest, Machine, MachineState, Rack, Role, TlsPin};
 pub use profiles::{HardwareProfile, Match, Storage};
 pub use store::{Backend, Store};

@@ -2,7 +2,8 @@
 
 use crate::Error;
 use crate::enroll::{log_event, machine_id};
-use crate::model::{Guest, MachineState};
+use crate::insert::Insert;
+use crate::model::{Guest, MachineState, Role};
 use crate::naming;
 use crate::store::{Store, allocated_addresses, get, now_ms};
 
@@ -70,8 +71,8 @@ impl Store {
         &self,
         dom0: &str,
         name: &str,
-        role: &str,
-        memory_mib: i64,
+        role: &Role,
+        memory_mib: u32,
         actor: &str,
     ) -> Result<Guest, Error> {
         if !naming::valid_label(name) {
@@ -104,31 +105,28 @@ impl Store {
         }
         let pool_net = naming::parse_pool(&pool)?;
         let taken = allocated_addresses(&mut tx, db("reading addresses")).await?;
-        let address = naming::free_address(&pool_net, &taken)
-            .ok_or_else(|| Error::PoolFull {
-                rack: dom0_host.clone(),
-                pool: pool.clone(),
-            })?
-            .to_string();
+        let address = naming::free_address(&pool_net, &taken).ok_or_else(|| Error::PoolFull {
+            rack: dom0_host.clone(),
+            pool: pool.clone(),
+        })?;
         sqlx::query("INSERT INTO addresses (address, holder) VALUES ($1, $2)")
-            .bind(&address)
+            .bind(address.to_string())
             .bind(name)
             .execute(&mut *tx)
             .await
             .map_err(db("allocating an address"))?;
-        sqlx::query(
-            "INSERT INTO guests (name, address, dom0_id, role, memory_mib, created_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(name)
-        .bind(&address)
-        .bind(dom0_id)
-        .bind(role)
-        .bind(memory_mib)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await
-        .map_err(db("recording"))?;
+        let insert = Insert::into("guests")
+            .text("name", Some(name))
+            .text("address", Some(address))
+            .int("dom0_id", dom0_id)
+            .text("role", Some(role))
+            .int("memory_mib", i64::from(memory_mib))
+            .int("created_ms", now_ms());
+        insert
+            .query(None)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("recording"))?;
         let id = machine_id(&mut tx, &dom0_host).await?;
         let why = format!("guest {name} ({role}, {memory_mib} MiB) at {address}");
         log_event(&mut tx, id, &dom0_host, actor, None, None, &why).await?;
@@ -137,7 +135,7 @@ impl Store {
             name: name.to_string(),
             address,
             dom0: dom0_host,
-            role: role.to_string(),
+            role: role.clone(),
             memory_mib,
         })
     }

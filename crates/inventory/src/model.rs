@@ -2,9 +2,17 @@
 //! and the event log, and the machine state machine.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 
+use ipnet::IpNet;
+use metal_types::MacAddr;
+use metal_types::hardware::Hardware;
 use serde::Serialize;
+
+use crate::Error;
+use crate::naming;
+use crate::profiles::Storage;
 
 /// Where a machine is in its life.
 ///
@@ -91,8 +99,86 @@ impl FromStr for MachineState {
 pub struct Rack {
     pub name: String,
     pub site: String,
-    pub pool: String,
+    pub pool: IpNet,
     pub hostname_scheme: String,
+}
+
+/// What a machine or guest is for, as hardware profiles and guests name it (`compute`,
+/// `storage`, `web` …): a DNS label in lower case, since it becomes a Nagios hostgroup and a
+/// Prometheus label.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Role(String);
+
+impl Role {
+    /// The role named `name`, if it is a lower-case DNS label (RFC 1123 §2.1).
+    pub fn new(name: &str) -> Result<Role, Error> {
+        if naming::valid_label(name) && !name.bytes().any(|b| b.is_ascii_uppercase()) {
+            Ok(Role(name.to_string()))
+        } else {
+            Err(Error::Invalid(format!(
+                "role {name:?}: use lower-case letters, digits and '-' (at most 63)"
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Role {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::new(s)
+    }
+}
+
+/// The SHA-256 of a board's TLS certificate (DER), as pinned at enrolment. Shown and stored as
+/// 64 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TlsPin(pub [u8; 32]);
+
+impl fmt::Display for TlsPin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for TlsPin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TlsPin({self})")
+    }
+}
+
+impl FromStr for TlsPin {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || Error::Invalid(format!("TLS pin {s:?}: expected 64 hex digits (SHA-256)"));
+        if s.len() != 64 || !s.is_ascii() {
+            return Err(bad());
+        }
+        let mut pin = [0u8; 32];
+        for (i, byte) in pin.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(TlsPin(pin))
+    }
+}
+
+impl Serialize for TlsPin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// A board and the Dom0 it runs: the board's AMT endpoint and identity, the Dom0's hostname
@@ -100,35 +186,39 @@ pub struct Rack {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Machine {
     pub hostname: String,
-    pub address: String,
+    /// The Dom0's address, from the rack's pool.
+    pub address: IpAddr,
     pub rack: String,
     pub site: String,
-    pub slot: i64,
-    pub amt_address: String,
+    pub slot: u32,
+    /// Where the board's AMT answers.
+    pub amt_address: IpAddr,
+    /// SMBIOS system UUID, canonical lower-case form.
     pub uuid: String,
     pub serial: String,
     pub board_maker: String,
     pub board_model: String,
-    pub mac: Option<String>,
-    pub memory_bytes: i64,
-    pub disks: i64,
-    pub ssds: i64,
+    /// The wired NIC's MAC, which netboots.
+    pub mac: Option<MacAddr>,
+    pub memory_bytes: u64,
+    pub disks: u32,
+    pub ssds: u32,
     /// The matched hardware profile; `None` when none matched (see `profile_note`).
     pub profile: Option<String>,
     /// Why no profile matched.
     pub profile_note: Option<String>,
-    pub storage: Option<String>,
-    pub role: Option<String>,
-    pub dom0_memory_mib: Option<i64>,
+    pub storage: Option<Storage>,
+    pub role: Option<Role>,
+    pub dom0_memory_mib: Option<u32>,
     /// The netboot profile this machine boots while being provisioned.
     pub netboot: Option<String>,
-    /// SHA-256 of the board's TLS certificate (hex), pinned at enrolment.
-    pub tls_pin: Option<String>,
+    /// The board's TLS certificate, pinned at enrolment.
+    pub tls_pin: Option<TlsPin>,
     /// The name of the credential set the AMT password comes from (never the password).
     pub credential_set: String,
     pub state: MachineState,
-    /// The hardware inventory as the board reported it (JSON).
-    pub hardware: serde_json::Value,
+    /// The hardware inventory as the board reported it.
+    pub hardware: Hardware,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
@@ -137,11 +227,11 @@ pub struct Machine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Guest {
     pub name: String,
-    pub address: String,
+    pub address: IpAddr,
     /// Hostname of the Dom0 it runs on.
     pub dom0: String,
-    pub role: String,
-    pub memory_mib: i64,
+    pub role: Role,
+    pub memory_mib: u32,
 }
 
 /// One entry of the event log.
@@ -156,21 +246,31 @@ pub struct Event {
     pub reason: String,
 }
 
-/// What a board reported at enrolment, as the inventory keeps it.
+/// What a board reported at enrolment, as the inventory keeps it: where it answered, the TLS
+/// certificate it showed (if it serves TLS) and its hardware record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoardFacts {
-    pub amt_address: String,
-    pub uuid: String,
-    pub serial: String,
-    pub board_maker: String,
-    pub board_model: String,
-    pub mac: Option<String>,
-    pub memory_bytes: u64,
-    /// One entry per disk: `true` for a solid-state disk.
-    pub disks: Vec<bool>,
-    pub tls_pin: Option<String>,
-    /// The full hardware inventory (JSON), shown by `metal show`.
-    pub hardware: serde_json::Value,
+    pub amt_address: IpAddr,
+    pub tls_pin: Option<TlsPin>,
+    pub hardware: Hardware,
+}
+
+impl BoardFacts {
+    pub fn uuid(&self) -> &str {
+        &self.hardware.uuid
+    }
+
+    /// The chassis serial number.
+    pub fn serial(&self) -> &str {
+        &self.hardware.chassis.serial
+    }
+
+    /// Number of disks, and of those solid-state.
+    pub fn disk_counts(&self) -> (u32, u32) {
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let disks = &self.hardware.disks;
+        (count(disks.len()), count(disks.iter().filter(|d| d.ssd).count()))
+    }
 }
 
 #[cfg(test)]
@@ -192,6 +292,20 @@ mod tests {
         assert!(!New.allows(Deployed));
         assert!(!Enrolled.allows(Deployed));
         assert!(!New.allows(Provisioning));
+    }
+
+    #[test]
+    fn pins_and_roles_parse_and_refuse() {
+        let hex = "ab".repeat(32);
+        let pin: TlsPin = hex.parse().unwrap();
+        assert_eq!(pin.0, [0xab; 32]);
+        assert_eq!(pin.to_string(), hex);
+        assert!("ab".parse::<TlsPin>().is_err());
+        assert!("zz".repeat(32).parse::<TlsPin>().is_err());
+        assert_eq!(Role::new("web-1").unwrap().as_str(), "web-1");
+        for bad in ["", "Web", "a b", "x\ndefine", "-a"] {
+            assert!(Role::new(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

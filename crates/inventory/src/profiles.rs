@@ -20,13 +20,13 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Error;
-use crate::model::BoardFacts;
+use crate::model::{BoardFacts, Role};
 
 /// How a Dom0's disks are used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Storage {
     /// No local disks: the Dom0 image runs from RAM, netbooted every time.
@@ -38,12 +38,34 @@ pub enum Storage {
 }
 
 impl Storage {
+    pub const ALL: [Storage; 3] = [Self::Diskless, Self::Raid10, Self::SsdRaid0];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Diskless => "diskless",
             Self::Raid10 => "raid10",
             Self::SsdRaid0 => "ssd-raid0",
         }
+    }
+}
+
+impl std::fmt::Display for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Storage {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "storage layout {s:?}: expected diskless, raid10 or ssd-raid0"
+                ))
+            })
     }
 }
 
@@ -94,7 +116,7 @@ pub struct HardwareProfile {
     pub description: String,
     pub storage: Storage,
     pub dom0_memory_mib: u32,
-    pub role: String,
+    pub role: Role,
     pub netboot: String,
     rules: Rules,
 }
@@ -137,15 +159,16 @@ impl HardwareProfile {
             }
             _ => {}
         }
-        if p.dom0_memory_mib == 0 || p.role.trim().is_empty() {
-            return Err(bad("dom0_memory_mib and role must be set".into()));
+        if p.dom0_memory_mib == 0 {
+            return Err(bad("dom0_memory_mib must be set".into()));
         }
+        let role = Role::new(&p.role).map_err(|e| bad(e.to_string()))?;
         Ok(HardwareProfile {
             name: name.to_string(),
             description: file.description,
             storage: p.storage,
             dom0_memory_mib: p.dom0_memory_mib,
-            role: p.role.clone(),
+            role,
             netboot: p
                 .netboot
                 .clone()
@@ -155,24 +178,26 @@ impl HardwareProfile {
     }
 
     /// `None` when the board matches; else the first rule that fails.
-    pub fn mismatch(&self, b: &BoardFacts) -> Option<String> {
+    pub fn mismatch(&self, facts: &BoardFacts) -> Option<String> {
         let r = &self.rules;
+        let b = &facts.hardware;
+        let (board_maker, board_model) = (&b.board.manufacturer, &b.board.model);
         let contains = |have: &str, want: &str| have.to_lowercase().contains(&want.to_lowercase());
         if let Some(m) = r
             .board_maker
             .as_ref()
-            .filter(|m| !contains(&b.board_maker, m))
+            .filter(|m| !contains(board_maker, m))
         {
-            return Some(format!("board maker {:?} is not {m:?}", b.board_maker));
+            return Some(format!("board maker {board_maker:?} is not {m:?}"));
         }
         if let Some(m) = r
             .board_model
             .as_ref()
-            .filter(|m| !contains(&b.board_model, m))
+            .filter(|m| !contains(board_model, m))
         {
-            return Some(format!("board model {:?} is not {m:?}", b.board_model));
+            return Some(format!("board model {board_model:?} is not {m:?}"));
         }
-        let gib = (b.memory_bytes + GIB / 2) / GIB;
+        let gib = b.memory_bytes.saturating_add(GIB / 2) / GIB;
         if let Some(want) = r.memory_gib.filter(|w| *w != gib) {
             return Some(format!("{gib} GiB of memory, not {want}"));
         }
@@ -181,8 +206,8 @@ impl HardwareProfile {
         }
         let wrong_kind = match r.disk_kind {
             DiskKind::Any => None,
-            DiskKind::Hdd => b.disks.iter().any(|ssd| *ssd).then_some("an SSD"),
-            DiskKind::Ssd => b.disks.iter().any(|ssd| !*ssd).then_some("an HDD"),
+            DiskKind::Hdd => b.disks.iter().any(|d| d.ssd).then_some("an SSD"),
+            DiskKind::Ssd => b.disks.iter().any(|d| !d.ssd).then_some("an HDD"),
         };
         wrong_kind.map(|k| format!("has {k}"))
     }

@@ -12,6 +12,8 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
+use metal_types::{MacAddr, Target};
+
 use crate::Error;
 use crate::model::{Event, Guest, Machine, MachineState, Rack};
 
@@ -221,11 +223,12 @@ impl Store {
         .map_err(Error::db(format!("{}: reading racks", self.shown)))?;
         rows.iter()
             .map(|r| {
+                let name: String = get(r, "name")?;
                 Ok(Rack {
-                    name: get(r, "name")?,
+                    pool: parsed(r, "pool", &name)?,
                     site: get(r, "site")?,
-                    pool: get(r, "pool")?,
                     hostname_scheme: get(r, "hostname_scheme")?,
+                    name,
                 })
             })
             .collect()
@@ -253,10 +256,60 @@ impl Store {
         row.as_ref().map(machine_from_row).transpose()
     }
 
-    /// The machine with this wired MAC (`aa:bb:cc:dd:ee:ff`).
-    pub async fn machine_by_mac(&self, mac: &str) -> Result<Option<Machine>, Error> {
+    /// The machines one target designates, by rack and slot:
+    /// - an address: the machine whose AMT answers there (none: a board not enrolled);
+    /// - a CIDR block: the machines whose AMT addresses are in it;
+    /// - a name: the machine with that hostname, Dom0 address or UUID;
+    /// - `rack:NAME`: the rack's machines (an unknown rack is [`Error::NotFound`]);
+    /// - `all`: every machine that is not retired.
+    pub async fn find(&self, target: &Target) -> Result<Vec<Machine>, Error> {
+        let found = match target {
+            Target::Ip(ip) => {
+                let row = sqlx::query(concat!(machine_select!(), " WHERE m.amt_address = $1"))
+                    .bind(ip.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(Error::db(format!("{}: looking up {ip}", self.shown)))?;
+                row.as_ref().map(machine_from_row).transpose()?.into_iter().collect()
+            }
+            Target::Cidr(net) => {
+                let mut all = self.machines().await?;
+                all.retain(|m| net.contains(&m.amt_address));
+                all
+            }
+            Target::Name(name) => {
+                match self.machine(name).await? {
+                    Some(m) => vec![m],
+                    None => return Err(Error::NotFound(name.clone())),
+                }
+            }
+            Target::Rack(rack) => {
+                let rows = sqlx::query(concat!(
+                    machine_select!(),
+                    " WHERE r.name = $1 ORDER BY m.slot"
+                ))
+                .bind(rack)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(Error::db(format!("{}: reading rack {rack}", self.shown)))?;
+                if rows.is_empty() {
+                    return Err(Error::NotFound(format!("rack:{rack}")));
+                }
+                rows.iter().map(machine_from_row).collect::<Result<_, _>>()?
+            }
+            Target::All => {
+                let mut all = self.machines().await?;
+                all.retain(|m| m.state != MachineState::Retired);
+                all
+            }
+        };
+        Ok(found)
+    }
+
+    /// The machine with this wired MAC.
+    pub async fn machine_by_mac(&self, mac: MacAddr) -> Result<Option<Machine>, Error> {
         let row = sqlx::query(concat!(machine_select!(), " WHERE m.mac = $1"))
-            .bind(mac)
+            .bind(mac.to_string())
             .fetch_optional(&self.pool)
             .await
             .map_err(Error::db(format!("{}: looking up MAC {mac}", self.shown)))?;
@@ -274,12 +327,13 @@ impl Store {
         .map_err(Error::db(format!("{}: reading guests", self.shown)))?;
         rows.iter()
             .map(|r| {
+                let name: String = get(r, "name")?;
                 Ok(Guest {
-                    name: get(r, "name")?,
-                    address: get(r, "address")?,
+                    address: parsed(r, "address", &name)?,
                     dom0: get(r, "dom0")?,
-                    role: get(r, "role")?,
-                    memory_mib: get(r, "memory_mib")?,
+                    role: parsed(r, "role", &name)?,
+                    memory_mib: number(r, "memory_mib", &name)?,
+                    name,
                 })
             })
             .collect()
@@ -392,36 +446,79 @@ fn state(s: Option<String>) -> Result<Option<MachineState>, Error> {
         .transpose()
 }
 
+/// A text column holding a value of `T` (an address, a MAC, a role ...), or an error naming
+/// the row's `owner` and the column.
+pub(crate) fn parsed<T>(row: &AnyRow, column: &str, owner: &str) -> Result<T, Error>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text: String = get(row, column)?;
+    text.parse()
+        .map_err(|e| Error::Invalid(format!("{owner}: stored {column} {text:?}: {e}")))
+}
+
+/// An optional text column holding a value of `T`.
+fn parsed_opt<T>(row: &AnyRow, column: &str, owner: &str) -> Result<Option<T>, Error>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text: Option<String> = get(row, column)?;
+    text.map(|t| {
+        t.parse()
+            .map_err(|e| Error::Invalid(format!("{owner}: stored {column} {t:?}: {e}")))
+    })
+    .transpose()
+}
+
+/// An integer column holding a non-negative count or size.
+pub(crate) fn number<T: TryFrom<i64>>(row: &AnyRow, column: &str, owner: &str) -> Result<T, Error> {
+    let n: i64 = get(row, column)?;
+    T::try_from(n).map_err(|_| Error::Invalid(format!("{owner}: stored {column} {n} is out of range")))
+}
+
 pub(crate) fn machine_from_row(r: &AnyRow) -> Result<Machine, Error> {
+    let hostname: String = get(r, "hostname")?;
+    let owner = hostname.as_str();
     let hardware: String = get(r, "hardware")?;
-    let st: String = get(r, "state")?;
+    let hardware = serde_json::from_str(&hardware).map_err(|e| {
+        Error::Invalid(format!("{owner}: the stored hardware record does not parse: {e}"))
+    })?;
+    let dom0_memory_mib: Option<i64> = get(r, "dom0_memory_mib")?;
     Ok(Machine {
-        hostname: get(r, "hostname")?,
-        address: get(r, "address")?,
+        address: parsed(r, "address", owner)?,
         rack: get(r, "rack")?,
         site: get(r, "site")?,
-        slot: get(r, "slot")?,
-        amt_address: get(r, "amt_address")?,
+        slot: number(r, "slot", owner)?,
+        amt_address: parsed(r, "amt_address", owner)?,
         uuid: get(r, "uuid")?,
         serial: get(r, "serial")?,
         board_maker: get(r, "board_maker")?,
         board_model: get(r, "board_model")?,
-        mac: get(r, "mac")?,
-        memory_bytes: get(r, "memory_bytes")?,
-        disks: get(r, "disks")?,
-        ssds: get(r, "ssds")?,
+        mac: parsed_opt(r, "mac", owner)?,
+        memory_bytes: number(r, "memory_bytes", owner)?,
+        disks: number(r, "disks", owner)?,
+        ssds: number(r, "ssds", owner)?,
         profile: get(r, "profile")?,
         profile_note: get(r, "profile_note")?,
-        storage: get(r, "storage")?,
-        role: get(r, "role")?,
-        dom0_memory_mib: get(r, "dom0_memory_mib")?,
+        storage: parsed_opt(r, "storage", owner)?,
+        role: parsed_opt(r, "role", owner)?,
+        dom0_memory_mib: dom0_memory_mib
+            .map(|n| {
+                u32::try_from(n).map_err(|_| {
+                    Error::Invalid(format!("{owner}: stored dom0_memory_mib {n} is out of range"))
+                })
+            })
+            .transpose()?,
         netboot: get(r, "netboot")?,
-        tls_pin: get(r, "tls_pin")?,
+        tls_pin: parsed_opt(r, "tls_pin", owner)?,
         credential_set: get(r, "credential_set")?,
-        state: MachineState::from_str(&st).map_err(|e| Error::Invalid(e.to_string()))?,
-        hardware: serde_json::from_str(&hardware).unwrap_or(serde_json::Value::Null),
+        state: parsed(r, "state", owner)?,
+        hardware,
         created_ms: get(r, "created_ms")?,
         updated_ms: get(r, "updated_ms")?,
+        hostname,
     })
 }
 

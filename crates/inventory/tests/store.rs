@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use metal_inventory::profiles::{self, HardwareProfile};
 use metal_inventory::{
-    BoardFacts, EnrollRequest, Error, MachineState, Match, Outcome, Store, policy,
+    BoardFacts, EnrollRequest, Error, MachineState, Match, Outcome, Role, Storage, Store,
 };
-use metal_netboot::policy::BootAction;
+use metal_types::Target;
+use metal_types::hardware::{Disk, Hardware, Product};
 use sqlx::migrate::MigrateDatabase;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -59,17 +60,35 @@ fn board(i: usize) -> BoardFacts {
         1 => (8 << 30, vec![false; 4]),
         _ => (8 << 30, vec![true; 2]),
     };
+    let disk = |n: usize, ssd: bool| Disk {
+        id: format!("disk{n}"),
+        model: if ssd { "Fast SSD" } else { "Spinning HDD" }.into(),
+        bytes: 1_000_000_000_000,
+        ssd,
+    };
     BoardFacts {
-        amt_address: format!("127.0.10.{}", i + 1),
-        uuid: format!("00000000-0000-4000-8000-{i:012x}"),
-        serial: format!("SN{i:06}"),
-        board_maker: "Intel Corporation".into(),
-        board_model: "NUC9V7QNB".into(),
-        mac: Some(format!("02:00:00:00:{:02x}:{:02x}", i / 256, i % 256)),
-        memory_bytes: mem,
-        disks,
+        amt_address: format!("127.0.10.{}", i + 1).parse().unwrap(),
         tls_pin: None,
-        hardware: serde_json::json!({"index": i}),
+        hardware: Hardware {
+            uuid: format!("00000000-0000-4000-8000-{i:012x}"),
+            chassis: Product {
+                manufacturer: "Intel Corporation".into(),
+                model: "NUC9".into(),
+                serial: format!("SN{i:06}"),
+            },
+            board: Product {
+                manufacturer: "Intel Corporation".into(),
+                model: "NUC9V7QNB".into(),
+                serial: format!("BSN{i:06}"),
+            },
+            bios_version: "QNCFLX70.0034".into(),
+            cpus: Vec::new(),
+            dimms: Vec::new(),
+            memory_bytes: mem,
+            disks: disks.into_iter().enumerate().map(|(n, ssd)| disk(n, ssd)).collect(),
+            mac: Some(format!("02:00:00:00:{:02x}:{:02x}", i / 256, i % 256).parse().unwrap()),
+            amt_version: Some("12.0.45".into()),
+        },
     }
 }
 
@@ -120,7 +139,7 @@ async fn enrol_allocates_once_and_rerun_changes_nothing() {
         assert_eq!((names.len(), addrs.len()), (9, 9), "{kind}");
         let first = &machines[0];
         assert_eq!(first.hostname, "r01-h01");
-        assert_eq!(first.address, "10.20.0.1");
+        assert_eq!(first.address.to_string(), "10.20.0.1");
         assert_eq!(first.profile.as_deref(), Some("desktop-4g-diskless"));
         assert_eq!(machines[1].profile.as_deref(), Some("desktop-8g-raid10"));
         assert_eq!(machines[2].profile.as_deref(), Some("desktop-8g-ssd-raid0"));
@@ -135,7 +154,7 @@ async fn unmatched_board_is_recorded_with_the_reason_and_not_booted() {
     for (kind, url, _dir) in backends().await {
         let store = Store::open(&url).await.unwrap();
         let mut odd = board(0);
-        odd.memory_bytes = 16 << 30;
+        odd.hardware.memory_bytes = 16 << 30;
         let m = profiles::match_board(&profiles(), &odd);
         let Match::None(reason) = &m else {
             panic!("16 GB matched")
@@ -150,7 +169,7 @@ async fn unmatched_board_is_recorded_with_the_reason_and_not_booted() {
                 .unwrap()
                 .contains("16 GiB")
         );
-        assert_eq!(policy::decide(&e.machine).action, BootAction::Ignore);
+        assert_eq!((e.machine.netboot.as_deref(), e.machine.storage), (None, None));
         let events = store.events(Some(&e.machine.hostname)).await.unwrap();
         assert!(
             events
@@ -202,7 +221,7 @@ async fn another_board_at_a_recorded_address_is_refused_naming_both_uuids() {
         let store = Store::open(&url).await.unwrap();
         enroll_all(&store, 0..2).await;
         let mut swapped = board(1);
-        swapped.uuid = "11111111-2222-4333-8444-555555555555".into();
+        swapped.hardware.uuid = "11111111-2222-4333-8444-555555555555".into();
         let m = profiles::match_board(&profiles(), &swapped);
         let err = store
             .enroll(&request("r01"), &swapped, &m)
@@ -211,12 +230,12 @@ async fn another_board_at_a_recorded_address_is_refused_naming_both_uuids() {
         let text = err.to_string();
         assert!(matches!(err, Error::Conflict(_)), "{kind}: {text}");
         assert!(
-            text.contains(&swapped.uuid) && text.contains(&board(1).uuid),
+            text.contains(swapped.uuid()) && text.contains(board(1).uuid()),
             "{text}"
         );
         // The same board seen at a new address is not silently moved either.
         let mut moved = board(0);
-        moved.amt_address = "127.0.10.200".into();
+        moved.amt_address = "127.0.10.200".parse().unwrap();
         let err = store.enroll(&request("r01"), &moved, &m).await.unwrap_err();
         assert!(
             err.to_string().contains("already enrolled as r01-h01"),
@@ -252,11 +271,9 @@ async fn state_machine_is_enforced_and_every_change_logged() {
         }
         let m = store.machine("r01-h01").await.unwrap().unwrap();
         assert_eq!(m.state, MachineState::Deployed);
-        // Diskless boards keep netbooting their image once deployed; disk boards boot locally.
-        assert_eq!(
-            policy::decide(&m).action,
-            BootAction::Profile("dom0-diskless".into())
-        );
+        assert_eq!(m.storage, Some(Storage::Diskless));
+        assert_eq!(m.netboot.as_deref(), Some("dom0-diskless"));
+        assert_eq!(m.role, Some(Role::new("compute").unwrap()));
         store
             .set_state("r01-h02", MachineState::Provisioning, "t", "x")
             .await
@@ -266,7 +283,23 @@ async fn state_machine_is_enforced_and_every_change_logged() {
             .await
             .unwrap();
         let m2 = store.machine("127.0.10.2").await.unwrap().unwrap();
-        assert_eq!(policy::decide(&m2).action, BootAction::LocalDisk);
+        assert_eq!((m2.state, m2.storage), (MachineState::Deployed, Some(Storage::Raid10)));
+        // One lookup for every kind of target.
+        let by_rack = store.find(&Target::Rack("r01".into())).await.unwrap();
+        assert_eq!(by_rack.len(), 2);
+        let by_ip = store.find(&"127.0.10.2".parse().unwrap()).await.unwrap();
+        assert_eq!(by_ip[0].hostname, "r01-h02");
+        let by_cidr = store.find(&"127.0.10.0/30".parse().unwrap()).await.unwrap();
+        assert_eq!(by_cidr.len(), 2);
+        assert!(store.find(&"127.0.10.99".parse().unwrap()).await.unwrap().is_empty());
+        assert!(matches!(
+            store.find(&Target::Rack("nope".into())).await,
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            store.find(&Target::Name("r09-h01".into())).await,
+            Err(Error::NotFound(_))
+        ));
         let events = store.events(Some("r01-h01")).await.unwrap();
         let trail: Vec<_> = events.iter().map(|e| (e.from, e.to)).collect();
         use MachineState::*;
@@ -301,29 +334,30 @@ async fn guests_take_addresses_from_the_pool_until_it_is_full() {
                 .await
                 .unwrap();
         }
+        let web = Role::new("web").unwrap();
         let g = store
-            .add_guest("r02-h01", "backend01", "web", 1024, "t")
+            .add_guest("r02-h01", "backend01", &web, 1024, "t")
             .await
             .unwrap();
         assert_eq!(
-            (g.address.as_str(), g.dom0.as_str()),
+            (g.address.to_string().as_str(), g.dom0.as_str()),
             ("10.30.0.3", "r02-h01"),
             "{kind}"
         );
         assert!(
             store
-                .add_guest("r02-h01", "backend01", "web", 1, "t")
+                .add_guest("r02-h01", "backend01", &web, 1, "t")
                 .await
                 .is_err()
         );
         for n in 2..=4 {
             store
-                .add_guest("r02-h02", &format!("backend{n:02}"), "web", 512, "t")
+                .add_guest("r02-h02", &format!("backend{n:02}"), &web, 512, "t")
                 .await
                 .unwrap();
         }
         let full = store
-            .add_guest("r02-h02", "backend05", "web", 512, "t")
+            .add_guest("r02-h02", "backend05", &web, 512, "t")
             .await
             .unwrap_err();
         assert!(matches!(full, Error::PoolFull { .. }), "{kind}: {full}");

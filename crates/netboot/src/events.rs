@@ -7,27 +7,11 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use metal_types::MacAddr;
-use serde::Serialize;
+use metal_types::{BootEvent, MacAddr};
 use tokio::sync::broadcast;
 
 /// How many events are kept; older ones are dropped.
 const KEEP: usize = 10_000;
-
-/// One report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BootEvent {
-    /// Milliseconds since the Unix epoch, when the server received it.
-    pub at_ms: u64,
-    /// The machine.
-    pub mac: MacAddr,
-    /// A short word: `script`, `kernel`, `installed`, `booted` …
-    pub stage: String,
-    /// Free text.
-    pub message: String,
-    /// Who sent it.
-    pub from: IpAddr,
-}
 
 /// The event record, cheap to clone.
 #[derive(Debug, Clone)]

@@ -33,7 +33,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use config::{Config, ConfigError, Mode};
-pub use events::{BootEvent, Events};
+pub use events::Events;
+pub use metal_types::BootEvent;
 pub use policy::{BootAction, BootDecision, BootPolicy, ConfigPolicy, PolicyError};
 
 /// Why the service cannot start or stopped.
