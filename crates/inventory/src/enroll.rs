@@ -73,7 +73,7 @@ impl Store {
         facts: &BoardFacts,
         matched: &Match,
     ) -> Result<Enrolled, Error> {
-        check_request(req)?;
+        req.check()?;
         let mut tx = self.begin_allocation().await?;
         let db = |what: &str| Error::db(format!("{}: {what} for {}", self.url(), facts.amt_address));
         if let Some(machine) = recorded_by_uuid(&mut tx, facts).await? {
@@ -164,17 +164,19 @@ impl Store {
     }
 }
 
-/// Refuses a request whose rack name, pool or hostname scheme cannot be used.
-fn check_request(req: &EnrollRequest) -> Result<(), Error> {
-    Scheme::parse(&req.scheme)?;
-    naming::parse_pool(&req.pool)?;
-    if !naming::valid_label(&req.rack) {
-        return Err(Error::Invalid(format!(
-            "rack name {:?}: use letters, digits and '-'",
-            req.rack
-        )));
+impl EnrollRequest {
+    /// Refuses a request whose rack name, pool or hostname scheme cannot be used.
+    pub fn check(&self) -> Result<(), Error> {
+        Scheme::parse(&self.scheme)?;
+        naming::parse_pool(&self.pool)?;
+        if !naming::valid_label(&self.rack) {
+            return Err(Error::Invalid(format!(
+                "rack name {:?}: use letters, digits and '-'",
+                self.rack
+            )));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The machine recorded with the board's UUID, if any.

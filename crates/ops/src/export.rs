@@ -1,0 +1,28 @@
+//! Monitoring exports: Nagios objects and Prometheus file_sd targets from the inventory, and
+//! writing an export file so a reader never sees half of it.
+
+use std::path::Path;
+
+use metal_export::{nagios, prometheus};
+
+use crate::dns::snapshot;
+use crate::{Config, Error};
+
+/// `export nagios`: host objects with parents and hostgroups; every host uses `template`.
+pub async fn nagios(config: &Config, template: &str) -> Result<String, Error> {
+    let (machines, guests) = snapshot(config).await?;
+    Ok(nagios::render(&machines, &guests, template))
+}
+
+/// `export prometheus`: file_sd target groups, `port` being the exporter port on every host.
+pub async fn prometheus(config: &Config, port: u16) -> Result<String, Error> {
+    let (machines, guests) = snapshot(config).await?;
+    Ok(prometheus::render(&machines, &guests, port))
+}
+
+/// Writes `text` to `path` through a temporary file and a rename.
+pub fn write_atomically(path: &Path, text: &str) -> Result<(), Error> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(Error::io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(Error::io(path))
+}

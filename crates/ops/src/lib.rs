@@ -1,0 +1,39 @@
+//! The `metal` application: what every front-end (the `metal` CLI now, the web view, the
+//! watchdog and `metal verify` later) calls, so that they never disagree about how a board is
+//! reached or what a workflow does.
+//!
+//! - [`config`]: one [`Config`], resolved once from flags, environment and config file.
+//! - [`targets`]: addresses, CIDR blocks, hostnames, `rack:NAME` and `all` into boards.
+//! - [`boards`]: guarded board access — the machine's credential set, its recorded TLS pin,
+//!   and the UUID check before anything that must reach the recorded board.
+//! - The workflows: [`power`], [`boot`], [`show`], [`console`], [`discover`], [`enroll`],
+//!   [`lifecycle`] (`ls`, `state`, `events`), [`dns`] (zone files and `dns sync`), [`export`]
+//!   (Nagios, Prometheus) and [`netboot`] (the inventory's boot policy and boot events).
+//! - [`Error`]: the expected failures, with the one mapping to exit codes.
+//!
+//! Workflows return data (reports with stable field names, see `metal_types::output`); they
+//! print nothing. Long ones report [`Progress`].
+
+pub mod boards;
+pub mod boot;
+pub mod config;
+pub mod console;
+pub mod discover;
+pub mod dns;
+pub mod enroll;
+mod error;
+pub mod export;
+pub mod inventory;
+pub mod lifecycle;
+pub mod netboot;
+pub mod power;
+mod profiles;
+pub mod progress;
+pub mod report;
+pub mod show;
+pub mod targets;
+
+pub use config::{Config, Flags};
+pub use error::Error;
+pub use profiles::ProfileSource;
+pub use progress::{Progress, Silent};

@@ -1,0 +1,79 @@
+//! Power: the state of boards, and changing it (guarded).
+
+use metal_amt::power::describe_value;
+use metal_amt::{PowerChange, PowerStatus};
+use metal_types::{PowerAction, Report};
+use serde::Serialize;
+
+use crate::boards::{self, Guard};
+use crate::{Config, Error, Progress, report, targets};
+
+/// One board's power state and the changes it offers now.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusRow {
+    pub power: String,
+    pub available: Vec<String>,
+}
+
+impl From<PowerStatus> for StatusRow {
+    fn from(s: PowerStatus) -> Self {
+        Self {
+            power: s.power.to_string(),
+            available: s
+                .available
+                .iter()
+                .map(|v| describe_value(*v).to_string())
+                .collect(),
+        }
+    }
+}
+
+/// What a power change did on one board.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeRow {
+    pub action: String,
+    pub before: String,
+    pub power: String,
+    pub changed: bool,
+}
+
+impl From<PowerChange> for ChangeRow {
+    fn from(c: PowerChange) -> Self {
+        Self {
+            action: c.action.to_string(),
+            before: c.before.to_string(),
+            power: c.power.to_string(),
+            changed: c.changed,
+        }
+    }
+}
+
+/// `power status TARGETS`.
+pub async fn status(
+    config: &Config,
+    specs: &[String],
+    progress: &dyn Progress,
+) -> Result<Report<StatusRow>, Error> {
+    let targets = targets::resolve(config, specs).await?;
+    let runs = boards::run(config, &targets, Guard::None, progress, "power status", |a| {
+        Box::pin(a.power_status())
+    })
+    .await?;
+    Ok(report::from_runs("power status", runs, StatusRow::from))
+}
+
+/// `power ACTION TARGETS`: inventory machines are checked for the right board first.
+pub async fn change(
+    config: &Config,
+    action: PowerAction,
+    specs: &[String],
+    progress: &dyn Progress,
+) -> Result<Report<ChangeRow>, Error> {
+    let targets = targets::resolve(config, specs).await?;
+    let command = format!("power {action}");
+    let runs = boards::run(config, &targets, Guard::Uuid, progress, &command, move |a| {
+        Box::pin(a.power(action))
+    })
+    .await?;
+    Ok(report::from_runs(&command, runs, ChangeRow::from))
+}
