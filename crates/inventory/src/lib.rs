@@ -24,6 +24,6 @@ pub mod store;
 
 pub use enroll::{EnrollRequest, Enrolled, Outcome};
 pub use error::Error;
-pub use model::{BoardFacts, Event, Guest, Machine, MachineState, Rack, Role, TlsPin};
-pub use profiles::{HardwareProfile, Match, Storage};
+pub use model::{BoardFacts, Event, Guest, Machine, MachineState, Rack, Role, Storage, TlsPin};
+pub use profiles::{HardwareProfile, Match};
 pub use store::{Backend, Store};

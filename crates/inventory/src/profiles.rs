@@ -20,54 +20,10 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::Error;
-use crate::model::{BoardFacts, Role};
-
-/// How a Dom0's disks are used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Storage {
-    /// No local disks: the Dom0 image runs from RAM, netbooted every time.
-    Diskless,
-    /// Four (or more, an even number) disks in RAID-10.
-    Raid10,
-    /// Two or more SSDs striped in RAID-0.
-    SsdRaid0,
-}
-
-impl Storage {
-    pub const ALL: [Storage; 3] = [Self::Diskless, Self::Raid10, Self::SsdRaid0];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Diskless => "diskless",
-            Self::Raid10 => "raid10",
-            Self::SsdRaid0 => "ssd-raid0",
-        }
-    }
-}
-
-impl std::fmt::Display for Storage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Storage {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "storage layout {s:?}: expected diskless, raid10 or ssd-raid0"
-                ))
-            })
-    }
-}
+use crate::model::{BoardFacts, Role, Storage};
 
 /// The kind every disk must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]

@@ -24,7 +24,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use metal_amt::{Fleet, PowerPolicy};
-use metal_wsman::{Credentials, KnownHosts, TransportOptions};
+pub use metal_wsman::Credentials;
+use metal_wsman::{KnownHosts, TransportOptions};
 use serde::Deserialize;
 
 use crate::Error;

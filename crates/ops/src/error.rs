@@ -42,6 +42,9 @@ pub enum Error {
     /// A single-board command failed on its board (console, show).
     #[error(transparent)]
     Board(#[from] metal_amt::Error),
+    /// The front-end could not write what the workflow produced (a closed pipe, a full disk).
+    #[error("writing the output: {0}")]
+    Output(#[from] std::io::Error),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -52,13 +55,20 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit code: 3 when the one board a command was about failed, else 1 (nothing
-    /// was attempted, or the command could not go on).
+    /// The process exit code: 3 when the one board a command was about failed; 0 when the
+    /// reader of the output went away (`metal events | head -1`), which is how pipelines end;
+    /// else 1 (nothing was attempted, or the command could not go on).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Board(_) => ExitCode::ALL_FAILED,
+            Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::OK,
             _ => ExitCode::USAGE,
         }
+    }
+
+    /// Whether the error is only that the output's reader went away (nothing to report).
+    pub fn is_closed_output(&self) -> bool {
+        matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
     pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
@@ -80,5 +90,8 @@ mod tests {
         assert_eq!(Error::Board(board).exit_code(), ExitCode::ALL_FAILED);
         assert_eq!(Error::NoInventory(None).exit_code(), ExitCode::USAGE);
         assert_eq!(Error::Usage("x".into()).exit_code(), ExitCode::USAGE);
+        let pipe = Error::Output(std::io::ErrorKind::BrokenPipe.into());
+        assert!(pipe.is_closed_output());
+        assert_eq!(pipe.exit_code(), ExitCode::OK);
     }
 }

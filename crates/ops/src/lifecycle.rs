@@ -1,6 +1,6 @@
 //! The inventory's machines, their lifecycle and their event log: `ls`, `state`, `events`.
 
-use metal_inventory::{Event, Machine, MachineState};
+pub use metal_inventory::{Event, Guest, Machine, MachineState};
 use metal_types::{ErrorKind, HostReport, Report};
 use serde::Serialize;
 
@@ -71,4 +71,22 @@ pub async fn events(config: &Config, host: Option<&str>) -> Result<Vec<Event>, E
     let events = store.events(subject.as_deref()).await?;
     store.close().await;
     Ok(events)
+}
+
+/// Records a DomU guest on a Dom0 (named by hostname or address), with an address from its
+/// rack's pool.
+pub async fn add_guest(
+    config: &Config,
+    dom0: &str,
+    name: &str,
+    role: &str,
+    memory_mib: u32,
+) -> Result<Guest, Error> {
+    let role = metal_inventory::Role::new(role)?;
+    let store = inventory::require(config).await?;
+    let guest = store
+        .add_guest(dom0, name, &role, memory_mib, &config.actor("guest add"))
+        .await;
+    store.close().await;
+    Ok(guest?)
 }

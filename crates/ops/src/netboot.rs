@@ -17,7 +17,8 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use metal_inventory::{Machine, MachineState, Storage, Store};
 use metal_netboot::policy::{BootAction, BootDecision, BootPolicy, PolicyError};
-use metal_netboot::{Addresses, ConfigPolicy, Mode, Netboot};
+pub use metal_netboot::{Addresses, Mode};
+use metal_netboot::{ConfigPolicy, Netboot};
 use metal_types::{BootEvent, MacAddr};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -158,8 +159,12 @@ impl Service {
         })
     }
 
-    /// Serves until the service fails; `log` hears every event and what it did.
-    pub async fn run(self, mut log: impl FnMut(ServiceLog) + Send) -> Result<(), Error> {
+    /// Serves until the service fails or `log` (which hears every event and what it did)
+    /// cannot write.
+    pub async fn run(
+        self,
+        mut log: impl FnMut(ServiceLog) -> std::io::Result<()> + Send,
+    ) -> Result<(), Error> {
         let mut events = self.server.events().subscribe();
         let store = self.store;
         let recorder = async move {
@@ -170,22 +175,22 @@ impl Service {
                             Some(store) => apply_event(store, &event).await,
                             None => None,
                         };
-                        log(ServiceLog::Event(event));
+                        log(ServiceLog::Event(event))?;
                         if let Some(line) = applied {
-                            log(ServiceLog::Inventory(line));
+                            log(ServiceLog::Inventory(line))?;
                         }
                     }
                     Err(RecvError::Lagged(n)) => log(ServiceLog::Inventory(format!(
                         "inventory: {n} boot events arrived faster than they could be applied and were skipped"
-                    ))),
+                    )))?,
                     Err(RecvError::Closed) => break,
                 }
             }
-            std::future::pending::<()>().await;
+            std::future::pending::<std::io::Result<()>>().await
         };
         tokio::select! {
             r = self.server.run() => r.map_err(|e| Error::Netboot(format!("netboot service stopped: {e}"))),
-            _ = recorder => Ok(()),
+            r = recorder => r.map_err(Error::Output),
         }
     }
 }

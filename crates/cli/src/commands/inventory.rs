@@ -1,142 +1,155 @@
-//! Glue between the commands and the inventory: which database, the store, who is acting,
-//! where hardware profiles and credential secrets live.
-//!
-//! The database is `--db URL` (global, or `METAL_DB`), else `db` under `[inventory]` in the
-//! config file, else the SQLite file in the XDG data directory.
+//! `enroll`, `ls`, `events`, `state`, `export`, `dns sync`.
 
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::time::Duration;
 
-use anyhow::{Context, bail};
-use metal_inventory::Store;
-use metal_wsman::Credentials;
-use serde::Deserialize;
+use metal_ops::dns::{SyncRequest, Zone, ZoneFileOptions};
+use metal_ops::enroll::Enrolment;
+use metal_ops::Error;
 
-use super::common::AmtArgs;
+use super::ctx::Ctx;
+use crate::args::{
+    DnsArgs, DnsOp, EnrollArgs, EventsArgs, ExportArgs, ExportWhat, LsArgs, StateArgs, ZoneArgs,
+};
+use crate::output::inventory::ExportFile;
+use crate::output::{self, progress::Bars};
 
-static DB_OPTION: Mutex<Option<String>> = Mutex::new(None);
-
-/// Records the global `--db` option (by `main`; `metal demo` points it at a scratch file).
-pub fn set_db_option(url: Option<String>) {
-    *DB_OPTION.lock().unwrap_or_else(|e| e.into_inner()) = url;
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ConfigFile {
-    #[serde(default)]
-    inventory: InventoryConfig,
-}
-
-/// The `[inventory]` table of the config file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InventoryConfig {
-    /// Database URL (`sqlite://PATH` or `postgres://...`).
-    pub db: Option<String>,
-    /// Default address pool of new racks.
-    pub pool: Option<String>,
-    /// Default hostname scheme of new racks.
-    pub hostname_scheme: Option<String>,
-}
-
-/// The `[inventory]` table, or defaults when there is no config file.
-pub fn config() -> anyhow::Result<InventoryConfig> {
-    let Some(path) = std::env::var_os("METAL_CONFIG")
-        .map(PathBuf::from)
-        .or_else(|| dirs::config_dir().map(|d| d.join("metal/config.toml")))
-    else {
-        return Ok(InventoryConfig::default());
+pub async fn enroll(ctx: &Ctx, args: EnrollArgs) -> Result<i32, Error> {
+    let plan = Enrolment {
+        specs: args.targets,
+        rack: args.rack,
+        site: args.site,
+        pool: args.pool,
+        hostname_scheme: args.hostname_scheme,
+        credential_set: args.credential_set,
+        boot: args.boot,
     };
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(toml::from_str::<ConfigFile>(&text)
-            .with_context(|| format!("config file {}", path.display()))?
-            .inventory),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(InventoryConfig::default()),
-        Err(e) => Err(e).with_context(|| format!("config file {}", path.display())),
+    let bars = Bars::new(ctx.json);
+    let report = metal_ops::enroll::enroll(&ctx.config, &plan, &bars).await?;
+    output::fleet::enroll(&mut std::io::stdout(), &report, ctx.json)?;
+    Ok(report.exit_code())
+}
+
+pub async fn ls(ctx: &Ctx, args: LsArgs) -> Result<i32, Error> {
+    let machines = metal_ops::lifecycle::list(&ctx.config, &args.targets).await?;
+    output::inventory::machines(&mut std::io::stdout(), &machines, ctx.json)?;
+    Ok(metal_types::ExitCode::OK)
+}
+
+pub async fn events(ctx: &Ctx, args: EventsArgs) -> Result<i32, Error> {
+    let events = metal_ops::lifecycle::events(&ctx.config, args.host.as_deref()).await?;
+    output::inventory::events(&mut std::io::stdout(), &events, ctx.json)?;
+    Ok(metal_types::ExitCode::OK)
+}
+
+pub async fn state(ctx: &Ctx, args: StateArgs) -> Result<i32, Error> {
+    let report =
+        metal_ops::lifecycle::set_state(&ctx.config, args.state, &args.hosts, &args.reason)
+            .await?;
+    output::fleet::state(&mut std::io::stdout(), &report, ctx.json)?;
+    Ok(report.exit_code())
+}
+
+fn zone(args: &ZoneArgs) -> Zone {
+    Zone {
+        name: args.zone.clone(),
+        ttl: args.ttl,
     }
 }
 
-/// The database URL, and whether it was asked for explicitly (an implicit default SQLite
-/// file that does not exist yet means there is no inventory).
-pub fn db_url() -> anyhow::Result<(String, bool)> {
-    if let Some(url) = DB_OPTION.lock().unwrap_or_else(|e| e.into_inner()).clone() {
-        return Ok((url, true));
-    }
-    if let Some(url) = config()?.db {
-        return Ok((url, true));
-    }
-    let path = metal_inventory::store::default_path()
-        .context("no data directory for the inventory database; pass --db")?;
-    Ok((metal_inventory::store::sqlite_url(&path), false))
-}
-
-/// Opens (creating if needed) the inventory.
-pub async fn open() -> anyhow::Result<Store> {
-    let (url, _) = db_url()?;
-    Ok(Store::open(&url).await?)
-}
-
-/// Opens the inventory if there is one: an explicit database, or the default file if it
-/// exists. `None` means commands on addresses run without it.
-pub async fn open_existing() -> anyhow::Result<Option<Store>> {
-    let (url, explicit) = db_url()?;
-    if !explicit {
-        let path = metal_inventory::store::default_path();
-        if !path.is_some_and(|p| p.exists()) {
-            return Ok(None);
+pub async fn export(ctx: &Ctx, args: ExportArgs) -> Result<i32, Error> {
+    let (command, files) = match args.what {
+        ExportWhat::Dns(a) => {
+            let opts = ZoneFileOptions {
+                zone: zone(&a.zone),
+                ns: a.ns,
+                ns_address: a.ns_address,
+                serial: a.serial,
+            };
+            let zones = metal_ops::dns::export(&ctx.config, &opts).await?;
+            let mut files = vec![zones.forward];
+            if a.out.is_some() {
+                files.extend(zones.reverse);
+            }
+            let files = files
+                .into_iter()
+                .map(|z| ExportFile {
+                    name: format!("{}.zone", z.name),
+                    path: None,
+                    text: z.text,
+                })
+                .collect();
+            ("export dns", place(files, a.out.as_deref())?)
         }
+        ExportWhat::Nagios(a) => {
+            let text = metal_ops::export::nagios(&ctx.config, &a.template).await?;
+            ("export nagios", single(text, a.out.as_deref())?)
+        }
+        ExportWhat::Prometheus(a) => {
+            let text = metal_ops::export::prometheus(&ctx.config, a.port).await?;
+            ("export prometheus", single(text, a.out.as_deref())?)
+        }
+    };
+    output::inventory::exported(&mut std::io::stdout(), command, &files, ctx.json)?;
+    Ok(metal_types::ExitCode::OK)
+}
+
+/// One export file: written to `out` when given.
+fn single(text: String, out: Option<&std::path::Path>) -> Result<Vec<ExportFile>, Error> {
+    let name = out
+        .and_then(|p| p.file_name())
+        .map_or_else(|| "-".into(), |n| n.to_string_lossy().into_owned());
+    let file = ExportFile {
+        name,
+        path: None,
+        text,
+    };
+    match out {
+        Some(path) => {
+            metal_ops::export::write_atomically(path, &file.text)?;
+            Ok(vec![ExportFile {
+                path: Some(path.display().to_string()),
+                ..file
+            }])
+        }
+        None => Ok(vec![file]),
     }
-    Ok(Some(Store::open(&url).await?))
 }
 
-/// Who is acting, for the event log.
-pub fn actor(command: &str) -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    format!("{user} (metal {command})")
-}
-
-/// The hardware profiles directory: `--profiles`, `METAL_PROFILES`, `./hardware-profiles`,
-/// or the one in the source tree this binary was built from.
-pub fn profiles_dir(arg: Option<PathBuf>) -> PathBuf {
-    arg.or_else(|| std::env::var_os("METAL_PROFILES").map(PathBuf::from))
-        .or_else(|| {
-            let local = PathBuf::from("hardware-profiles");
-            local.is_dir().then_some(local)
+/// Zone files: written into the directory `out` (created) when given.
+fn place(
+    files: Vec<ExportFile>,
+    out: Option<&std::path::Path>,
+) -> Result<Vec<ExportFile>, Error> {
+    let Some(dir) = out else {
+        return Ok(files);
+    };
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    files
+        .into_iter()
+        .map(|f| {
+            let path = dir.join(&f.name);
+            metal_ops::export::write_atomically(&path, &f.text)?;
+            Ok(ExportFile {
+                path: Some(path.display().to_string()),
+                ..f
+            })
         })
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../hardware-profiles"
-            ))
-        })
+        .collect()
 }
 
-/// The secrets file of credential sets: `METAL_SECRETS` or ~/.config/metal/secrets.toml.
-fn secrets_path() -> Option<PathBuf> {
-    std::env::var_os("METAL_SECRETS")
-        .map(PathBuf::from)
-        .or_else(|| dirs::config_dir().map(|d| d.join("metal/secrets.toml")))
-}
-
-/// The AMT credentials of a credential set. `default` is the command's own credentials
-/// (`--password`, `METAL_AMT_PASSWORD`, the config file) when given, else the set's entry.
-pub fn credentials(set: &str, amt: &AmtArgs) -> anyhow::Result<Credentials> {
-    if set == "default"
-        && let Ok(c) = amt.credentials()
-    {
-        return Ok(c);
-    }
-    match metal_inventory::credentials::resolve(set, secrets_path().as_deref())? {
-        Some(c) => Ok(Credentials {
-            user: c.user,
-            password: c.password,
-        }),
-        None if set == "default" => amt.credentials(),
-        None => bail!(
-            "credential set {set:?}: set METAL_AMT_PASSWORD_{} or add [credentials.{set}] to the secrets file (mode 0600)",
-            set.to_ascii_uppercase().replace('-', "_")
-        ),
-    }
+pub async fn dns(ctx: &Ctx, args: DnsArgs) -> Result<i32, Error> {
+    let DnsOp::Sync(a) = args.op;
+    let request = SyncRequest {
+        zone: zone(&a.zone),
+        server: a.server,
+        key_file: a.key_file,
+        reverse: a.reverse,
+        timeout: Duration::from_secs(a.timeout.max(1)),
+    };
+    let report = metal_ops::dns::sync(&ctx.config, &request).await?;
+    output::inventory::dns_sync(&mut std::io::stdout(), &report, ctx.json)?;
+    Ok(report.exit_code())
 }

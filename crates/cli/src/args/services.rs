@@ -1,0 +1,97 @@
+//! Arguments of the long-running services, the simulator, the demo and the generated docs.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use clap_complete::Shell;
+use metal_sim::Profile;
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Number of boards.
+    #[arg(long, default_value_t = 1)]
+    pub boards: usize,
+    /// Address of the first board; the others follow consecutively.
+    #[arg(long, default_value = "127.0.10.1")]
+    pub first_ip: Ipv4Addr,
+    /// Milliseconds added before every response.
+    #[arg(long, default_value_t = 0)]
+    pub latency: u64,
+    /// Firmware generation to imitate: amt-9, amt-11, amt-12, amt-16-tls-only.
+    #[arg(long, default_value = "amt-12")]
+    pub profile: Profile,
+    /// Milliseconds a power change takes (AMT's busy window).
+    #[arg(long, default_value_t = 1000)]
+    pub transition_ms: u64,
+    /// Most items per Pull response (smaller values exercise paging).
+    #[arg(long, default_value_t = 999)]
+    pub page_size: usize,
+    /// Milliseconds a board takes to print its boot (BIOS banner to `login:`) on its console.
+    #[arg(long, default_value_t = 1500)]
+    pub boot_output_ms: u64,
+    /// Start with Serial-over-LAN disabled in AMT_RedirectionService (clients must enable it).
+    #[arg(long)]
+    pub sol_disabled: bool,
+    /// Inject a fault into one board: ADDRESS=latency:MS | drop | http500 | hang | refuse.
+    #[arg(long = "fault", value_name = "ADDRESS=KIND")]
+    pub faults: Vec<String>,
+    /// Print boots and power changes only, not every request.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Boards in the simulated rack.
+    #[arg(long, default_value_t = 8)]
+    pub boards: usize,
+    /// First board address; the default moves on to the next free /24 if it is taken.
+    #[arg(long)]
+    pub first_ip: Option<Ipv4Addr>,
+}
+
+/// Run the netboot service: DHCP/proxyDHCP, TFTP and HTTP (iPXE scripts, images, boot events).
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Netboot configuration (TOML; example: crates/netboot/netboot.example.toml).
+    #[arg(long, short, env = "METAL_NETBOOT_CONFIG")]
+    pub config: PathBuf,
+    /// Decide what each MAC boots from the inventory (--db) instead of the [[hosts]] of the
+    /// configuration, and record boot callbacks there: a `booted` or `deployed` event from a
+    /// provisioning machine marks it deployed.
+    #[arg(long)]
+    pub inventory: bool,
+}
+
+/// TFTP server on its own (read-only; blksize, tsize, timeout and windowsize negotiated).
+#[derive(Debug, Args)]
+pub struct TftpArgs {
+    #[command(subcommand)]
+    pub command: TftpCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TftpCommand {
+    /// Serve the files below DIR, read-only, until interrupted.
+    Serve {
+        /// Directory to serve; nothing outside it is ever read.
+        dir: PathBuf,
+        /// Address and port to listen on.
+        #[arg(long, default_value = "0.0.0.0:69")]
+        listen: SocketAddr,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Directory for the pages (metal.1, metal-power.1, metal-power-status.1 ...).
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+}

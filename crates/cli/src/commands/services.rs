@@ -1,0 +1,179 @@
+//! The long-running commands: `serve`, `tftp serve`, `sim`. Each prints one `ready` line once
+//! bound, then its log, until SIGINT or SIGTERM.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use metal_ops::Error;
+use metal_ops::netboot::Service;
+use metal_sim::{Fault, Sim, SimConfig, SimEvent};
+use metal_types::{Document, ExitCode};
+use serde::Serialize;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::ctx::Ctx;
+use crate::args::{ServeArgs, SimArgs, TftpArgs, TftpCommand};
+use crate::output;
+
+/// Resolves when the process is asked to stop.
+async fn stopped() -> Result<(), Error> {
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+pub async fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32, Error> {
+    let service = Service::start(&ctx.config, &args.config, args.inventory).await?;
+    let json = ctx.json;
+    output::services::serve_ready(&mut std::io::stdout(), service.mode, &service.addresses, json)?;
+    tokio::select! {
+        r = service.run(|log| output::services::serve_log(&mut std::io::stdout(), &log, json)) => r?,
+        r = stopped() => r?,
+    }
+    Ok(ExitCode::OK)
+}
+
+pub async fn tftp(ctx: &Ctx, args: TftpArgs) -> Result<i32, Error> {
+    let TftpCommand::Serve { dir, listen } = args.command;
+    let server = metal_ops::netboot::tftp(&dir, listen)?;
+    output::services::tftp_ready(&mut std::io::stdout(), server.local_addr(), ctx.json)?;
+    tokio::select! {
+        r = server.serve() => r.map_err(|e| Error::Netboot(format!("TFTP server stopped: {e}")))?,
+        r = stopped() => r?,
+    }
+    Ok(ExitCode::OK)
+}
+
+/// Parses `latency:MS`, `drop`, `http500`, `hang`, `refuse`.
+fn parse_fault(kind: &str) -> Result<Fault, Error> {
+    Ok(match kind {
+        "drop" => Fault::Drop,
+        "http500" => Fault::Http500,
+        "hang" => Fault::Hang,
+        "refuse" => Fault::Refuse,
+        "none" => Fault::None,
+        other => match other.strip_prefix("latency:") {
+            Some(ms) => Fault::Latency(Duration::from_millis(
+                ms.parse()
+                    .map_err(|_| Error::Usage(format!("fault {other}: bad milliseconds")))?,
+            )),
+            None => {
+                return Err(Error::Usage(format!(
+                    "unknown fault {other:?}: use latency:MS, drop, http500, hang or refuse"
+                )));
+            }
+        },
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "lowercase")]
+enum SimLine {
+    Ready { boards: usize },
+    Log(String),
+    Dropped(u64),
+    Stats(Stats),
+}
+
+#[derive(Serialize)]
+struct Stats {
+    boards: usize,
+    requests: u64,
+    unauthorized: u64,
+    max_requests_per_board: u64,
+    max_unauthorized_per_board: u64,
+}
+
+fn sim_line(json: bool, line: SimLine) -> Result<(), Error> {
+    let out = &mut std::io::stdout();
+    if json {
+        return Ok(output::json_line(out, &Document::new("sim", line))?);
+    }
+    use std::io::Write;
+    match line {
+        SimLine::Ready { boards } => writeln!(out, "ready {boards} boards")?,
+        SimLine::Log(text) => writeln!(out, "{text}")?,
+        SimLine::Dropped(n) => writeln!(out, "({n} log lines dropped)")?,
+        SimLine::Stats(s) => writeln!(
+            out,
+            "stats boards={} requests={} unauthorized={} max_requests_per_board={} max_unauthorized_per_board={}",
+            s.boards, s.requests, s.unauthorized, s.max_requests_per_board, s.max_unauthorized_per_board
+        )?,
+    }
+    Ok(out.flush()?)
+}
+
+/// `sim`: the boards accept the user and password `metal` would use (--user/--password,
+/// METAL_AMT_USER/METAL_AMT_PASSWORD, [amt]); --tls also serves TLS on 16993.
+pub async fn sim(ctx: &Ctx, args: SimArgs) -> Result<i32, Error> {
+    if args.boards == 0 {
+        return Err(Error::Usage("--boards must be at least 1".into()));
+    }
+    let credentials = ctx.config.default_credentials()?;
+    let mut faults = Vec::new();
+    for spec in &args.faults {
+        let (address, kind) = spec
+            .split_once('=')
+            .ok_or_else(|| Error::Usage(format!("--fault {spec}: expected ADDRESS=KIND")))?;
+        let address: Ipv4Addr = address
+            .parse()
+            .map_err(|_| Error::Usage(format!("--fault {spec}: bad address")))?;
+        faults.push((address, parse_fault(kind)?));
+    }
+    let config = SimConfig {
+        boards: args.boards,
+        first_ip: args.first_ip,
+        user: credentials.user,
+        password: credentials.password,
+        latency: Duration::from_millis(args.latency),
+        profile: args.profile,
+        tls: ctx.config.tls,
+        transition: Duration::from_millis(args.transition_ms),
+        page_size: args.page_size.max(1),
+        boot_output_delay: Duration::from_millis(args.boot_output_ms),
+        sol_enabled: !args.sol_disabled,
+        ..SimConfig::default()
+    };
+    // Each board holds two listeners plus its connections.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let sim = Sim::start(config)
+        .await
+        .map_err(|e| Error::Usage(format!("cannot start the simulator: {e}")))?;
+    for (address, fault) in faults {
+        let board = sim
+            .board(address)
+            .ok_or_else(|| Error::Usage(format!("--fault: no simulated board at {address}")))?;
+        board.set_fault(fault);
+    }
+    let mut events = sim.events();
+    sim_line(ctx.json, SimLine::Ready { boards: sim.boards().len() })?;
+    let mut term = signal(SignalKind::terminate())?;
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(SimEvent::Request { .. }) if args.quiet => {}
+                Ok(event) => sim_line(ctx.json, SimLine::Log(event.to_string()))?,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => sim_line(ctx.json, SimLine::Dropped(n))?,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+        }
+    }
+    let stats = sim.stats();
+    sim_line(
+        ctx.json,
+        SimLine::Stats(Stats {
+            boards: sim.boards().len(),
+            requests: stats.requests,
+            unauthorized: stats.unauthorized,
+            max_requests_per_board: stats.max_requests_per_board,
+            max_unauthorized_per_board: stats.max_unauthorized_per_board,
+        }),
+    )?;
+    sim.shutdown().await;
+    Ok(ExitCode::OK)
+}

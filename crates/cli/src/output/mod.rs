@@ -1,0 +1,44 @@
+//! Everything `metal` prints: tables, text views and `--json` documents (written to any
+//! `io::Write`, so a closed pipe is an error the caller can end quietly on), and progress bars
+//! on stderr.
+
+pub mod board;
+pub mod fleet;
+pub mod inventory;
+pub mod progress;
+pub mod services;
+
+use std::io::{self, Write};
+
+use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
+use serde::Serialize;
+
+/// Writes one JSON document and a newline.
+pub fn json(out: &mut dyn Write, doc: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, doc)?;
+    writeln!(out)
+}
+
+/// Writes one JSON document on one line (the services' logs).
+pub fn json_line(out: &mut dyn Write, doc: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, doc)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+/// A table in the house style.
+pub fn table<I, S>(header: I) -> Table
+where
+    I: IntoIterator<Item = S>,
+    S: Into<comfy_table::Cell>,
+{
+    let mut table = Table::new();
+    table.load_preset(UTF8_BORDERS_ONLY);
+    table.set_header(header);
+    table
+}
+
+/// Bytes as GiB with one decimal.
+pub fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+}
