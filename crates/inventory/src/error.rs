@@ -23,6 +23,9 @@ pub enum Error {
     /// No machine, guest or rack of that name.
     #[error("{0} is not in the inventory")]
     NotFound(String),
+    /// A rack target names no machine.
+    #[error("rack:{0} has no machines in the inventory")]
+    EmptyRack(String),
     /// A state change the state machine does not allow.
     #[error("{host}: cannot go from {from} to {to}")]
     Transition {

@@ -260,7 +260,7 @@ impl Store {
     /// - an address: the machine whose AMT answers there (none: a board not enrolled);
     /// - a CIDR block: the machines whose AMT addresses are in it;
     /// - a name: the machine with that hostname, Dom0 address or UUID;
-    /// - `rack:NAME`: the rack's machines (an unknown rack is [`Error::NotFound`]);
+    /// - `rack:NAME`: the rack's machines (none is [`Error::EmptyRack`]);
     /// - `all`: every machine that is not retired.
     pub async fn find(&self, target: &Target) -> Result<Vec<Machine>, Error> {
         let found = match target {
@@ -293,7 +293,7 @@ impl Store {
                 .await
                 .map_err(Error::db(format!("{}: reading rack {rack}", self.shown)))?;
                 if rows.is_empty() {
-                    return Err(Error::NotFound(format!("rack:{rack}")));
+                    return Err(Error::EmptyRack(rack.clone()));
                 }
                 rows.iter().map(machine_from_row).collect::<Result<_, _>>()?
             }

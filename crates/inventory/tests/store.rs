@@ -294,7 +294,7 @@ async fn state_machine_is_enforced_and_every_change_logged() {
         assert!(store.find(&"127.0.10.99".parse().unwrap()).await.unwrap().is_empty());
         assert!(matches!(
             store.find(&Target::Rack("nope".into())).await,
-            Err(Error::NotFound(_))
+            Err(Error::EmptyRack(_))
         ));
         assert!(matches!(
             store.find(&Target::Name("r09-h01".into())).await,

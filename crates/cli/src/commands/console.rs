@@ -36,6 +36,7 @@ pub async fn run(ctx: &Ctx, args: ConsoleArgs) -> Result<i32, Error> {
                 timeout,
                 args.log.as_deref(),
                 options,
+                &mut |note| eprintln!("[metal] {note}"),
             )
             .await?;
             output::board::expected(&mut std::io::stdout(), host, &outcome, ctx.json)?;

@@ -84,7 +84,7 @@ pub fn pattern(text: &str, timeout_secs: f64) -> Result<(Regex, Duration), Error
 }
 
 /// Opens the console of `spec` and waits up to `timeout` (connecting included) for a match;
-/// everything printed goes to `log` too.
+/// everything printed goes to `log` too, and `note` hears what had to be switched on first.
 pub async fn expect(
     config: &Config,
     spec: &str,
@@ -92,6 +92,7 @@ pub async fn expect(
     timeout: Duration,
     log: Option<&Path>,
     options: ConsoleOptions,
+    note: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Outcome, Error> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut log = log
@@ -105,6 +106,9 @@ pub async fn expect(
         });
     };
     let mut console = opened?;
+    for n in &console.notes {
+        note(n);
+    }
     let mut lines = Lines::default();
     let outcome = loop {
         match tokio::time::timeout_at(deadline, console.next_event()).await {
