@@ -40,8 +40,12 @@ pub struct Fleet {
 impl Fleet {
     /// A session for one host.
     pub fn session(&self, host: &str) -> Amt {
-        Amt::new(ports::wsman(host, self.tls), self.credentials.clone(), self.transport.clone())
-            .with_policy(self.policy)
+        Amt::new(
+            ports::wsman(host, self.tls),
+            self.credentials.clone(),
+            self.transport.clone(),
+        )
+        .with_policy(self.policy)
     }
 
     /// Runs `op` on every host; `on_done` sees each result as it completes (for progress).

@@ -39,7 +39,12 @@ fn session(ip: Ipv4Addr, password: &str) -> Amt {
         user: "admin".into(),
         password: password.into(),
     };
-    Amt::new(metal_amt::ports::wsman(ip.to_string(), false), credentials, options()).with_policy(PowerPolicy {
+    Amt::new(
+        metal_amt::ports::wsman(ip.to_string(), false),
+        credentials,
+        options(),
+    )
+    .with_policy(PowerPolicy {
         timeout: Duration::from_secs(5),
         interval: Duration::from_millis(50),
     })

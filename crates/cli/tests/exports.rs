@@ -101,7 +101,13 @@ fn rack(dir: &Path, first_ip: &str, cidr: &str) {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let store = metal_inventory::Store::open(&url).await.unwrap();
         store
-            .add_guest("r05-h01", "backend01", &"web".parse().unwrap(), 1024, "test")
+            .add_guest(
+                "r05-h01",
+                "backend01",
+                &"web".parse().unwrap(),
+                1024,
+                "test",
+            )
             .await
             .unwrap();
         store

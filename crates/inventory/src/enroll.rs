@@ -75,9 +75,12 @@ impl Store {
     ) -> Result<Enrolled, Error> {
         req.check()?;
         let mut tx = self.begin_allocation().await?;
-        let db = |what: &str| Error::db(format!("{}: {what} for {}", self.url(), facts.amt_address));
+        let db =
+            |what: &str| Error::db(format!("{}: {what} for {}", self.url(), facts.amt_address));
         if let Some(machine) = recorded_by_uuid(&mut tx, facts).await? {
-            let outcome = self.re_enroll(&mut tx, req, facts, matched, &machine).await?;
+            let outcome = self
+                .re_enroll(&mut tx, req, facts, matched, &machine)
+                .await?;
             tx.commit().await.map_err(db("committing"))?;
             return self.enrolled(outcome, &machine.hostname).await;
         }
@@ -298,14 +301,20 @@ async fn insert_machine(
         .text("board_maker", Some(&hw.board.manufacturer))
         .text("board_model", Some(&hw.board.model))
         .text("mac", hw.mac)
-        .int("memory_bytes", i64::try_from(hw.memory_bytes).unwrap_or(i64::MAX))
+        .int(
+            "memory_bytes",
+            i64::try_from(hw.memory_bytes).unwrap_or(i64::MAX),
+        )
         .int("disks", i64::from(disks))
         .int("ssds", i64::from(ssds))
         .text("profile", profile.map(|p| &p.name))
         .text("profile_note", note)
         .text("storage", profile.map(|p| p.storage))
         .text("role", profile.map(|p| &p.role))
-        .int("dom0_memory_mib", profile.map(|p| i64::from(p.dom0_memory_mib)))
+        .int(
+            "dom0_memory_mib",
+            profile.map(|p| i64::from(p.dom0_memory_mib)),
+        )
         .text("netboot", profile.map(|p| &p.netboot))
         .text("tls_pin", facts.tls_pin)
         .text("credential_set", Some(&req.credential_set))
@@ -340,7 +349,16 @@ async fn log_enrolment(
         facts.uuid(),
         facts.serial()
     );
-    log_event(tx, id, hostname, &req.actor, None, Some(MachineState::New), &found).await?;
+    log_event(
+        tx,
+        id,
+        hostname,
+        &req.actor,
+        None,
+        Some(MachineState::New),
+        &found,
+    )
+    .await?;
     match matched {
         Match::Profile(p) => {
             let why = format!(
@@ -348,7 +366,16 @@ async fn log_enrolment(
                 p.name, p.storage, place.address
             );
             let to = Some(MachineState::Enrolled);
-            log_event(tx, id, hostname, &req.actor, Some(MachineState::New), to, &why).await
+            log_event(
+                tx,
+                id,
+                hostname,
+                &req.actor,
+                Some(MachineState::New),
+                to,
+                &why,
+            )
+            .await
         }
         Match::None(reason) => {
             let why = format!("not provisioned: {reason}");

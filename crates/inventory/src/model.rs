@@ -312,7 +312,10 @@ impl BoardFacts {
     pub fn disk_counts(&self) -> (u32, u32) {
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         let disks = &self.hardware.disks;
-        (count(disks.len()), count(disks.iter().filter(|d| d.ssd).count()))
+        (
+            count(disks.len()),
+            count(disks.iter().filter(|d| d.ssd).count()),
+        )
     }
 }
 

@@ -139,18 +139,10 @@ impl HardwareProfile {
         let b = &facts.hardware;
         let (board_maker, board_model) = (&b.board.manufacturer, &b.board.model);
         let contains = |have: &str, want: &str| have.to_lowercase().contains(&want.to_lowercase());
-        if let Some(m) = r
-            .board_maker
-            .as_ref()
-            .filter(|m| !contains(board_maker, m))
-        {
+        if let Some(m) = r.board_maker.as_ref().filter(|m| !contains(board_maker, m)) {
             return Some(format!("board maker {board_maker:?} is not {m:?}"));
         }
-        if let Some(m) = r
-            .board_model
-            .as_ref()
-            .filter(|m| !contains(board_model, m))
-        {
+        if let Some(m) = r.board_model.as_ref().filter(|m| !contains(board_model, m)) {
             return Some(format!("board model {board_model:?} is not {m:?}"));
         }
         let gib = b.memory_bytes.saturating_add(GIB / 2) / GIB;

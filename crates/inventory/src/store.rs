@@ -270,19 +270,21 @@ impl Store {
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(Error::db(format!("{}: looking up {ip}", self.shown)))?;
-                row.as_ref().map(machine_from_row).transpose()?.into_iter().collect()
+                row.as_ref()
+                    .map(machine_from_row)
+                    .transpose()?
+                    .into_iter()
+                    .collect()
             }
             Target::Cidr(net) => {
                 let mut all = self.machines().await?;
                 all.retain(|m| net.contains(&m.amt_address));
                 all
             }
-            Target::Name(name) => {
-                match self.machine(name).await? {
-                    Some(m) => vec![m],
-                    None => return Err(Error::NotFound(name.clone())),
-                }
-            }
+            Target::Name(name) => match self.machine(name).await? {
+                Some(m) => vec![m],
+                None => return Err(Error::NotFound(name.clone())),
+            },
             Target::Rack(rack) => {
                 let rows = sqlx::query(concat!(
                     machine_select!(),
@@ -295,7 +297,9 @@ impl Store {
                 if rows.is_empty() {
                     return Err(Error::EmptyRack(rack.clone()));
                 }
-                rows.iter().map(machine_from_row).collect::<Result<_, _>>()?
+                rows.iter()
+                    .map(machine_from_row)
+                    .collect::<Result<_, _>>()?
             }
             Target::All => {
                 let mut all = self.machines().await?;
@@ -475,7 +479,8 @@ where
 /// An integer column holding a non-negative count or size.
 pub(crate) fn number<T: TryFrom<i64>>(row: &AnyRow, column: &str, owner: &str) -> Result<T, Error> {
     let n: i64 = get(row, column)?;
-    T::try_from(n).map_err(|_| Error::Invalid(format!("{owner}: stored {column} {n} is out of range")))
+    T::try_from(n)
+        .map_err(|_| Error::Invalid(format!("{owner}: stored {column} {n} is out of range")))
 }
 
 pub(crate) fn machine_from_row(r: &AnyRow) -> Result<Machine, Error> {
@@ -483,7 +488,9 @@ pub(crate) fn machine_from_row(r: &AnyRow) -> Result<Machine, Error> {
     let owner = hostname.as_str();
     let hardware: String = get(r, "hardware")?;
     let hardware = serde_json::from_str(&hardware).map_err(|e| {
-        Error::Invalid(format!("{owner}: the stored hardware record does not parse: {e}"))
+        Error::Invalid(format!(
+            "{owner}: the stored hardware record does not parse: {e}"
+        ))
     })?;
     let dom0_memory_mib: Option<i64> = get(r, "dom0_memory_mib")?;
     Ok(Machine {
@@ -507,7 +514,9 @@ pub(crate) fn machine_from_row(r: &AnyRow) -> Result<Machine, Error> {
         dom0_memory_mib: dom0_memory_mib
             .map(|n| {
                 u32::try_from(n).map_err(|_| {
-                    Error::Invalid(format!("{owner}: stored dom0_memory_mib {n} is out of range"))
+                    Error::Invalid(format!(
+                        "{owner}: stored dom0_memory_mib {n} is out of range"
+                    ))
                 })
             })
             .transpose()?,

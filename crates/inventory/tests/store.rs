@@ -85,8 +85,16 @@ fn board(i: usize) -> BoardFacts {
             cpus: Vec::new(),
             dimms: Vec::new(),
             memory_bytes: mem,
-            disks: disks.into_iter().enumerate().map(|(n, ssd)| disk(n, ssd)).collect(),
-            mac: Some(format!("02:00:00:00:{:02x}:{:02x}", i / 256, i % 256).parse().unwrap()),
+            disks: disks
+                .into_iter()
+                .enumerate()
+                .map(|(n, ssd)| disk(n, ssd))
+                .collect(),
+            mac: Some(
+                format!("02:00:00:00:{:02x}:{:02x}", i / 256, i % 256)
+                    .parse()
+                    .unwrap(),
+            ),
             amt_version: Some("12.0.45".into()),
         },
     }
@@ -135,7 +143,7 @@ async fn enrol_allocates_once_and_rerun_changes_nothing() {
         let machines = store.machines().await.unwrap();
         assert_eq!(machines.len(), 9, "{kind}");
         let names: HashSet<_> = machines.iter().map(|m| m.hostname.clone()).collect();
-        let addrs: HashSet<_> = machines.iter().map(|m| m.address.clone()).collect();
+        let addrs: HashSet<_> = machines.iter().map(|m| m.address).collect();
         assert_eq!((names.len(), addrs.len()), (9, 9), "{kind}");
         let first = &machines[0];
         assert_eq!(first.hostname, "r01-h01");
@@ -169,7 +177,10 @@ async fn unmatched_board_is_recorded_with_the_reason_and_not_booted() {
                 .unwrap()
                 .contains("16 GiB")
         );
-        assert_eq!((e.machine.netboot.as_deref(), e.machine.storage), (None, None));
+        assert_eq!(
+            (e.machine.netboot.as_deref(), e.machine.storage),
+            (None, None)
+        );
         let events = store.events(Some(&e.machine.hostname)).await.unwrap();
         assert!(
             events
@@ -283,7 +294,10 @@ async fn state_machine_is_enforced_and_every_change_logged() {
             .await
             .unwrap();
         let m2 = store.machine("127.0.10.2").await.unwrap().unwrap();
-        assert_eq!((m2.state, m2.storage), (MachineState::Deployed, Some(Storage::Raid10)));
+        assert_eq!(
+            (m2.state, m2.storage),
+            (MachineState::Deployed, Some(Storage::Raid10))
+        );
         // One lookup for every kind of target.
         let by_rack = store.find(&Target::Rack("r01".into())).await.unwrap();
         assert_eq!(by_rack.len(), 2);
@@ -291,7 +305,13 @@ async fn state_machine_is_enforced_and_every_change_logged() {
         assert_eq!(by_ip[0].hostname, "r01-h02");
         let by_cidr = store.find(&"127.0.10.0/30".parse().unwrap()).await.unwrap();
         assert_eq!(by_cidr.len(), 2);
-        assert!(store.find(&"127.0.10.99".parse().unwrap()).await.unwrap().is_empty());
+        assert!(
+            store
+                .find(&"127.0.10.99".parse().unwrap())
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert!(matches!(
             store.find(&Target::Rack("nope".into())).await,
             Err(Error::EmptyRack(_))

@@ -41,9 +41,14 @@ pub async fn boot(
 ) -> Result<Report<BootRow>, Error> {
     let targets = targets::resolve(config, specs).await?;
     let command = command(device, now);
-    let runs = boards::run(config, &targets, Guard::Uuid, progress, &command, move |a| {
-        Box::pin(a.boot(device, now))
-    })
+    let runs = boards::run(
+        config,
+        &targets,
+        Guard::Uuid,
+        progress,
+        &command,
+        move |a| Box::pin(a.boot(device, now)),
+    )
     .await?;
     Ok(report::from_runs(&command, runs, BootRow::from))
 }

@@ -185,9 +185,7 @@ impl Config {
             },
             None => {
                 let path = default_path.ok_or_else(|| {
-                    Error::Usage(
-                        "no data directory for the inventory database; pass --db".into(),
-                    )
+                    Error::Usage("no data directory for the inventory database; pass --db".into())
                 })?;
                 DbChoice {
                     url: metal_inventory::store::sqlite_url(&path),
@@ -345,7 +343,10 @@ mod tests {
         let path = file.to_str().unwrap();
         let from_file = resolve(Flags::default(), &[(env::CONFIG, path)]).unwrap();
         let c = from_file.credentials.unwrap();
-        assert_eq!((c.user.as_str(), c.password.as_str()), ("fileuser", "filepw"));
+        assert_eq!(
+            (c.user.as_str(), c.password.as_str()),
+            ("fileuser", "filepw")
+        );
         assert!(from_file.tls);
         assert_eq!(from_file.db.url, "sqlite:///file.db");
         assert!(from_file.db.explicit);
@@ -368,11 +369,8 @@ mod tests {
             db: Some("sqlite:///flag.db".into()),
             ..Flags::default()
         };
-        let from_flags = resolve(
-            flags,
-            &[(env::CONFIG, path), (env::AMT_PASSWORD, "envpw")],
-        )
-        .unwrap();
+        let from_flags =
+            resolve(flags, &[(env::CONFIG, path), (env::AMT_PASSWORD, "envpw")]).unwrap();
         assert_eq!(from_flags.credentials.unwrap().password, "flagpw");
         assert_eq!(from_flags.db.url, "sqlite:///flag.db");
     }

@@ -130,7 +130,11 @@ pub async fn enroll(
     let addresses: Vec<String> = found.iter().map(|d| d.address.to_string()).collect();
     progress.begin("hardware", addresses.len());
     let runs = fleet
-        .run(&addresses, |a| Box::pin(a.hardware()), |_| progress.advance())
+        .run(
+            &addresses,
+            |a| Box::pin(a.hardware()),
+            |_| progress.advance(),
+        )
         .await;
     progress.end();
 
@@ -224,9 +228,14 @@ async fn boot(
     if targets.is_empty() {
         return Ok(());
     }
-    let runs = boards::run(config, &targets, Guard::Uuid, progress, "boot pxe --now", |a| {
-        Box::pin(a.boot(BootDevice::Pxe, true))
-    })
+    let runs = boards::run(
+        config,
+        &targets,
+        Guard::Uuid,
+        progress,
+        "boot pxe --now",
+        |a| Box::pin(a.boot(BootDevice::Pxe, true)),
+    )
     .await?;
     let actor = config.actor("enroll --boot");
     for run in runs {

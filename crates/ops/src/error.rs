@@ -41,7 +41,7 @@ pub enum Error {
     Netboot(String),
     /// A single-board command failed on its board (console, show).
     #[error(transparent)]
-    Board(#[from] metal_amt::Error),
+    Board(Box<metal_amt::Error>),
     /// The front-end could not write what the workflow produced (a closed pipe, a full disk).
     #[error("writing the output: {0}")]
     Output(#[from] std::io::Error),
@@ -52,6 +52,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<metal_amt::Error> for Error {
+    fn from(e: metal_amt::Error) -> Self {
+        Error::Board(Box::new(e))
+    }
 }
 
 impl Error {
@@ -87,7 +93,7 @@ mod tests {
             host: "10.0.0.1:16992".into(),
             what: "x".into(),
         };
-        assert_eq!(Error::Board(board).exit_code(), ExitCode::ALL_FAILED);
+        assert_eq!(Error::from(board).exit_code(), ExitCode::ALL_FAILED);
         assert_eq!(Error::NoInventory(None).exit_code(), ExitCode::USAGE);
         assert_eq!(Error::Usage("x".into()).exit_code(), ExitCode::USAGE);
         let pipe = Error::Output(std::io::ErrorKind::BrokenPipe.into());

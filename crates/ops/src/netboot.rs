@@ -198,7 +198,10 @@ impl Service {
 /// `tftp serve DIR --listen ADDR`: the read-only TFTP server on its own, bound.
 pub fn tftp(dir: &Path, listen: SocketAddr) -> Result<metal_netboot::tftp::TftpService, Error> {
     metal_netboot::tftp::bind(dir, listen).map_err(|e| {
-        Error::Netboot(format!("TFTP server for {} on {listen}: {e}", dir.display()))
+        Error::Netboot(format!(
+            "TFTP server for {} on {listen}: {e}",
+            dir.display()
+        ))
     })
 }
 
@@ -256,10 +259,22 @@ mod tests {
         let diskless = Some(Storage::Diskless);
         let raid = Some(Storage::Raid10);
         let profile = |s: &str| BootAction::Profile(s.into());
-        assert_eq!(decide(&machine(Enrolled, raid)).action, profile("dom0-raid10"));
-        assert_eq!(decide(&machine(Provisioning, raid)).action, profile("dom0-raid10"));
-        assert_eq!(decide(&machine(Deployed, diskless)).action, profile("dom0-diskless"));
-        assert_eq!(decide(&machine(Deployed, raid)).action, BootAction::LocalDisk);
+        assert_eq!(
+            decide(&machine(Enrolled, raid)).action,
+            profile("dom0-raid10")
+        );
+        assert_eq!(
+            decide(&machine(Provisioning, raid)).action,
+            profile("dom0-raid10")
+        );
+        assert_eq!(
+            decide(&machine(Deployed, diskless)).action,
+            profile("dom0-diskless")
+        );
+        assert_eq!(
+            decide(&machine(Deployed, raid)).action,
+            BootAction::LocalDisk
+        );
         for ignored in [New, Broken, Retired] {
             assert_eq!(decide(&machine(ignored, raid)).action, BootAction::Ignore);
         }

@@ -55,9 +55,14 @@ pub async fn status(
     progress: &dyn Progress,
 ) -> Result<Report<StatusRow>, Error> {
     let targets = targets::resolve(config, specs).await?;
-    let runs = boards::run(config, &targets, Guard::None, progress, "power status", |a| {
-        Box::pin(a.power_status())
-    })
+    let runs = boards::run(
+        config,
+        &targets,
+        Guard::None,
+        progress,
+        "power status",
+        |a| Box::pin(a.power_status()),
+    )
     .await?;
     Ok(report::from_runs("power status", runs, StatusRow::from))
 }
@@ -71,9 +76,14 @@ pub async fn change(
 ) -> Result<Report<ChangeRow>, Error> {
     let targets = targets::resolve(config, specs).await?;
     let command = format!("power {action}");
-    let runs = boards::run(config, &targets, Guard::Uuid, progress, &command, move |a| {
-        Box::pin(a.power(action))
-    })
+    let runs = boards::run(
+        config,
+        &targets,
+        Guard::Uuid,
+        progress,
+        &command,
+        move |a| Box::pin(a.power(action)),
+    )
     .await?;
     Ok(report::from_runs(&command, runs, ChangeRow::from))
 }

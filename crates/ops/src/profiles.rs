@@ -119,6 +119,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("hardware-profiles")).unwrap();
         let beside = ProfileSource::find(None, None, Some(&dir.path().join("config.toml")));
-        assert_eq!(beside, ProfileSource::Dir(dir.path().join("hardware-profiles")));
+        assert_eq!(
+            beside,
+            ProfileSource::Dir(dir.path().join("hardware-profiles"))
+        );
     }
 }

@@ -115,11 +115,9 @@ pub async fn show(config: &Config, spec: &str) -> Result<Shown, Error> {
     .await?;
     let run = runs.remove(0);
     if let Err(e @ AmtError::WrongBoard { .. }) = run.result {
-        return Err(Error::Board(e));
+        return Err(e.into());
     }
-    let live = report::from_runs("show", vec![run], |l| l)
-        .hosts
-        .remove(0);
+    let live = report::from_runs("show", vec![run], |l| l).hosts.remove(0);
     Ok(Shown::Machine(Box::new(Tree {
         machine,
         guests,

@@ -17,6 +17,8 @@ pub mod target;
 pub use boot_event::BootEvent;
 pub use exit::ExitCode;
 pub use mac::MacAddr;
-pub use output::{Document, ErrorKind, HostError, HostOutcome, HostReport, Report, SCHEMA_VERSION, Summary};
+pub use output::{
+    Document, ErrorKind, HostError, HostOutcome, HostReport, Report, SCHEMA_VERSION, Summary,
+};
 pub use power::{BootDevice, PowerAction, PowerState};
 pub use target::{Target, TargetError};

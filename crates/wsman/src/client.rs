@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::endpoint::{Credentials, Endpoint};
 use crate::envelope::{Request, Selector};
 use crate::error::{Error, ErrorKind};
 use crate::response::{Response, ResponseError};
-use crate::endpoint::{Credentials, Endpoint};
 use crate::transport::{Session, Stats, TransportOptions};
 use crate::xml::Element;
 

@@ -18,10 +18,10 @@ pub mod transport;
 pub mod xml;
 
 pub use client::{Client, Identity};
+pub use endpoint::{Credentials, Endpoint};
 pub use envelope::{Input, Request, Selector};
 pub use error::{Error, ErrorKind};
 pub use response::{Fault, Instance, Response, ResponseError};
 pub use tls::KnownHosts;
-pub use endpoint::{Credentials, Endpoint};
 pub use transport::{Stats, TransportOptions};
 pub use xml::Element;

@@ -7,6 +7,6 @@ pub mod session;
 
 pub use service::SolReadiness;
 pub use session::{
-    AuthMethod, STATUS_POWERED_ON, SolError, SolErrorKind, SolEvent, SolOptions, SolEndpoint,
+    AuthMethod, STATUS_POWERED_ON, SolEndpoint, SolError, SolErrorKind, SolEvent, SolOptions,
     SolSession, SolTarget,
 };

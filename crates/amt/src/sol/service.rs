@@ -6,8 +6,8 @@
 use metal_wsman::{Input, Instance, Selector};
 use serde::Serialize;
 
-use crate::classes::{self, BOOT_CAPABILITIES, REDIRECTION_SERVICE};
 use super::session::{SolEndpoint, SolOptions, SolSession, SolTarget};
+use crate::classes::{self, BOOT_CAPABILITIES, REDIRECTION_SERVICE};
 use crate::{Amt, Error};
 
 /// `EnabledState` values of `AMT_RedirectionService`.

@@ -7,12 +7,12 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use metal_ops::config::Credentials;
 use metal_ops::dns::{Zone, ZoneFileOptions};
 use metal_ops::enroll::Enrolment;
 use metal_ops::show::Shown;
 use metal_ops::{Config, Error, Silent};
 use metal_sim::{Sim, SimConfig};
-use metal_ops::config::Credentials;
 
 use super::ctx::Ctx;
 use crate::args::DemoArgs;
@@ -41,7 +41,9 @@ async fn start_sim(args: &DemoArgs) -> Result<Sim, Error> {
             Err(e) => last = e.to_string(),
         }
     }
-    Err(Error::Usage(format!("cannot start the simulated rack: {last}")))
+    Err(Error::Usage(format!(
+        "cannot start the simulated rack: {last}"
+    )))
 }
 
 /// The operator's configuration, pointed at the simulated rack: its password, plain HTTP,
@@ -71,7 +73,11 @@ fn step(n: u32, text: &str) {
 }
 
 pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<i32, Error> {
-    super::ctx::no_json(ctx, "demo", "it is a walkthrough; each step's command has --json")?;
+    super::ctx::no_json(
+        ctx,
+        "demo",
+        "it is a walkthrough; each step's command has --json",
+    )?;
     let sim = start_sim(&args).await?;
     let scratch: PathBuf = std::env::temp_dir().join(format!("metal-demo-{}", std::process::id()));
     let config = demo_config(&ctx.config, &scratch);
@@ -121,8 +127,8 @@ async fn walk(config: &Config, sim: &Sim) -> Result<i32, Error> {
         3,
         "metal boot pxe --now: one-shot network boot, resetting boards that are on",
     );
-    let boot = metal_ops::boot::boot(config, metal_types::BootDevice::Pxe, true, &range, &Silent)
-        .await?;
+    let boot =
+        metal_ops::boot::boot(config, metal_types::BootDevice::Pxe, true, &range, &Silent).await?;
     output::fleet::boot(out, &boot, false)?;
     worst = worst.max(boot.exit_code());
 
@@ -133,12 +139,21 @@ async fn walk(config: &Config, sim: &Sim) -> Result<i32, Error> {
         let booted: Vec<String> = board
             .boots()
             .iter()
-            .map(|b| format!("{}{}", b.device, if b.one_shot { " (one-shot)" } else { "" }))
+            .map(|b| {
+                format!(
+                    "{}{}",
+                    b.device,
+                    if b.one_shot { " (one-shot)" } else { "" }
+                )
+            })
             .collect();
         println!("  {}  booted from: {}", board.ip(), booted.join(", "));
     }
 
-    step(5, "metal power status: all on again, and the override is used up");
+    step(
+        5,
+        "metal power status: all on again, and the override is used up",
+    );
     let status = metal_ops::power::status(config, &range, &Silent).await?;
     output::fleet::power_status(out, &status, false)?;
     worst = worst.max(status.exit_code());

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use metal_ops::Error;
 use metal_ops::dns::{SyncRequest, Zone, ZoneFileOptions};
 use metal_ops::enroll::Enrolment;
-use metal_ops::Error;
 
 use super::ctx::Ctx;
 use crate::args::{
@@ -43,8 +43,7 @@ pub async fn events(ctx: &Ctx, args: EventsArgs) -> Result<i32, Error> {
 
 pub async fn state(ctx: &Ctx, args: StateArgs) -> Result<i32, Error> {
     let report =
-        metal_ops::lifecycle::set_state(&ctx.config, args.state, &args.hosts, &args.reason)
-            .await?;
+        metal_ops::lifecycle::set_state(&ctx.config, args.state, &args.hosts, &args.reason).await?;
     output::fleet::state(&mut std::io::stdout(), &report, ctx.json)?;
     Ok(report.exit_code())
 }
@@ -116,10 +115,7 @@ fn single(text: String, out: Option<&std::path::Path>) -> Result<Vec<ExportFile>
 }
 
 /// Zone files: written into the directory `out` (created) when given.
-fn place(
-    files: Vec<ExportFile>,
-    out: Option<&std::path::Path>,
-) -> Result<Vec<ExportFile>, Error> {
+fn place(files: Vec<ExportFile>, out: Option<&std::path::Path>) -> Result<Vec<ExportFile>, Error> {
     let Some(dir) = out else {
         return Ok(files);
     };

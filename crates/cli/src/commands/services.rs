@@ -28,7 +28,12 @@ async fn stopped() -> Result<(), Error> {
 pub async fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32, Error> {
     let service = Service::start(&ctx.config, &args.config, args.inventory).await?;
     let json = ctx.json;
-    output::services::serve_ready(&mut std::io::stdout(), service.mode, &service.addresses, json)?;
+    output::services::serve_ready(
+        &mut std::io::stdout(),
+        service.mode,
+        &service.addresses,
+        json,
+    )?;
     tokio::select! {
         r = service.run(|log| output::services::serve_log(&mut std::io::stdout(), &log, json)) => r?,
         r = stopped() => r?,
@@ -56,10 +61,11 @@ fn parse_fault(kind: &str) -> Result<Fault, Error> {
         "refuse" => Fault::Refuse,
         "none" => Fault::None,
         other => match other.strip_prefix("latency:") {
-            Some(ms) => Fault::Latency(Duration::from_millis(
-                ms.parse()
-                    .map_err(|_| Error::Usage(format!("fault {other}: bad milliseconds")))?,
-            )),
+            Some(ms) => {
+                Fault::Latency(Duration::from_millis(ms.parse().map_err(|_| {
+                    Error::Usage(format!("fault {other}: bad milliseconds"))
+                })?))
+            }
             None => {
                 return Err(Error::Usage(format!(
                     "unknown fault {other:?}: use latency:MS, drop, http500, hang or refuse"
@@ -100,7 +106,11 @@ fn sim_line(json: bool, line: SimLine) -> Result<(), Error> {
         SimLine::Stats(s) => writeln!(
             out,
             "stats boards={} requests={} unauthorized={} max_requests_per_board={} max_unauthorized_per_board={}",
-            s.boards, s.requests, s.unauthorized, s.max_requests_per_board, s.max_unauthorized_per_board
+            s.boards,
+            s.requests,
+            s.unauthorized,
+            s.max_requests_per_board,
+            s.max_unauthorized_per_board
         )?,
     }
     Ok(out.flush()?)
@@ -149,7 +159,12 @@ pub async fn sim(ctx: &Ctx, args: SimArgs) -> Result<i32, Error> {
         board.set_fault(fault);
     }
     let mut events = sim.events();
-    sim_line(ctx.json, SimLine::Ready { boards: sim.boards().len() })?;
+    sim_line(
+        ctx.json,
+        SimLine::Ready {
+            boards: sim.boards().len(),
+        },
+    )?;
     let mut term = signal(SignalKind::terminate())?;
     loop {
         tokio::select! {

@@ -80,12 +80,12 @@ pub fn tree(out: &mut dyn Write, tree: &Tree, json: bool) -> io::Result<()> {
             out,
             "   │  now: power {}, next boot {}",
             live.power.power,
-            live.next_boot
-                .map_or_else(|| "default order".to_string(), |d| format!("{d} (one-shot)"))
+            live.next_boot.map_or_else(
+                || "default order".to_string(),
+                |d| format!("{d} (one-shot)")
+            )
         )?,
-        HostOutcome::Failed { error } => {
-            writeln!(out, "   │  now: unknown ({})", error.message)?
-        }
+        HostOutcome::Failed { error } => writeln!(out, "   │  now: unknown ({})", error.message)?,
     }
     let profile = match (&m.profile, &m.profile_note) {
         (Some(p), _) => format!(
@@ -107,7 +107,11 @@ pub fn tree(out: &mut dyn Write, tree: &Tree, json: bool) -> io::Result<()> {
 
 fn guests(out: &mut dyn Write, guests: &[Guest]) -> io::Result<()> {
     for (i, g) in guests.iter().enumerate() {
-        let branch = if i + 1 == guests.len() { "└─" } else { "├─" };
+        let branch = if i + 1 == guests.len() {
+            "└─"
+        } else {
+            "├─"
+        };
         writeln!(
             out,
             "      {branch} domU {} {} ({}, {} MiB)",
@@ -202,7 +206,12 @@ struct Exported<'a> {
 }
 
 /// `export ...`: the files as JSON, or the text of the printed one (and what was written).
-pub fn exported(out: &mut dyn Write, command: &str, files: &[ExportFile], json: bool) -> io::Result<()> {
+pub fn exported(
+    out: &mut dyn Write,
+    command: &str,
+    files: &[ExportFile],
+    json: bool,
+) -> io::Result<()> {
     if json {
         return super::json(out, &Document::new(command, Exported { files }));
     }

@@ -86,7 +86,11 @@ impl Console {
     }
 
     /// Opens the console of the one board `spec` names.
-    pub async fn open(config: &Config, spec: &str, options: ConsoleOptions) -> Result<Console, Error> {
+    pub async fn open(
+        config: &Config,
+        spec: &str,
+        options: ConsoleOptions,
+    ) -> Result<Console, Error> {
         let target = targets::resolve_one(config, spec, "console").await?;
         Console::open_resolved(config, &target, options).await
     }
@@ -103,7 +107,7 @@ impl Console {
                 .session
                 .next_event()
                 .await
-                .map_err(|e| Error::Board(e.into()))?;
+                .map_err(|e| Error::from(metal_amt::Error::from(e)))?;
             match event {
                 SolEvent::Data(data) => return Ok(ConsoleEvent::Data(data)),
                 SolEvent::Controls { status, .. } if status & STATUS_POWERED_ON != 0 => {
@@ -120,7 +124,7 @@ impl Console {
         self.session
             .send(data)
             .await
-            .map_err(|e| Error::Board(e.into()))
+            .map_err(|e| Error::from(metal_amt::Error::from(e)))
     }
 
     /// Ends the session politely.
