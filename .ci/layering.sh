@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The shape of the code (ARCHITECTURE.md, "Who may depend on whom"), checked on every CI run:
+# no import circles between modules, the inventory compiles no netboot server, the binary holds
+# no SQL and no WS-Man or SOL calls, and no crate declares a dependency it does not use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 .ci/module-cycles.py crates/*/src
+
+# metal-inventory is read by every front-end; it must not pull in a DHCP or HTTP server.
+if cargo tree -p metal-inventory -e normal --prefix none | grep -E '^(axum|dhcproto|minijinja|socket2) '; then
+    echo "metal-inventory depends on netboot machinery (above)" >&2
+    exit 1
+fi
+
+# The binary parses, calls metal-ops and renders: no SQL, no WS-Man, no SOL.
+if grep -rnE 'sqlx|\bSELECT\b|\bINSERT\b|\bUPDATE\b|metal_wsman::(Client|Request)|metal_amt::|SolSession|\.wsman\(\)' crates/cli/src; then
+    echo "crates/cli/src does application work (above); move it into crates/ops" >&2
+    exit 1
+fi
+
+# Unused dependencies (cargo-machete reads the sources, so it needs no nightly toolchain).
+if ! command -v cargo-machete >/dev/null; then
+    cargo install cargo-machete --locked --version 0.9.1
+fi
+cargo machete
