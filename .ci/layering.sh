@@ -21,6 +21,6 @@ fi
 
 # Unused dependencies (cargo-machete reads the sources, so it needs no nightly toolchain).
 if ! command -v cargo-machete >/dev/null; then
-    cargo install cargo-machete --locked --version 0.9.1
+    cargo install cargo-machete --locked --version 0.9.2
 fi
-cargo machete
+cargo machete --with-metadata
