@@ -1,30 +1,20 @@
 //! The AMT client against the simulator (which shares no code with it): power, one-shot boot,
 //! inventory, authentication cost, faults, TLS pinning and paging, over real loopback sockets.
-//! Each test uses its own 127.x.y.0/24 so tests can run in parallel on the real AMT ports.
+//! Each test allocates its own loopback block so tests can run in parallel on the real AMT ports.
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use metal_amt::{Amt, Error, Fleet, PowerPolicy};
-use metal_sim::{Fault, Sim, SimConfig};
+use metal_sim::Fault;
+use metal_test_support::loopback::Block;
+use metal_test_support::sim as simulator;
 use metal_types::output::ErrorKind;
 use metal_types::{BootDevice, PowerAction, PowerState};
 use metal_wsman::{Credentials, KnownHosts, TransportOptions};
 
 const PASSWORD: &str = "Secr3t!pw";
-
-async fn sim(net: u8, boards: usize, tweak: impl FnOnce(&mut SimConfig)) -> Sim {
-    let mut config = SimConfig {
-        boards,
-        first_ip: Ipv4Addr::new(127, 0, net, 1),
-        password: PASSWORD.into(),
-        transition: Duration::from_millis(100),
-        ..SimConfig::default()
-    };
-    tweak(&mut config);
-    Sim::start(config).await.expect("simulator starts")
-}
 
 fn options() -> Arc<TransportOptions> {
     Arc::new(TransportOptions {
@@ -70,7 +60,8 @@ async fn wait_for_boots(
 
 #[tokio::test]
 async fn power_off_then_on_and_idempotence() {
-    let sim = sim(101, 1, |_| {}).await;
+    let block = Block::allocate();
+    let sim = simulator::start(&block, 1, PASSWORD, |_| {}).await;
     let board = &sim.boards()[0];
     let mut amt = session(board.ip(), PASSWORD);
     assert_eq!(amt.power_status().await.unwrap().power, PowerState::On);
@@ -93,7 +84,8 @@ async fn power_off_then_on_and_idempotence() {
 
 #[tokio::test]
 async fn a_state_the_board_does_not_offer_is_refused_without_sending() {
-    let sim = sim(102, 1, |_| {}).await;
+    let block = Block::allocate();
+    let sim = simulator::start(&block, 1, PASSWORD, |_| {}).await;
     let board = &sim.boards()[0];
     board.set_power_state(8);
     let mut amt = session(board.ip(), PASSWORD);
@@ -101,7 +93,7 @@ async fn a_state_the_board_does_not_offer_is_refused_without_sending() {
     assert!(matches!(err, Error::Unsupported { .. }), "{err}");
     let text = err.to_string();
     assert!(
-        text.contains("127.0.102.1")
+        text.contains(&block.first().to_string())
             && text.contains("does not offer cycle (5) while off")
             && text.contains("on (2)"),
         "{text}"
@@ -117,7 +109,8 @@ async fn a_state_the_board_does_not_offer_is_refused_without_sending() {
 
 #[tokio::test]
 async fn boot_pxe_now_applies_to_the_next_boot_only() {
-    let sim = sim(103, 1, |_| {}).await;
+    let block = Block::allocate();
+    let sim = simulator::start(&block, 1, PASSWORD, |_| {}).await;
     let board = &sim.boards()[0];
     let mut amt = session(board.ip(), PASSWORD);
     amt.set_next_boot(BootDevice::Pxe).await.unwrap();
@@ -159,7 +152,8 @@ async fn boot_pxe_now_applies_to_the_next_boot_only() {
 
 #[tokio::test]
 async fn boot_now_powers_on_a_board_that_is_off() {
-    let sim = sim(104, 1, |_| {}).await;
+    let block = Block::allocate();
+    let sim = simulator::start(&block, 1, PASSWORD, |_| {}).await;
     let board = &sim.boards()[0];
     board.set_power_state(8);
     let outcome = session(board.ip(), PASSWORD)
@@ -176,7 +170,8 @@ async fn boot_now_powers_on_a_board_that_is_off() {
 
 #[tokio::test]
 async fn wrong_password_costs_two_requests_and_names_the_host() {
-    let sim = sim(105, 1, |_| {}).await;
+    let block = Block::allocate();
+    let sim = simulator::start(&block, 1, PASSWORD, |_| {}).await;
     let board = &sim.boards()[0];
     let err = session(board.ip(), "wrong")
         .power_status()
@@ -185,7 +180,7 @@ async fn wrong_password_costs_two_requests_and_names_the_host() {
     assert_eq!(err.category(), ErrorKind::Auth);
     assert!(
         err.to_string()
-            .starts_with("127.0.105.1:16992: authentication failed"),
+            .starts_with(&format!("{}:16992: authentication failed", block.first())),
         "{err}"
     );
     assert_eq!(
@@ -198,7 +193,8 @@ async fn wrong_password_costs_two_requests_and_names_the_host() {
 
 #[tokio::test]
 async fn repeated_failures_lock_the_account_on_the_board() {
-    let sim = sim(106, 1, |c| c.lockout_threshold = 3).await;
+    let block = Block::allocate();
+    let sim = simulator::start(&block, 1, PASSWORD, |c| c.lockout_threshold = 3).await;
     let board = &sim.boards()[0];
     for _ in 0..3 {
         assert!(session(board.ip(), "wrong").power_status().await.is_err());
@@ -217,7 +213,8 @@ async fn repeated_failures_lock_the_account_on_the_board() {
 
 #[tokio::test]
 async fn injected_faults_are_reported_per_kind() {
-    let sim = sim(107, 4, |_| {}).await;
+    let block = Block::allocate();
+    let sim = simulator::start(&block, 4, PASSWORD, |_| {}).await;
     let boards = sim.boards();
     boards[0].set_fault(Fault::Http500);
     boards[1].set_fault(Fault::Drop);
@@ -242,7 +239,8 @@ async fn injected_faults_are_reported_per_kind() {
 
 #[tokio::test]
 async fn extra_latency_is_tolerated_below_the_timeout() {
-    let sim = sim(108, 1, |_| {}).await;
+    let block = Block::allocate();
+    let sim = simulator::start(&block, 1, PASSWORD, |_| {}).await;
     let board = &sim.boards()[0];
     board.set_fault(Fault::Latency(Duration::from_millis(300)));
     assert_eq!(
@@ -258,7 +256,8 @@ async fn extra_latency_is_tolerated_below_the_timeout() {
 
 #[tokio::test]
 async fn fleet_reports_every_host_and_isolates_a_dead_one() {
-    let sim = sim(109, 12, |_| {}).await;
+    let block = Block::allocate();
+    let sim = simulator::start(&block, 12, PASSWORD, |_| {}).await;
     let boards = sim.boards();
     boards[5].set_fault(Fault::Hang);
     let fleet = Fleet {
@@ -303,7 +302,8 @@ async fn fleet_reports_every_host_and_isolates_a_dead_one() {
 
 #[tokio::test]
 async fn hardware_inventory_matches_the_board_and_follows_paging() {
-    let sim = sim(110, 3, |c| c.page_size = 1).await;
+    let block = Block::allocate();
+    let sim = simulator::start(&block, 3, PASSWORD, |c| c.page_size = 1).await;
     for board in sim.boards() {
         let hw = session(board.ip(), PASSWORD).hardware().await.unwrap();
         assert_eq!(hw.uuid, board.uuid());
@@ -349,7 +349,8 @@ async fn hardware_inventory_matches_the_board_and_follows_paging() {
 
 #[tokio::test]
 async fn tls_pins_on_first_use_refuses_a_changed_certificate_and_repins_on_request() {
-    let sim = sim(111, 1, |c| c.tls = true).await;
+    let block = Block::allocate();
+    let sim = simulator::start(&block, 1, PASSWORD, |c| c.tls = true).await;
     let board = &sim.boards()[0];
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("known_amt_hosts");
@@ -375,7 +376,7 @@ async fn tls_pins_on_first_use_refuses_a_changed_certificate_and_repins_on_reque
     let pin = metal_wsman::tls::fingerprint(&board.tls_cert_der());
     let recorded = std::fs::read_to_string(&file).unwrap();
     assert!(
-        recorded.contains(&format!("127.0.111.1:16993 {}", hex(&pin))),
+        recorded.contains(&format!("{}:16993 {}", block.first(), hex(&pin))),
         "{recorded}"
     );
     assert!(
@@ -400,7 +401,9 @@ async fn tls_pins_on_first_use_refuses_a_changed_certificate_and_repins_on_reque
     );
     let new_pin = metal_wsman::tls::fingerprint(&board.tls_cert_der());
     assert_eq!(
-        KnownHosts::load(&file).unwrap().get("127.0.111.1:16993"),
+        KnownHosts::load(&file)
+            .unwrap()
+            .get(&format!("{}:16993", block.first())),
         Some(new_pin)
     );
     sim.shutdown().await;
@@ -412,7 +415,8 @@ fn hex(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn identify_reports_the_vendor_and_version() {
-    let sim = sim(112, 1, |_| {}).await;
+    let block = Block::allocate();
+    let sim = simulator::start(&block, 1, PASSWORD, |_| {}).await;
     let board = &sim.boards()[0];
     let mut amt = session(board.ip(), PASSWORD);
     let id = amt.wsman().identify().await.unwrap();
@@ -424,7 +428,11 @@ async fn identify_reports_the_vendor_and_version() {
 
 #[tokio::test]
 async fn a_second_change_inside_the_busy_window_is_refused_with_an_explanation() {
-    let sim = sim(113, 1, |c| c.transition = Duration::from_secs(3)).await;
+    let block = Block::allocate();
+    let sim = simulator::start(&block, 1, PASSWORD, |c| {
+        c.transition = Duration::from_secs(3)
+    })
+    .await;
     let board = &sim.boards()[0];
     let mut amt = session(board.ip(), PASSWORD);
     let status = amt.power_status().await.unwrap();

@@ -10,23 +10,20 @@ use std::time::Duration;
 use metal_amt::sol::{SolErrorKind, SolEvent, SolOptions, SolSession};
 use metal_amt::{Amt, Error, PowerPolicy};
 use metal_sim::{Sim, SimConfig, SolFault};
+use metal_test_support::loopback::Block;
 use metal_types::PowerAction;
 use metal_wsman::{Credentials, KnownHosts, TransportOptions};
 
 const PASSWORD: &str = "Secr3t!pw";
 
-async fn sim(net: u8, tweak: impl FnOnce(&mut SimConfig)) -> Sim {
-    let mut config = SimConfig {
-        boards: 1,
-        first_ip: Ipv4Addr::new(127, 0, net, 1),
-        password: PASSWORD.into(),
-        transition: Duration::from_millis(100),
-        boot_output_delay: Duration::from_millis(100),
-        sol_heartbeat: Duration::from_millis(500),
-        ..SimConfig::default()
-    };
-    tweak(&mut config);
-    Sim::start(config).await.expect("simulator starts")
+/// One board on `block` with quick boot output and SOL heartbeats, then `tweak`.
+async fn sim(block: &Block, tweak: impl FnOnce(&mut SimConfig)) -> Sim {
+    metal_test_support::sim::start(block, 1, PASSWORD, |config| {
+        config.boot_output_delay = Duration::from_millis(100);
+        config.sol_heartbeat = Duration::from_millis(500);
+        tweak(config);
+    })
+    .await
 }
 
 fn amt(ip: Ipv4Addr, password: &str, tls: bool) -> Amt {
@@ -97,7 +94,8 @@ async fn login(session: &mut SolSession) {
 
 #[tokio::test]
 async fn login_echo_and_a_one_mebibyte_burst_in_order() {
-    let sim = sim(150, |_| {}).await;
+    let block = Block::allocate();
+    let sim = sim(&block, |_| {}).await;
     let board = &sim.boards()[0];
     let (mut session, readiness) = amt(board.ip(), PASSWORD, false)
         .open_sol(options())
@@ -129,7 +127,8 @@ async fn login_echo_and_a_one_mebibyte_burst_in_order() {
 
 #[tokio::test]
 async fn sol_is_enabled_over_wsman_when_it_is_off() {
-    let sim = sim(151, |c| c.sol_enabled = false).await;
+    let block = Block::allocate();
+    let sim = sim(&block, |c| c.sol_enabled = false).await;
     let board = &sim.boards()[0];
     assert!(!board.sol_enabled());
     let (mut session, readiness) = amt(board.ip(), PASSWORD, false)
@@ -145,7 +144,8 @@ async fn sol_is_enabled_over_wsman_when_it_is_off() {
 
 #[tokio::test]
 async fn a_wrong_password_is_an_authentication_error() {
-    let sim = sim(152, |_| {}).await;
+    let block = Block::allocate();
+    let sim = sim(&block, |_| {}).await;
     let board = &sim.boards()[0];
     let options = Arc::new(TransportOptions::default());
     let creds = Credentials {
@@ -162,7 +162,11 @@ async fn a_wrong_password_is_an_authentication_error() {
         .err()
         .expect("refused");
     assert!(matches!(err.kind, SolErrorKind::Auth), "{err}");
-    assert!(err.to_string().starts_with("127.0.152.1:16994: "), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}:16994: ", block.first())),
+        "{err}"
+    );
     sim.shutdown().await;
 }
 
@@ -175,7 +179,8 @@ fn options_fast() -> SolOptions {
 
 #[tokio::test]
 async fn a_board_that_goes_silent_is_detected_within_the_bound() {
-    let sim = sim(153, |_| {}).await;
+    let block = Block::allocate();
+    let sim = sim(&block, |_| {}).await;
     let board = &sim.boards()[0];
     let (mut session, _) = amt(board.ip(), PASSWORD, false)
         .open_sol(options())
@@ -200,7 +205,8 @@ async fn a_board_that_goes_silent_is_detected_within_the_bound() {
 
 #[tokio::test]
 async fn a_dropped_session_reports_closed_and_a_new_one_opens() {
-    let sim = sim(154, |_| {}).await;
+    let block = Block::allocate();
+    let sim = sim(&block, |_| {}).await;
     let board = &sim.boards()[0];
     let mut a = amt(board.ip(), PASSWORD, false);
     let (mut session, _) = a.open_sol(options()).await.unwrap();
@@ -224,7 +230,8 @@ async fn a_dropped_session_reports_closed_and_a_new_one_opens() {
 
 #[tokio::test]
 async fn cycle_is_refused_while_a_session_is_open_and_a_reset_shows_the_reboot() {
-    let sim = sim(155, |_| {}).await;
+    let block = Block::allocate();
+    let sim = sim(&block, |_| {}).await;
     let board = &sim.boards()[0];
     let (mut session, _) = amt(board.ip(), PASSWORD, false)
         .open_sol(options())
@@ -253,7 +260,8 @@ async fn cycle_is_refused_while_a_session_is_open_and_a_reset_shows_the_reboot()
 
 #[tokio::test]
 async fn sol_over_tls_with_the_pinned_certificate() {
-    let sim = sim(156, |c| c.tls = true).await;
+    let block = Block::allocate();
+    let sim = sim(&block, |c| c.tls = true).await;
     let board = &sim.boards()[0];
     let (mut session, _) = amt(board.ip(), PASSWORD, true)
         .open_sol(options())
@@ -267,7 +275,8 @@ async fn sol_over_tls_with_the_pinned_certificate() {
 
 #[tokio::test]
 async fn older_firmware_still_authenticates() {
-    let sim = sim(157, |c| c.profile = metal_sim::Profile::Amt9).await;
+    let block = Block::allocate();
+    let sim = sim(&block, |c| c.profile = metal_sim::Profile::Amt9).await;
     let board = &sim.boards()[0];
     let (mut session, _) = amt(board.ip(), PASSWORD, false)
         .open_sol(options())
@@ -283,7 +292,8 @@ async fn older_firmware_still_authenticates() {
 async fn our_heartbeats_keep_an_idle_session_open() {
     // The simulated board closes a session whose client stays silent for five of its 500 ms
     // heartbeat intervals; an idle metal session must survive well past that.
-    let sim = sim(158, |_| {}).await;
+    let block = Block::allocate();
+    let sim = sim(&block, |_| {}).await;
     let board = &sim.boards()[0];
     let (mut session, _) = amt(board.ip(), PASSWORD, false)
         .open_sol(options())

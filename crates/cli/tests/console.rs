@@ -3,44 +3,30 @@
 //! rack across a reset. tmux must be installed (`.ci/run` installs it); without it the
 //! interactive test fails with that message rather than passing.
 
-mod support;
-
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{BIN, SimProcess, wait_until};
+use metal_test_support::loopback::Block;
+use metal_test_support::metal::Metal;
+use metal_test_support::process::wait_until;
+use metal_test_support::sim::SimProcess;
 
+const BIN: &str = env!("CARGO_BIN_EXE_metal");
 const PASSWORD: &str = "Secr3t!pw";
 
-/// Starts `metal console HOST --expect PATTERN --timeout SECS` in the background and gives it
-/// time to open its session.
-fn spawn_expect(host: &str, pattern: &str, timeout: &str) -> std::process::Child {
-    let child = Command::new(BIN)
-        .args([
-            "console",
-            host,
-            "--expect",
-            pattern,
-            "--timeout",
-            timeout,
-            "--password",
-            PASSWORD,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start metal console");
-    std::thread::sleep(Duration::from_millis(1500));
-    child
+/// `metal` in an environment of its own with the boards' password, and no inventory.
+fn metal() -> Metal {
+    Metal::new(BIN).password(PASSWORD).no_inventory()
 }
 
-fn metal(args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .args(args)
-        .args(["--password", PASSWORD])
-        .output()
-        .expect("run metal")
+/// `metal sim --quiet` with `boards` boards from the block's first address.
+fn quiet_sim(block: &Block, boards: usize, extra: &[&str]) -> SimProcess {
+    SimProcess::builder(BIN, PASSWORD, block.first())
+        .boards(boards)
+        .args(["--quiet"])
+        .args(extra)
+        .start()
 }
 
 /// A tmux session running one command in a real pseudo-terminal; killed on drop.
@@ -111,16 +97,15 @@ impl Drop for Tmux {
 
 #[test]
 fn interactive_console_in_a_real_terminal_with_tilde_dot() {
-    let _sim = SimProcess::start(
-        PASSWORD,
-        &["--quiet", "--boards", "1", "--first-ip", "127.0.160.1"],
-    );
+    let block = Block::allocate();
+    let _sim = quiet_sim(&block, 1, &[]);
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("console.log");
     // After metal exits, the shell prints the exit code and whether the terminal is back in
     // canonical mode with echo (raw mode would show -icanon -echo).
     let command = format!(
-        "{BIN} console 127.0.160.1 --password '{PASSWORD}' --log {}; echo EXIT=$?; echo TTY=$(stty -a | grep -o -- '-\\?icanon\\|-\\?echo ' | tr '\\n' ' ')END; sleep 60",
+        "{BIN} console {} --password '{PASSWORD}' --log {}; echo EXIT=$?; echo TTY=$(stty -a | grep -o -- '-\\?icanon\\|-\\?echo ' | tr '\\n' ' ')END; sleep 60",
+        block.first(),
         log.display()
     );
     let tmux = Tmux::start(
@@ -160,18 +145,14 @@ fn interactive_console_in_a_real_terminal_with_tilde_dot() {
 
 #[test]
 fn expect_returns_once_the_board_prints_login_after_a_power_on() {
-    let _sim = SimProcess::start(
-        PASSWORD,
-        &["--quiet", "--boards", "2", "--first-ip", "127.0.161.1"],
-    );
-    assert!(metal(&["power", "off", "127.0.161.2"]).status.success());
-    let waiter = spawn_expect("127.0.161.2", "login:", "60");
-    let on = metal(&["power", "on", "127.0.161.2"]);
-    assert!(
-        on.status.success(),
-        "{}",
-        String::from_utf8_lossy(&on.stdout)
-    );
+    let block = Block::allocate();
+    let _sim = quiet_sim(&block, 2, &[]);
+    let metal = metal();
+    let two = block.ip(2).to_string();
+    assert_eq!(metal.run(&["power", "off", &two]).0, 0);
+    let waiter = metal.expect_in_background(&two, "login:", 60);
+    let (code, stdout, _) = metal.run(&["power", "on", &two]);
+    assert_eq!(code, 0, "{stdout}");
     let out = waiter.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
@@ -184,82 +165,58 @@ fn expect_returns_once_the_board_prints_login_after_a_power_on() {
 
 #[test]
 fn expect_times_out_with_the_last_lines() {
-    let _sim = SimProcess::start(
-        PASSWORD,
-        &["--quiet", "--boards", "1", "--first-ip", "127.0.162.1"],
-    );
-    let out = metal(&[
+    let block = Block::allocate();
+    let _sim = quiet_sim(&block, 1, &[]);
+    let one = block.first().to_string();
+    let (code, _, stderr) = metal().run(&[
         "console",
-        "127.0.162.1",
+        &one,
         "--expect",
         "never-printed",
         "--timeout",
         "2",
     ]);
-    assert_eq!(out.status.code(), Some(3));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code, 3);
     assert!(
-        stderr.contains("127.0.162.1") && stderr.contains("no line matching"),
+        stderr.contains(&one) && stderr.contains("no line matching"),
         "{stderr}"
     );
 }
 
 #[test]
 fn record_captures_every_board_and_reconnects() {
-    let sim = SimProcess::start(
-        PASSWORD,
-        &["--quiet", "--boards", "4", "--first-ip", "127.0.163.1"],
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let logs = dir.path().join("logs");
-    let recorder = Command::new(BIN)
-        .args([
-            "console",
-            "--record",
-            "127.0.163.0/29",
-            "--dir",
-            logs.to_str().unwrap(),
-            "--password",
-            PASSWORD,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let opened =
-        |host: &str| read(&logs.join(format!("{host}.log"))).contains("SOL session 1 opened");
+    let block = Block::allocate();
+    let sim = quiet_sim(&block, 4, &[]);
+    let metal = metal();
+    let logs = metal.dir().join("logs");
+    let recorder = metal
+        .command(["console", "--record", &block.cidr(29), "--dir"])
+        .arg(&logs)
+        .spawn();
+    let log_of = |ip: std::net::Ipv4Addr| read(&logs.join(format!("{ip}.log")));
     wait_until("every board is recorded", Duration::from_secs(20), || {
-        (1..=4).all(|i| opened(&format!("127.0.163.{i}")))
+        block
+            .range(4)
+            .all(|ip| log_of(ip).contains("SOL session 1 opened"))
     });
     // Resets are allowed while SOL is open: every board reboots on camera.
-    let reset = metal(&[
-        "power",
-        "reset",
-        "127.0.163.1,127.0.163.2,127.0.163.3,127.0.163.4",
-    ]);
-    assert!(
-        reset.status.success(),
-        "{}",
-        String::from_utf8_lossy(&reset.stdout)
-    );
+    let (code, stdout, _) = metal.run(&["power", "reset", &block.list(4)]);
+    assert_eq!(code, 0, "{stdout}");
     wait_until(
         "every board's reboot is recorded",
         Duration::from_secs(30),
-        || (1..=4).all(|i| read(&logs.join(format!("127.0.163.{i}.log"))).contains("Booting from")),
+        || block.range(4).all(|ip| log_of(ip).contains("Booting from")),
     );
     // The boards' management engines go away and come back: every recorder reconnects.
     drop(sim);
-    let _sim = SimProcess::start(
-        PASSWORD,
-        &["--quiet", "--boards", "4", "--first-ip", "127.0.163.1"],
-    );
+    let _sim = quiet_sim(&block, 4, &[]);
     wait_until(
         "every board is recorded again",
         Duration::from_secs(30),
         || {
-            (1..=4).all(|i| {
-                read(&logs.join(format!("127.0.163.{i}.log"))).contains("SOL session 2 opened")
-            })
+            block
+                .range(4)
+                .all(|ip| log_of(ip).contains("SOL session 2 opened"))
         },
     );
     // Stop, then check the summary: one row per address of the block, two of them empty.
@@ -274,7 +231,7 @@ fn record_captures_every_board_and_reconnects() {
     let out = recorder.wait_with_output().unwrap();
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
-        table.contains("127.0.163.1") && table.contains("127.0.163.6"),
+        table.contains(&block.ip(1).to_string()) && table.contains(&block.ip(6).to_string()),
         "{table}"
     );
     assert_eq!(
@@ -282,13 +239,13 @@ fn record_captures_every_board_and_reconnects() {
         Some(2),
         "boards .5 and .6 do not exist: {table}"
     );
-    for i in 1..=4 {
-        let text = read(&logs.join(format!("127.0.163.{i}.log")));
+    for ip in block.range(4) {
+        let text = log_of(ip);
         assert!(
             text.lines().all(|l| l.len() > 24 && &l[10..11] == "T"),
             "timestamped lines: {text}"
         );
-        assert!(text.contains("Booting from"), "127.0.163.{i}: {text}");
+        assert!(text.contains("Booting from"), "{ip}: {text}");
     }
 }
 
@@ -298,25 +255,20 @@ fn read(path: &Path) -> String {
 
 #[test]
 fn console_enables_sol_when_the_board_has_it_off_and_says_so() {
-    let _sim = SimProcess::start(
-        PASSWORD,
-        &[
-            "--quiet",
-            "--boards",
-            "1",
-            "--first-ip",
-            "127.0.164.1",
-            "--sol-disabled",
-        ],
-    );
-    let waiter = spawn_expect("127.0.164.1", "node-0 login:", "30");
+    let block = Block::allocate();
+    let _sim = quiet_sim(&block, 1, &["--sol-disabled"]);
+    let metal = metal();
+    let one = block.first().to_string();
+    let waiter = metal.expect_in_background(&one, "node-0 login:", 30);
     // The host prints nothing until it does something: a reset makes it boot on camera.
-    assert!(metal(&["power", "reset", "127.0.164.1"]).status.success());
+    assert_eq!(metal.run(&["power", "reset", &one]).0, 0);
     let out = waiter.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("127.0.164.1: SOL was disabled in AMT_RedirectionService; enabled it"),
+        stderr.contains(&format!(
+            "{one}: SOL was disabled in AMT_RedirectionService; enabled it"
+        )),
         "{stderr}"
     );
 }

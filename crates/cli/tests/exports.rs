@@ -3,14 +3,17 @@
 //! port, read back with `dig`. `.ci/inventory-deps.sh` installs them; a missing tool fails the
 //! test with a message saying which package to install.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use metal_test_support::loopback::Block;
+use metal_test_support::metal::Metal;
+use metal_test_support::sim::SimProcess;
 use serde_json::Value;
 
+const BIN: &str = env!("CARGO_BIN_EXE_metal");
 const PASSWORD: &str = "Exp0rt!pw";
 
 /// Runs a system tool, failing loudly when it is not installed.
@@ -50,54 +53,24 @@ impl Drop for Kill {
     }
 }
 
-fn metal(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_metal"))
-        .args(args)
-        .env("METAL_DB", db_url(dir))
-        .env("METAL_CONFIG", "/nonexistent/metal-config.toml")
-        .env("METAL_AMT_PASSWORD", PASSWORD)
-        .env(
-            "METAL_PROFILES",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../hardware-profiles"),
-        )
-        .output()
-        .expect("run metal");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn db_url(dir: &Path) -> String {
-    format!("sqlite://{}", dir.join("inventory.db").display())
-}
-
-/// A rack of three enrolled boards with two DomUs, in `dir`'s inventory.
-fn rack(dir: &Path, first_ip: &str, cidr: &str) {
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_metal"))
-        .args([
-            "sim",
-            "--boards",
-            "3",
-            "--first-ip",
-            first_ip,
-            "--password",
-            PASSWORD,
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(sim.stdout.take().unwrap()).lines();
-    assert!(lines.next().unwrap().unwrap().starts_with("ready"));
-    let sim = Kill(sim);
-    let (code, out, err) = metal(
-        dir,
-        &["enroll", cidr, "--rack", "r05", "--pool", "10.55.0.0/24"],
-    );
+/// An inventory with a rack of three boards enrolled from `block` (the simulated boards are
+/// gone again) and two DomUs.
+fn rack(block: &Block) -> Metal {
+    let metal = Metal::new(BIN).password(PASSWORD);
+    let sim = SimProcess::builder(BIN, PASSWORD, block.first())
+        .boards(3)
+        .start();
+    let (code, out, err) = metal.run(&[
+        "enroll",
+        &block.cidr(29),
+        "--rack",
+        "r05",
+        "--pool",
+        "10.55.0.0/24",
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     drop(sim);
-    let url = db_url(dir);
+    let url = metal.db_url();
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let store = metal_inventory::Store::open(&url).await.unwrap();
         store
@@ -116,32 +89,30 @@ fn rack(dir: &Path, first_ip: &str, cidr: &str) {
             .unwrap();
         store.close().await;
     });
+    metal
 }
 
 #[test]
 fn zone_files_pass_named_checkzone() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    rack(d, "127.0.75.1", "127.0.75.0/29");
-    let out_dir = d.join("zones");
-    let (code, _, err) = metal(
-        d,
-        &[
-            "export",
-            "dns",
-            "--zone",
-            "host.h",
-            "--out",
-            out_dir.to_str().unwrap(),
-            "--serial",
-            "7",
-        ],
-    );
+    let block = Block::allocate();
+    let metal = rack(&block);
+    let out_dir = metal.dir().join("zones");
+    let (code, _, err) = metal.run(&[
+        "export",
+        "dns",
+        "--zone",
+        "host.h",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--serial",
+        "7",
+    ]);
     assert_eq!(code, 0, "{err}");
     let forward = std::fs::read_to_string(out_dir.join("host.h.zone")).unwrap();
+    let amt_record = format!("amt.r05-h01\tIN\tA\t{}", block.first());
     for want in [
         "r05-h01\tIN\tA\t10.55.0.1",
-        "amt.r05-h01\tIN\tA\t127.0.75.1",
+        amt_record.as_str(),
         "backend01\tIN\tA\t10.55.0.4",
         "parent.backend01\tIN\tCNAME\tr05-h01.host.h.",
         "parent.backend02\tIN\tCNAME\tr05-h02.host.h.",
@@ -164,11 +135,11 @@ fn zone_files_pass_named_checkzone() {
 
 #[test]
 fn nagios_objects_pass_nagios_verification_and_prometheus_targets_parse() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    rack(d, "127.0.76.1", "127.0.76.0/29");
+    let block = Block::allocate();
+    let metal = rack(&block);
+    let d = metal.dir();
     let objects = d.join("metal.cfg");
-    let (code, _, err) = metal(d, &["export", "nagios", "--out", objects.to_str().unwrap()]);
+    let (code, _, err) = metal.run(&["export", "nagios", "--out", objects.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&objects).unwrap();
     assert!(
@@ -224,7 +195,7 @@ fn nagios_objects_pass_nagios_verification_and_prometheus_targets_parse() {
     let text = run_ok(tool("nagios4", "nagios4-core").args(["-v", main_cfg.to_str().unwrap()]));
     assert!(text.contains("Total Errors:   0"), "{text}");
 
-    let (code, out, _) = metal(d, &["export", "prometheus", "--port", "9100"]);
+    let (code, out, _) = metal.run(&["export", "prometheus", "--port", "9100"]);
     assert_eq!(code, 0);
     let groups: Value = serde_json::from_str(&out).unwrap();
     let groups = groups.as_array().unwrap();
@@ -262,9 +233,9 @@ fn dig(port: u16, name: &str, rtype: &str) -> String {
 
 #[test]
 fn dns_sync_updates_a_real_named_with_tsig() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    rack(d, "127.0.77.1", "127.0.77.0/29");
+    let block = Block::allocate();
+    let metal = rack(&block);
+    let d = metal.dir();
     let key = run_ok(tool("tsig-keygen", "bind9-utils").args(["-a", "hmac-sha256", "metal-test"]));
     std::fs::write(d.join("metal.key"), &key).unwrap();
     // The zone starts empty but for SOA, NS, the name server's address and a name of the
@@ -325,44 +296,44 @@ fn dns_sync_updates_a_real_named_with_tsig() {
         "--key-file",
         key_file.to_str().unwrap(),
     ];
-    let (code, out, err) = metal(d, &sync);
+    let (code, out, err) = metal.run(&sync);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("host.h: 10 records"), "{out}");
     assert_eq!(dig(port, "r05-h01.host.h", "A"), "10.55.0.1");
-    assert_eq!(dig(port, "amt.r05-h03.host.h", "A"), "127.0.77.3");
+    assert_eq!(
+        dig(port, "amt.r05-h03.host.h", "A"),
+        block.ip(3).to_string()
+    );
     assert_eq!(
         dig(port, "parent.backend01.host.h", "CNAME"),
         "r05-h01.host.h."
     );
     assert_eq!(dig(port, "backend02.host.h", "A"), "10.55.0.5");
     // Again: the same records, nothing doubled.
-    let (code, _, _) = metal(d, &sync);
+    let (code, _, _) = metal.run(&sync);
     assert_eq!(code, 0);
     assert_eq!(dig(port, "r05-h01.host.h", "A"), "10.55.0.1");
 
     // A machine retired from the inventory leaves the zone at the next sync; the site's own
     // name stays. An impossible transition and an unknown host are refused per host.
-    let (code, out, _) = metal(d, &["state", "retired", "r05-h03", "--reason", "PSU died"]);
+    let (code, out, _) = metal.run(&["state", "retired", "r05-h03", "--reason", "PSU died"]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("r05-h03: ") && out.contains(" -> retired"),
         "{out}"
     );
-    let (code, out, _) = metal(
-        d,
-        &["state", "deployed", "r05-h03", "nosuch", "--reason", "x"],
-    );
+    let (code, out, _) = metal.run(&["state", "deployed", "r05-h03", "nosuch", "--reason", "x"]);
     assert_eq!(code, 3, "both fail: {out}");
     assert!(out.contains("r05-h03: FAILED"), "{out}");
     assert!(out.contains("nosuch: FAILED"), "{out}");
     // A Dom0 that still carries guests is not retired (their CNAMEs would dangle).
-    let (code, out, _) = metal(d, &["state", "retired", "r05-h01", "--reason", "x"]);
+    let (code, out, _) = metal.run(&["state", "retired", "r05-h01", "--reason", "x"]);
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("still carries guests backend01"), "{out}");
-    let (code, out, _) = metal(d, &["events", "r05-h03"]);
+    let (code, out, _) = metal.run(&["events", "r05-h03"]);
     assert_eq!(code, 0);
     assert!(out.contains("PSU died"), "{out}");
-    let (code, out, err) = metal(d, &sync);
+    let (code, out, err) = metal.run(&sync);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("host.h: 8 records")
@@ -373,7 +344,7 @@ fn dns_sync_updates_a_real_named_with_tsig() {
     assert_eq!(dig(port, "amt.r05-h03.host.h", "A"), "");
     assert_eq!(dig(port, "r05-h01.host.h", "A"), "10.55.0.1");
     assert_eq!(dig(port, "www.host.h", "A"), "127.0.0.9");
-    let (code, out, _) = metal(d, &sync);
+    let (code, out, _) = metal.run(&sync);
     assert_eq!(code, 0);
     assert!(!out.contains("deleted"), "nothing left to delete: {out}");
 
@@ -381,7 +352,7 @@ fn dns_sync_updates_a_real_named_with_tsig() {
     // forward zone is still synced, and the exit code says "partly".
     let mut with_reverse = sync.to_vec();
     with_reverse.push("--reverse");
-    let (code, out, err) = metal(d, &with_reverse);
+    let (code, out, err) = metal.run(&with_reverse);
     assert_eq!(code, 2, "{out}{err}");
     assert!(out.contains("host.h: 8 records"), "{out}");
     assert!(out.contains("0.55.10.in-addr.arpa: FAILED"), "{out}");
@@ -395,7 +366,7 @@ fn dns_sync_updates_a_real_named_with_tsig() {
     let mut bad = sync;
     let wrong_path = d.join("wrong.key");
     bad[7] = wrong_path.to_str().unwrap();
-    let (code, out, _) = metal(d, &bad);
+    let (code, out, _) = metal.run(&bad);
     assert_eq!(code, 3, "the only zone failed: {out}");
     assert!(
         out.contains(&format!("host.h: FAILED: DNS server 127.0.0.1:{port}")),

@@ -1,58 +1,23 @@
 //! Inventory commands end to end: `metal enroll`, `ls`, `show`, `events`, target resolution and
 //! the wrong-box guard, against `metal sim` run as a separate process. Each test has its own
-//! SQLite inventory in a temporary directory and its own loopback block (127.0.7x.0/24), so
-//! the tests can run in parallel with each other and with the other CLI tests.
+//! SQLite inventory in a temporary directory and its own loopback block, so the tests can run
+//! in parallel with each other and with the other CLI tests.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
+use metal_test_support::loopback::Block;
+use metal_test_support::metal::{Metal, profiles_dir};
+use metal_test_support::sim::SimProcess;
 use serde_json::Value;
-use support::SimProcess;
 
-mod support;
-
+const BIN: &str = env!("CARGO_BIN_EXE_metal");
 const PASSWORD: &str = "Inv3ntory!pw";
 
 /// `metal sim` with `boards` boards from `first_ip`.
-fn start_sim(boards: usize, first_ip: &str) -> SimProcess {
-    SimProcess::start(
-        PASSWORD,
-        &["--boards", &boards.to_string(), "--first-ip", first_ip],
-    )
-}
-
-/// Runs `metal` on the inventory in `dir`, with the password in the environment.
-fn metal_in(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
-    let mut cmd = support::metal_on_inventory(dir, "");
-    cmd.args(args).env_remove("METAL_AMT_PASSWORD");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run metal");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn metal(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    metal_in(dir, &[("METAL_AMT_PASSWORD", PASSWORD)], args)
-}
-
-fn json(dir: &Path, args: &[&str]) -> (i32, Value) {
-    let mut all = args.to_vec();
-    all.push("--json");
-    let (code, stdout, stderr) = metal(dir, &all);
-    let doc = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{e}: stdout {stdout:?} stderr {stderr:?}"));
-    (code, doc)
-}
-
-fn machines(dir: &Path) -> Vec<Value> {
-    let (code, doc) = json(dir, &["ls"]);
-    assert_eq!(code, 0, "{doc}");
-    doc["machines"].as_array().unwrap().clone()
+fn start_sim(boards: usize, first_ip: std::net::Ipv4Addr) -> SimProcess {
+    SimProcess::builder(BIN, PASSWORD, first_ip)
+        .boards(boards)
+        .start()
 }
 
 fn distinct(ms: &[Value], field: &str) -> usize {
@@ -64,10 +29,11 @@ fn distinct(ms: &[Value], field: &str) -> usize {
 
 #[test]
 fn enrol_a_rack_of_30_again_and_twice_at_once_still_gives_30() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let _sim = start_sim(30, "127.0.71.1");
-    let (code, doc) = json(d, &["enroll", "127.0.71.0/27", "--rack", "r01"]);
+    let block = Block::allocate();
+    let inv = Metal::new(BIN).password(PASSWORD);
+    let _sim = start_sim(30, block.first());
+    let cidr = block.cidr(27);
+    let (code, doc) = inv.json(&["enroll", &cidr, "--rack", "r01"]);
     assert_eq!(code, 0, "{doc}");
     assert_eq!(doc["summary"]["ok"], 30, "{doc}");
     let hosts = doc["hosts"].as_array().unwrap();
@@ -77,7 +43,7 @@ fn enrol_a_rack_of_30_again_and_twice_at_once_still_gives_30() {
     assert_eq!(hosts[1]["profile"], "desktop-8g-raid10");
     assert_eq!(hosts[2]["profile"], "desktop-8g-ssd-raid0");
 
-    let (code, out, _) = metal(d, &["enroll", "127.0.71.0/27", "--rack", "r01"]);
+    let (code, out, _) = inv.run(&["enroll", &cidr, "--rack", "r01"]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("Nothing changed: all 30 boards were already enrolled."),
@@ -85,14 +51,8 @@ fn enrol_a_rack_of_30_again_and_twice_at_once_still_gives_30() {
     );
 
     let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_metal"))
-            .args(["enroll", "127.0.71.0/27", "--rack", "r01", "--json"])
-            .env(
-                "METAL_DB",
-                format!("sqlite://{}", d.join("inventory.db").display()),
-            )
-            .env("METAL_AMT_PASSWORD", PASSWORD)
-            .env("METAL_CONFIG", "/nonexistent/metal-config.toml")
+        inv.command(["enroll", &cidr, "--rack", "r01", "--json"])
+            .into_command()
             .stdout(Stdio::null())
             .spawn()
             .unwrap()
@@ -100,13 +60,13 @@ fn enrol_a_rack_of_30_again_and_twice_at_once_still_gives_30() {
     let (mut a, mut b) = (spawn(), spawn());
     assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
 
-    let ms = machines(d);
+    let ms = inv.machines();
     assert_eq!(ms.len(), 30);
     for field in ["hostname", "address", "uuid", "amt_address", "mac"] {
         assert_eq!(distinct(&ms, field), 30, "{field}");
     }
     // The password is nowhere in the database files (main file, WAL, shared memory).
-    for entry in std::fs::read_dir(d).unwrap() {
+    for entry in std::fs::read_dir(inv.dir()).unwrap() {
         let path = entry.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
         let found = bytes
@@ -119,26 +79,28 @@ fn enrol_a_rack_of_30_again_and_twice_at_once_still_gives_30() {
 
 #[test]
 fn a_moved_board_is_refused_by_uuid_and_names_resolve() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let sim = start_sim(4, "127.0.72.1");
-    let (code, doc) = json(d, &["enroll", "127.0.72.0/29", "--rack", "r02"]);
+    let block = Block::allocate();
+    let inv = Metal::new(BIN).password(PASSWORD);
+    let sim = start_sim(4, block.first());
+    let (code, doc) = inv.json(&["enroll", &block.cidr(29), "--rack", "r02"]);
     assert_eq!(code, 0, "{doc}");
-    let (code, doc) = json(d, &["power", "status", "rack:r02"]);
+    let (code, doc) = inv.json(&["power", "status", "rack:r02"]);
     assert_eq!((code, doc["summary"]["ok"].as_u64()), (0, Some(4)), "{doc}");
-    let (code, doc) = json(d, &["power", "off", "r02-h03"]);
+    let (code, doc) = inv.json(&["power", "off", "r02-h03"]);
     assert_eq!(code, 0, "{doc}");
-    assert_eq!(doc["hosts"][0]["host"], "127.0.72.3");
-    sim.wait_for(|l| l == "127.0.72.3 power 2 -> 8");
-    let (code, doc) = json(d, &["power", "status", "all"]);
+    let three = block.ip(3).to_string();
+    assert_eq!(doc["hosts"][0]["host"], three.as_str());
+    sim.wait_for(|l| l == format!("{three} power 2 -> 8"));
+    let (code, doc) = inv.json(&["power", "status", "all"]);
     assert_eq!((code, doc["summary"]["ok"].as_u64()), (0, Some(4)), "{doc}");
-    let (code, _, err) = metal(d, &["power", "status", "r02-h99"]);
+    let (code, _, err) = inv.run(&["power", "status", "r02-h99"]);
     assert_eq!(code, 1);
     assert!(err.contains("r02-h99 is not in the inventory"), "{err}");
-    let (code, _, err) = metal(d, &["power", "status", "rack:nope"]);
+    let (code, _, err) = inv.run(&["power", "status", "rack:nope"]);
     assert_eq!(code, 1);
     assert!(err.contains("rack:nope has no machines"), "{err}");
-    let recorded: Vec<String> = machines(d)
+    let recorded: Vec<String> = inv
+        .machines()
         .iter()
         .map(|m| m["uuid"].as_str().unwrap().to_string())
         .collect();
@@ -146,8 +108,8 @@ fn a_moved_board_is_refused_by_uuid_and_names_resolve() {
 
     // The same boards come back one address up: every address now answers with its
     // neighbour's UUID.
-    let sim = start_sim(4, "127.0.72.2");
-    let (code, doc) = json(d, &["power", "cycle", "r02-h02"]);
+    let sim = start_sim(4, block.ip(2));
+    let (code, doc) = inv.json(&["power", "cycle", "r02-h02"]);
     assert_eq!(code, 3, "{doc}");
     assert_eq!(doc["hosts"][0]["error"]["kind"], "wrong-board", "{doc}");
     let message = doc["hosts"][0]["error"]["message"].as_str().unwrap();
@@ -155,7 +117,7 @@ fn a_moved_board_is_refused_by_uuid_and_names_resolve() {
         message.contains(&recorded[1]) && message.contains(&recorded[0]),
         "both UUIDs named: {message}"
     );
-    let (code, doc) = json(d, &["boot", "pxe", "r02-h03", "--now"]);
+    let (code, doc) = inv.json(&["boot", "pxe", "r02-h03", "--now"]);
     assert_eq!(code, 3, "{doc}");
     let log = sim.lines();
     assert!(
@@ -164,41 +126,36 @@ fn a_moved_board_is_refused_by_uuid_and_names_resolve() {
         "nothing may change on a refused board: {log:?}"
     );
     // Reading is not guarded.
-    let (code, _) = json(d, &["power", "status", "r02-h02"]);
+    let (code, _) = inv.json(&["power", "status", "r02-h02"]);
     assert_eq!(code, 0);
 }
 
 #[test]
 fn show_events_boot_and_unmatched_boards() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let sim = start_sim(3, "127.0.73.1");
+    let block = Block::allocate();
+    let inv = Metal::new(BIN).password(PASSWORD);
+    let sim = start_sim(3, block.first());
     // Only the diskless profile: the two disk boards are recorded but not provisioned.
-    let profiles = d.join("profiles");
+    let profiles = inv.dir().join("profiles");
     std::fs::create_dir(&profiles).unwrap();
     std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../hardware-profiles/desktop-4g-diskless.toml"
-        ),
+        profiles_dir().join("desktop-4g-diskless.toml"),
         profiles.join("desktop-4g-diskless.toml"),
     )
     .unwrap();
     let profiles = profiles.to_str().unwrap();
-    let (code, doc) = json(
-        d,
-        &[
-            "enroll",
-            "127.0.73.0/30",
-            "--rack",
-            "r03",
-            "--boot",
-            "--profiles",
-            profiles,
-            "--pool",
-            "10.9.8.0/24",
-        ],
-    );
+    let (one, two) = (block.ip(1).to_string(), block.ip(2).to_string());
+    let (code, doc) = inv.json(&[
+        "enroll",
+        &block.cidr(30),
+        "--rack",
+        "r03",
+        "--boot",
+        "--profiles",
+        profiles,
+        "--pool",
+        "10.9.8.0/24",
+    ]);
     assert_eq!(code, 0, "{doc}");
     let hosts = doc["hosts"].as_array().unwrap();
     assert_eq!(hosts[0]["state"], "provisioning", "{doc}");
@@ -211,64 +168,75 @@ fn show_events_boot_and_unmatched_boards() {
             .contains("8 GiB of memory, not 4"),
         "{doc}"
     );
-    sim.wait_for(|l| l == "127.0.73.1 boot from pxe (one-shot override)");
-    assert!(!sim.lines().iter().any(|l| l.starts_with("127.0.73.2 boot")));
+    sim.wait_for(|l| l == format!("{one} boot from pxe (one-shot override)"));
+    assert!(
+        !sim.lines()
+            .iter()
+            .any(|l| l.starts_with(&format!("{two} boot")))
+    );
 
-    let (code, out, _) = metal(d, &["show", "r03-h01"]);
+    let (code, out, _) = inv.run(&["show", "r03-h01"]);
     assert_eq!(code, 0);
+    let board = format!("board {one}");
     for want in [
         "rack r03",
-        "board 127.0.73.1",
+        board.as_str(),
         "dom0 r03-h01 10.9.8.1 [provisioning]",
         "desktop-4g-diskless",
     ] {
         assert!(out.contains(want), "{want:?} in {out}");
     }
-    let (code, out, _) = metal(d, &["events", "r03-h01"]);
+    let (code, out, _) = inv.run(&["events", "r03-h01"]);
     assert_eq!(code, 0);
     assert!(
         out.contains("new -> enrolled") && out.contains("enrolled -> provisioning"),
         "{out}"
     );
-    let (_, out, _) = metal(d, &["events", "r03-h02"]);
+    let (_, out, _) = inv.run(&["events", "r03-h02"]);
     assert!(
         out.contains("not provisioned: no hardware profile matches"),
         "{out}"
     );
     // The plain-IP `show` still reads the live board.
-    let (code, doc) = json(d, &["show", "127.0.73.1"]);
+    let (code, doc) = inv.json(&["show", &one]);
     assert_eq!(code, 0, "{doc}");
     assert!(doc["hosts"][0]["hardware"]["uuid"].is_string());
-    let (code, _, err) = metal(d, &["show", "nosuchhost"]);
+    let (code, _, err) = inv.run(&["show", "nosuchhost"]);
     assert_eq!(code, 1);
     assert!(err.contains("nosuchhost is not in the inventory"), "{err}");
 }
 
 #[test]
 fn credential_sets_resolve_from_the_environment_or_a_private_secrets_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let _sim = start_sim(2, "127.0.74.1");
-    let env = [("METAL_AMT_PASSWORD_LAB_A", PASSWORD)];
-    let (code, out, err) = metal_in(
-        d,
-        &env,
-        &[
-            "enroll",
-            "127.0.74.0/30",
-            "--rack",
-            "r04",
-            "--credential-set",
-            "lab-a",
-        ],
-    );
+    let block = Block::allocate();
+    // No METAL_AMT_PASSWORD: only the credential set's variable or the secrets file.
+    let inv = Metal::new(BIN);
+    let _sim = start_sim(2, block.first());
+    let cidr = block.cidr(30);
+    let lab_a = |args: &[&str]| {
+        inv.command(args)
+            .env("METAL_AMT_PASSWORD_LAB_A", PASSWORD)
+            .run()
+    };
+    let (code, out, err) = lab_a(&[
+        "enroll",
+        &cidr,
+        "--rack",
+        "r04",
+        "--credential-set",
+        "lab-a",
+    ]);
     assert_eq!(code, 0, "{out} {err}");
-    assert!(machines(d).iter().all(|m| m["credential_set"] == "lab-a"));
+    assert!(
+        inv.machines()
+            .iter()
+            .all(|m| m["credential_set"] == "lab-a")
+    );
     // No password anywhere but the set's variable: commands on names use the set.
-    let (code, out, err) = metal_in(d, &env, &["power", "status", "rack:r04"]);
+    let (code, out, err) = lab_a(&["power", "status", "rack:r04"]);
     assert_eq!(code, 0, "{out} {err}");
     // From the secrets file, which must be private.
-    let secrets = d.join("secrets.toml");
+    let secrets = inv.secrets_file();
     std::fs::write(
         &secrets,
         format!("[credentials.lab-a]\npassword = \"{PASSWORD}\"\n"),
@@ -276,27 +244,23 @@ fn credential_sets_resolve_from_the_environment_or_a_private_secrets_file() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let (code, _, err) = metal_in(d, &[], &["power", "status", "r04-h01"]);
+    let (code, _, err) = inv.run(&["power", "status", "r04-h01"]);
     assert_eq!(code, 1);
     assert!(
         err.contains("chmod 600") && !err.contains(PASSWORD),
         "{err}"
     );
     std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let (code, out, err) = metal_in(d, &[], &["power", "status", "r04-h01"]);
+    let (code, out, err) = inv.run(&["power", "status", "r04-h01"]);
     assert_eq!(code, 0, "{out} {err}");
-    let (code, _, err) = metal_in(
-        d,
-        &[],
-        &[
-            "enroll",
-            "127.0.74.0/30",
-            "--rack",
-            "r04",
-            "--credential-set",
-            "other",
-        ],
-    );
+    let (code, _, err) = inv.run(&[
+        "enroll",
+        &cidr,
+        "--rack",
+        "r04",
+        "--credential-set",
+        "other",
+    ]);
     assert_eq!(code, 1);
     assert!(err.contains("credential set \"other\""), "{err}");
 }

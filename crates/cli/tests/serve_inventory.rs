@@ -2,33 +2,18 @@
 //! callback from a provisioning machine marks it deployed. Runs on loopback (DHCP on an
 //! ephemeral port), against boards enrolled from `metal sim`.
 
-mod support;
-
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
-use support::{SimProcess, wait_until};
+use metal_test_support::loopback::Block;
+use metal_test_support::metal::Metal;
+use metal_test_support::process::wait_until;
+use metal_test_support::sim::SimProcess;
 
+const BIN: &str = env!("CARGO_BIN_EXE_metal");
 const PASSWORD: &str = "Serv3-inventory";
-
-fn metal(dir: &Path) -> Command {
-    support::metal_on_inventory(dir, PASSWORD)
-}
-
-fn machines(dir: &Path) -> Vec<Value> {
-    let out = metal(dir).args(["ls", "--json"]).output().unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
-    doc["machines"]
-        .as_array()
-        .cloned()
-        .unwrap_or_else(|| panic!("no machines in {doc}"))
-}
 
 fn http(addr: &str, request: &str) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -37,18 +22,6 @@ fn http(addr: &str, request: &str) -> String {
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
     out
-}
-
-struct Serve {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn config(dir: &Path) -> std::path::PathBuf {
@@ -76,64 +49,29 @@ fn config(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn serve_follows_the_inventory_and_marks_deployed_on_callback() {
-    let _sim = SimProcess::start(PASSWORD, &["--boards", "3", "--first-ip", "127.0.171.1"]);
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let out = metal(d)
-        .args(["enroll", "127.0.171.0/29", "--rack", "s01", "--boot"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let all = machines(d);
+    let block = Block::allocate();
+    let _sim = SimProcess::builder(BIN, PASSWORD, block.first())
+        .boards(3)
+        .start();
+    let metal = Metal::new(BIN).password(PASSWORD);
+    let d = metal.dir();
+    let (code, out, err) = metal.run(&["enroll", &block.cidr(29), "--rack", "s01", "--boot"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let all = metal.machines();
     assert_eq!(all.len(), 3);
     let diskless = all
         .iter()
-        .find(|m| m["amt_address"] == "127.0.171.1")
+        .find(|m| m["amt_address"] == block.first().to_string().as_str())
         .expect("board 1");
     assert_eq!(diskless["state"], "provisioning", "{diskless}");
     let mac = diskless["mac"].as_str().unwrap().to_string();
     let hostname = diskless["hostname"].as_str().unwrap().to_string();
 
-    let mut child = metal(d)
-        .args([
-            "serve",
-            "--inventory",
-            "--config",
-            config(d).to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    let serve = Serve { child, lines };
-    wait_until("metal serve is ready", Duration::from_secs(20), || {
-        serve
-            .lines
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.starts_with("ready "))
-    });
-    let ready = serve
-        .lines
-        .lock()
-        .unwrap()
-        .iter()
-        .find(|l| l.starts_with("ready "))
-        .cloned()
-        .unwrap();
+    let serve = metal
+        .command(["serve", "--inventory", "--config"])
+        .arg(config(d))
+        .spawn_lines();
+    let ready = serve.wait_for(|l| l.starts_with("ready "));
     let http_addr = ready
         .split_whitespace()
         .find_map(|f| f.strip_prefix("http="))
@@ -168,17 +106,14 @@ fn serve_follows_the_inventory_and_marks_deployed_on_callback() {
     assert!(posted.starts_with("HTTP/1.1 2"), "{posted}");
     let expected = format!("inventory: {hostname} is deployed");
     wait_until("the callback is recorded", Duration::from_secs(10), || {
-        serve.lines.lock().unwrap().contains(&expected)
+        serve.lines().contains(&expected)
     });
-    let now = machines(d)
+    let now = metal
+        .machines()
         .into_iter()
         .find(|m| m["mac"] == mac.as_str())
         .unwrap();
     assert_eq!(now["state"], "deployed", "{now}");
-    let events = metal(d).args(["events", &hostname]).output().unwrap();
-    assert!(
-        String::from_utf8_lossy(&events.stdout).contains("boot event booted"),
-        "{}",
-        String::from_utf8_lossy(&events.stdout)
-    );
+    let (_, events, _) = metal.run(&["events", &hostname]);
+    assert!(events.contains("boot event booted"), "{events}");
 }

@@ -3,13 +3,14 @@
 //! once are exact, a write and an escape are refused with their RFC 1350 codes, and SIGTERM
 //! stops the server and frees the port.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use support::{BIN, wait_until};
+use metal_test_support::metal::Metal;
+use metal_test_support::process::wait_until;
+
+const BIN: &str = env!("CARGO_BIN_EXE_metal");
 
 fn curl(args: &[&str]) -> Command {
     let mut c = Command::new("curl");
@@ -23,14 +24,14 @@ fn concurrent_copies_are_exact_and_sigterm_frees_the_port() {
     let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 31 % 251) as u8).collect();
     std::fs::write(dir.path().join("boot.bin"), &data).unwrap();
     std::fs::write(dir.path().join("notes.txt"), "one\ntwo\n").unwrap();
-    let mut server = Command::new(BIN)
-        .args(["tftp", "serve"])
+    let metal = Metal::new(BIN).no_inventory();
+    // Port 0: the kernel picks a free port, so no loopback block is needed.
+    let mut server = metal
+        .command(["tftp", "serve"])
         .arg(dir.path())
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .spawn();
     let mut ready = String::new();
     BufReader::new(server.stdout.take().unwrap())
         .read_line(&mut ready)

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use metal_sim::SimEvent;
+use metal_test_support::loopback::Block;
 
 /// Gets a fresh challenge: (realm, nonce) from a request without credentials.
 async fn fresh_challenge(ip: Ipv4Addr) -> (String, String) {
@@ -20,7 +21,8 @@ async fn fresh_challenge(ip: Ipv4Addr) -> (String, String) {
 
 #[tokio::test]
 async fn challenge_has_amt_layout_and_closes_the_connection() {
-    let ip = Ipv4Addr::new(127, 77, 1, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let board = sim.board(ip).unwrap();
     let mut c = connect(ip, 16992).await;
@@ -56,7 +58,8 @@ async fn challenge_has_amt_layout_and_closes_the_connection() {
 
 #[tokio::test]
 async fn wrong_password_gets_401_and_close() {
-    let ip = Ipv4Addr::new(127, 77, 2, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let (realm, nonce) = fresh_challenge(ip).await;
     let mut c = connect(ip, 16992).await;
@@ -75,7 +78,8 @@ async fn wrong_password_gets_401_and_close() {
 
 #[tokio::test]
 async fn empty_response_is_refused_and_counted() {
-    let ip = Ipv4Addr::new(127, 77, 3, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let mut cfg = config(ip, 1);
     cfg.lockout_threshold = 2;
     let sim = start(cfg).await;
@@ -109,7 +113,8 @@ async fn empty_response_is_refused_and_counted() {
 
 #[tokio::test]
 async fn lockout_refuses_even_the_right_password_until_it_expires() {
-    let ip = Ipv4Addr::new(127, 77, 4, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let mut cfg = config(ip, 1);
     cfg.lockout_threshold = 3;
     cfg.lockout = Duration::from_millis(800);
@@ -161,7 +166,8 @@ async fn lockout_refuses_even_the_right_password_until_it_expires() {
 
 #[tokio::test]
 async fn nonce_reused_preemptively_with_growing_nc_on_one_connection() {
-    let ip = Ipv4Addr::new(127, 77, 5, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let (realm, nonce) = fresh_challenge(ip).await;
     let mut c = connect(ip, 16992).await;
@@ -179,7 +185,8 @@ async fn nonce_reused_preemptively_with_growing_nc_on_one_connection() {
 
 #[tokio::test]
 async fn replayed_nc_is_stale_and_not_a_failed_attempt() {
-    let ip = Ipv4Addr::new(127, 77, 6, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let mut cfg = config(ip, 1);
     cfg.lockout_threshold = 1;
     let sim = start(cfg).await;
@@ -219,7 +226,8 @@ async fn replayed_nc_is_stale_and_not_a_failed_attempt() {
 
 #[tokio::test]
 async fn identify_needs_no_credentials() {
-    let ip = Ipv4Addr::new(127, 77, 7, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let mut cfg = config(ip, 1);
     cfg.profile = metal_sim::Profile::Amt11;
     let sim = start(cfg).await;

@@ -2,16 +2,17 @@
 
 mod common;
 
-use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use common::*;
 use metal_sim::Fault;
+use metal_test_support::loopback::Block;
 use tokio::io::AsyncReadExt;
 
 #[tokio::test]
 async fn latency_delays_every_answer_including_401() {
-    let ip = Ipv4Addr::new(127, 77, 30, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let mut cfg = config(ip, 1);
     cfg.latency = Duration::from_millis(150);
     let sim = start(cfg).await;
@@ -38,7 +39,8 @@ async fn latency_delays_every_answer_including_401() {
 
 #[tokio::test]
 async fn drop_closes_without_answering() {
-    let ip = Ipv4Addr::new(127, 77, 31, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let board = sim.board(ip).unwrap();
     board.set_fault(Fault::Drop);
@@ -64,7 +66,8 @@ async fn drop_closes_without_answering() {
 
 #[tokio::test]
 async fn http500_answers_500_and_closes() {
-    let ip = Ipv4Addr::new(127, 77, 32, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     sim.board(ip).unwrap().set_fault(Fault::Http500);
     let mut c = connect(ip, 16992).await;
@@ -77,7 +80,8 @@ async fn http500_answers_500_and_closes() {
 
 #[tokio::test]
 async fn hang_keeps_the_socket_open_and_silent() {
-    let ip = Ipv4Addr::new(127, 77, 33, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     sim.board(ip).unwrap().set_fault(Fault::Hang);
     let mut c = connect(ip, 16992).await;
@@ -95,7 +99,8 @@ async fn hang_keeps_the_socket_open_and_silent() {
 
 #[tokio::test]
 async fn refuse_closes_the_listener_until_cleared() {
-    let ip = Ipv4Addr::new(127, 77, 34, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let board = sim.board(ip).unwrap();
     board.set_fault(Fault::Refuse);

@@ -2,12 +2,12 @@
 
 mod common;
 
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use common::tls::tls_connect;
 use common::*;
 use metal_sim::{Profile, SimEvent};
+use metal_test_support::loopback::Block;
 use metal_types::BootDevice;
 
 async fn power_state(c: &mut Client) -> u16 {
@@ -19,7 +19,8 @@ async fn power_state(c: &mut Client) -> u16 {
 
 #[tokio::test]
 async fn power_off_goes_through_a_busy_window() {
-    let ip = Ipv4Addr::new(127, 77, 20, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let mut events = sim.events();
     let mut c = Client::new(ip);
@@ -138,7 +139,8 @@ async fn pending_sequence(c: &mut Client) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn pxe_once_then_disk() {
-    let ip = Ipv4Addr::new(127, 77, 21, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let board = sim.board(ip).unwrap();
     board.set_power_state(8);
@@ -186,7 +188,8 @@ async fn pxe_once_then_disk() {
 
 #[tokio::test]
 async fn source_without_role_does_not_apply() {
-    let ip = Ipv4Addr::new(127, 77, 22, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let board = sim.board(ip).unwrap();
     let mut c = Client::new(ip);
@@ -225,7 +228,8 @@ async fn source_without_role_does_not_apply() {
 
 #[tokio::test]
 async fn amt16_rejects_an_empty_source_element() {
-    let ip = Ipv4Addr::new(127, 77, 23, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let mut cfg = config(ip, 1);
     cfg.profile = Profile::Amt16TlsOnly;
     cfg.tls = false;

@@ -7,12 +7,15 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use common::*;
+use metal_test_support::loopback::Block;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousand_boards_start_answer_and_stop_quickly() {
     // 1000 listeners plus connections exceed the usual soft limit of 1024 descriptors.
     rlimit::increase_nofile_limit(4096).expect("raise the open-file limit");
-    let first = Ipv4Addr::new(127, 78, 0, 1);
+    // 1000 boards need four /24 blocks.
+    let span = Block::allocate_span(4);
+    let first = span.first();
     let mut cfg = config(first, 1000);
     cfg.tls = true;
     let t = Instant::now();
@@ -22,7 +25,7 @@ async fn thousand_boards_start_answer_and_stop_quickly() {
     let boards = sim.boards();
     assert_eq!(boards.len(), 1000);
     let last = boards[999].ip();
-    assert_eq!(last, Ipv4Addr::new(127, 78, 3, 232));
+    assert_eq!(last, span.ip(1000));
     for ip in [first, last] {
         let mut c = Client::new(ip);
         let r = c.call(&get("CIM_Chassis", &[])).await;
@@ -50,10 +53,11 @@ async fn thousand_boards_start_answer_and_stop_quickly() {
 
 #[tokio::test]
 async fn bind_failure_names_the_address() {
-    let ip = Ipv4Addr::new(127, 77, 50, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let err = metal_sim::Sim::start(config(ip, 1)).await.unwrap_err();
-    assert!(err.to_string().contains("127.77.50.1:16992"), "{err}");
+    assert!(err.to_string().contains(&format!("{ip}:16992")), "{err}");
     sim.shutdown().await;
 }
 
@@ -62,7 +66,8 @@ async fn invalid_configs_are_refused() {
     let mut cfg = config(Ipv4Addr::new(255, 255, 255, 250), 10);
     let err = metal_sim::Sim::start(cfg.clone()).await.unwrap_err();
     assert!(matches!(err, metal_sim::SimError::Config(_)), "{err}");
-    cfg = config(Ipv4Addr::new(127, 77, 51, 1), 1);
+    let block = Block::allocate();
+    cfg = config(block.first(), 1);
     cfg.transition = Duration::MAX;
     assert!(metal_sim::Sim::start(cfg.clone()).await.is_err());
     cfg.transition = Duration::from_secs(1);

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use common::sol::*;
 use common::*;
 use metal_sim::{SimConfig, SimEvent};
+use metal_test_support::loopback::Block;
 
 fn sol_config(ip: Ipv4Addr) -> SimConfig {
     SimConfig {
@@ -35,7 +36,8 @@ where
 
 #[tokio::test]
 async fn typed_characters_are_echoed() {
-    let ip = Ipv4Addr::new(127, 79, 20, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(sol_config(ip)).await;
     let host = sim.board(ip).unwrap().hostname();
     let mut c = sol_connect(ip, SOL_PORT).await;
@@ -53,7 +55,8 @@ async fn typed_characters_are_echoed() {
 
 #[tokio::test]
 async fn a_megabyte_of_output_arrives_complete_and_in_order() {
-    let ip = Ipv4Addr::new(127, 79, 21, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(sol_config(ip)).await;
     let host = sim.board(ip).unwrap().hostname();
     let mut c = sol_connect(ip, SOL_PORT).await;
@@ -97,7 +100,8 @@ async fn a_megabyte_of_output_arrives_complete_and_in_order() {
 
 #[tokio::test]
 async fn heartbeats_arrive_periodically_and_pings_are_echoed() {
-    let ip = Ipv4Addr::new(127, 79, 22, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let cfg = SimConfig {
         sol_heartbeat: Duration::from_millis(100),
         ..sol_config(ip)
@@ -130,7 +134,8 @@ async fn heartbeats_arrive_periodically_and_pings_are_echoed() {
 
 #[tokio::test]
 async fn a_silent_client_is_dropped_after_five_heartbeats() {
-    let ip = Ipv4Addr::new(127, 79, 23, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let cfg = SimConfig {
         sol_heartbeat: Duration::from_millis(50),
         ..sol_config(ip)
@@ -154,7 +159,8 @@ async fn a_silent_client_is_dropped_after_five_heartbeats() {
 
 #[tokio::test]
 async fn orderly_close() {
-    let ip = Ipv4Addr::new(127, 79, 24, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(sol_config(ip)).await;
     let mut events = sim.events();
     let mut c = sol_connect(ip, SOL_PORT).await;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::sol::*;
 use common::*;
 use metal_sim::{Profile, SimConfig, SimEvent, SolAuth};
+use metal_test_support::loopback::Block;
 
 fn sol_config(ip: Ipv4Addr, profile: Profile) -> SimConfig {
     SimConfig {
@@ -19,7 +20,8 @@ fn sol_config(ip: Ipv4Addr, profile: Profile) -> SimConfig {
 
 #[tokio::test]
 async fn amt12_handshake_is_byte_exact() {
-    let ip = Ipv4Addr::new(127, 79, 1, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(sol_config(ip, Profile::Amt12)).await;
     let mut events = sim.events();
     let mut c = sol_connect(ip, SOL_PORT).await;
@@ -82,11 +84,12 @@ async fn amt12_handshake_is_byte_exact() {
 
 #[tokio::test]
 async fn firmware_version_and_methods_follow_the_profile() {
+    let block = Block::allocate();
     for (i, profile, version, methods) in [
-        (1u8, Profile::Amt9, [0x09, 0x01], &[0x01, 0x04][..]),
+        (1, Profile::Amt9, [0x09, 0x01], &[0x01, 0x04][..]),
         (2, Profile::Amt11, [0x0b, 0x08], &[0x04][..]),
     ] {
-        let ip = Ipv4Addr::new(127, 79, 2, i);
+        let ip = block.ip(i);
         let sim = start(sol_config(ip, profile)).await;
         let mut c = sol_connect(ip, SOL_PORT).await;
         c.send(&START_SOL_SESSION).await;
@@ -104,7 +107,8 @@ async fn firmware_version_and_methods_follow_the_profile() {
 
 #[tokio::test]
 async fn ider_and_kvm_are_unsupported() {
-    let ip = Ipv4Addr::new(127, 79, 3, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let _sim = start(sol_config(ip, Profile::Amt12)).await;
     for start_msg in [
         [0x10, 0x00, 0x00, 0x00, 0x49, 0x44, 0x45, 0x52],
@@ -125,7 +129,8 @@ async fn ider_and_kvm_are_unsupported() {
 
 #[tokio::test]
 async fn wrong_digest_password_is_refused_and_closed() {
-    let ip = Ipv4Addr::new(127, 79, 4, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(sol_config(ip, Profile::Amt12)).await;
     let mut c = sol_connect(ip, SOL_PORT).await;
     c.send(&START_SOL_SESSION).await;
@@ -142,7 +147,8 @@ async fn wrong_digest_password_is_refused_and_closed() {
 #[tokio::test]
 async fn empty_digest_response_is_refused() {
     // CVE-2017-5689: AMT 6.0–11.6 accepted response="".
-    let ip = Ipv4Addr::new(127, 79, 5, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(sol_config(ip, Profile::Amt11)).await;
     let mut c = sol_connect(ip, SOL_PORT).await;
     c.send(&START_SOL_SESSION).await;
@@ -158,7 +164,8 @@ async fn empty_digest_response_is_refused() {
 
 #[tokio::test]
 async fn plain_auth_on_amt9_without_a_query() {
-    let ip = Ipv4Addr::new(127, 79, 6, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(sol_config(ip, Profile::Amt9)).await;
     let mut c = sol_connect(ip, SOL_PORT).await;
     c.send(&START_SOL_SESSION).await;
@@ -170,7 +177,7 @@ async fn plain_auth_on_amt9_without_a_query() {
     assert_eq!(sim.board(ip).unwrap().sol_sessions(), 1);
 
     // A wrong plain password is refused.
-    let ip2 = Ipv4Addr::new(127, 79, 6, 2);
+    let ip2 = block.ip(2);
     let _sim2 = start(sol_config(ip2, Profile::Amt9)).await;
     let mut c = sol_connect(ip2, SOL_PORT).await;
     c.send(&START_SOL_SESSION).await;
@@ -182,8 +189,9 @@ async fn plain_auth_on_amt9_without_a_query() {
 
 #[tokio::test]
 async fn plain_auth_is_refused_from_amt11_on() {
-    for (i, profile) in [(1u8, Profile::Amt11), (2, Profile::Amt12)] {
-        let ip = Ipv4Addr::new(127, 79, 7, i);
+    let block = Block::allocate();
+    for (i, profile) in [(1, Profile::Amt11), (2, Profile::Amt12)] {
+        let ip = block.ip(i);
         let sim = start(sol_config(ip, profile)).await;
         let mut c = sol_connect(ip, SOL_PORT).await;
         c.send(&START_SOL_SESSION).await;
@@ -198,7 +206,8 @@ async fn plain_auth_is_refused_from_amt11_on() {
 
 #[tokio::test]
 async fn sol_failures_count_towards_the_board_lockout() {
-    let ip = Ipv4Addr::new(127, 79, 8, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let cfg = SimConfig {
         lockout_threshold: 3,
         lockout: Duration::from_secs(60),
@@ -242,7 +251,8 @@ async fn sol_failures_count_towards_the_board_lockout() {
 
 #[tokio::test]
 async fn a_second_session_is_busy() {
-    let ip = Ipv4Addr::new(127, 79, 9, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let _sim = start(sol_config(ip, Profile::Amt12)).await;
     let mut first = sol_connect(ip, SOL_PORT).await;
     first.open().await;
@@ -254,7 +264,8 @@ async fn a_second_session_is_busy() {
 
 #[tokio::test]
 async fn out_of_order_and_unknown_messages_close_the_connection() {
-    let ip = Ipv4Addr::new(127, 79, 10, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(sol_config(ip, Profile::Amt12)).await;
     // StartSOLRedirection before authenticating.
     let mut c = sol_connect(ip, SOL_PORT).await;

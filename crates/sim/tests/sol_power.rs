@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::sol::*;
 use common::*;
 use metal_sim::{Profile, SimConfig, SimEvent, SolFault};
+use metal_test_support::loopback::Block;
 
 fn sol_config(ip: Ipv4Addr) -> SimConfig {
     SimConfig {
@@ -54,7 +55,8 @@ async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 
 #[tokio::test]
 async fn disabled_sol_is_refused_until_enabled_over_wsman() {
-    let ip = Ipv4Addr::new(127, 79, 30, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(SimConfig {
         sol_enabled: false,
         ..sol_config(ip)
@@ -104,7 +106,8 @@ async fn disabled_sol_is_refused_until_enabled_over_wsman() {
 
 #[tokio::test]
 async fn power_off_and_cycle_are_refused_during_a_session_reset_is_not() {
-    let ip = Ipv4Addr::new(127, 79, 31, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(sol_config(ip)).await;
     let board = sim.board(ip).unwrap();
     let mut events = sim.events();
@@ -139,7 +142,8 @@ async fn power_off_and_cycle_are_refused_during_a_session_reset_is_not() {
 
 #[tokio::test]
 async fn power_on_during_a_session_sends_a_control_message_and_boots_pxe() {
-    let ip = Ipv4Addr::new(127, 79, 32, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(sol_config(ip)).await;
     let board = sim.board(ip).unwrap();
     board.set_power_state(8);
@@ -191,7 +195,8 @@ async fn power_on_during_a_session_sends_a_control_message_and_boots_pxe() {
 
 #[tokio::test]
 async fn reboot_without_a_session_then_reconnect() {
-    let ip = Ipv4Addr::new(127, 79, 33, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(sol_config(ip)).await;
     let board = sim.board(ip).unwrap();
     let host = board.hostname();
@@ -229,7 +234,8 @@ async fn reboot_without_a_session_then_reconnect() {
 
 #[tokio::test]
 async fn silent_fault_stops_heartbeats_and_data_until_cleared() {
-    let ip = Ipv4Addr::new(127, 79, 34, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(SimConfig {
         sol_heartbeat: Duration::from_millis(100),
         ..sol_config(ip)
@@ -260,7 +266,8 @@ async fn silent_fault_stops_heartbeats_and_data_until_cleared() {
 
 #[tokio::test]
 async fn drop_fault_closes_sessions_until_cleared() {
-    let ip = Ipv4Addr::new(127, 79, 35, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(sol_config(ip)).await;
     let board = sim.board(ip).unwrap();
     let mut events = sim.events();
@@ -284,7 +291,8 @@ async fn drop_fault_closes_sessions_until_cleared() {
 
 #[tokio::test]
 async fn sol_over_tls_on_16995_only_for_the_tls_only_profile() {
-    let ip = Ipv4Addr::new(127, 79, 36, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(SimConfig {
         profile: Profile::Amt16TlsOnly,
         ..sol_config(ip)

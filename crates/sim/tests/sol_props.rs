@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::sol::*;
 use common::*;
 use metal_sim::SimConfig;
+use metal_test_support::loopback::Block;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use tokio::io::AsyncReadExt;
@@ -60,7 +61,8 @@ fn arbitrary_bytes_never_panic_the_board() {
         .enable_all()
         .build()
         .unwrap();
-    let ip = Ipv4Addr::new(127, 79, 40, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = rt.block_on(start(SimConfig {
         boot_output_delay: Duration::ZERO,
         ..config(ip, 1)

@@ -2,15 +2,15 @@
 
 mod common;
 
-use std::net::Ipv4Addr;
-
 use common::tls::tls_connect_with;
 use common::*;
+use metal_test_support::loopback::Block;
 use sha2::{Digest, Sha256};
 
 #[tokio::test]
 async fn tls12_and_tls13_serve_wsman_with_the_boards_certificate() {
-    let ip = Ipv4Addr::new(127, 77, 40, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let mut cfg = config(ip, 2);
     cfg.tls = true;
     let sim = start(cfg).await;
@@ -46,7 +46,8 @@ async fn tls12_and_tls13_serve_wsman_with_the_boards_certificate() {
 
 #[tokio::test]
 async fn regenerated_certificate_is_presented_to_new_connections() {
-    let ip = Ipv4Addr::new(127, 77, 41, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let mut cfg = config(ip, 1);
     cfg.tls = true;
     let sim = start(cfg).await;

@@ -2,13 +2,13 @@
 
 mod common;
 
-use std::net::Ipv4Addr;
-
 use common::*;
+use metal_test_support::loopback::Block;
 
 #[tokio::test]
 async fn get_is_chunked_compact_and_shaped_like_the_fixture() {
-    let ip = Ipv4Addr::new(127, 77, 10, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let mut c = Client::new(ip);
     let r = c
@@ -52,7 +52,8 @@ async fn get_is_chunked_compact_and_shaped_like_the_fixture() {
 
 #[tokio::test]
 async fn element_names_match_fixtures_for_singletons() {
-    let ip = Ipv4Addr::new(127, 77, 11, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let mut c = Client::new(ip);
     for (class, path) in [
@@ -88,7 +89,8 @@ async fn element_names_match_fixtures_for_singletons() {
 
 #[tokio::test]
 async fn identity_values_are_served() {
-    let ip = Ipv4Addr::new(127, 77, 12, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 3)).await;
     for board in sim.boards() {
         let mut c = Client::new(board.ip());
@@ -142,7 +144,8 @@ async fn enumerate_all(c: &mut Client, class: &str) -> String {
 
 #[tokio::test]
 async fn hardware_varies_by_board_index() {
-    let ip = Ipv4Addr::new(127, 77, 13, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 3)).await;
     let gib = 1u64 << 30;
     let expect = [(4 * gib, 0usize), (8 * gib, 4), (8 * gib, 2)];
@@ -169,7 +172,8 @@ async fn hardware_varies_by_board_index() {
 
 #[tokio::test]
 async fn unknown_resource_and_unmatched_selector_are_destination_unreachable() {
-    let ip = Ipv4Addr::new(127, 77, 14, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let mut c = Client::new(ip);
     for body in [
@@ -195,7 +199,8 @@ async fn unknown_resource_and_unmatched_selector_are_destination_unreachable() {
 
 #[tokio::test]
 async fn malformed_bodies_get_faults_and_the_server_survives() {
-    let ip = Ipv4Addr::new(127, 77, 15, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let mut c = Client::new(ip);
     for body in [
@@ -219,7 +224,8 @@ async fn malformed_bodies_get_faults_and_the_server_survives() {
 
 #[tokio::test]
 async fn other_paths_are_404_and_huge_bodies_413() {
-    let ip = Ipv4Addr::new(127, 77, 16, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let mut c = connect(ip, 16992).await;
     c.send("POST", "/index.htm", &[], b"x").await.unwrap();
@@ -235,7 +241,8 @@ async fn other_paths_are_404_and_huge_bodies_413() {
 
 #[tokio::test]
 async fn enumerate_and_pull_page_by_page() {
-    let ip = Ipv4Addr::new(127, 77, 17, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let mut cfg = config(ip, 1);
     cfg.page_size = 1;
     let sim = start(cfg).await;
@@ -268,7 +275,8 @@ async fn enumerate_and_pull_page_by_page() {
 
 #[tokio::test]
 async fn pull_shape_matches_the_fixture() {
-    let ip = Ipv4Addr::new(127, 77, 18, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let mut c = Client::new(ip);
     let x = enumerate_all(&mut c, "CIM_SoftwareIdentity").await;
@@ -285,7 +293,8 @@ async fn pull_shape_matches_the_fixture() {
 
 #[tokio::test]
 async fn profile_sets_versions() {
-    let ip = Ipv4Addr::new(127, 77, 19, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let mut cfg = config(ip, 1);
     cfg.profile = "amt-9".parse().unwrap();
     let sim = start(cfg).await;
@@ -310,7 +319,8 @@ async fn profile_sets_versions() {
 
 #[tokio::test]
 async fn redirection_state_change_and_put() {
-    let ip = Ipv4Addr::new(127, 77, 24, 1);
+    let block = Block::allocate();
+    let ip = block.first();
     let sim = start(config(ip, 1)).await;
     let mut c = Client::new(ip);
     let change = |state: u32| {
