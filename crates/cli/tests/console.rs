@@ -5,12 +5,13 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use metal_test_support::loopback::Block;
 use metal_test_support::metal::Metal;
 use metal_test_support::process::wait_until;
 use metal_test_support::sim::SimProcess;
+use metal_test_support::terminal::Tmux;
 
 const BIN: &str = env!("CARGO_BIN_EXE_metal");
 const PASSWORD: &str = "Secr3t!pw";
@@ -27,72 +28,6 @@ fn quiet_sim(block: &Block, boards: usize, extra: &[&str]) -> SimProcess {
         .args(["--quiet"])
         .args(extra)
         .start()
-}
-
-/// A tmux session running one command in a real pseudo-terminal; killed on drop.
-struct Tmux {
-    name: String,
-}
-
-impl Tmux {
-    fn start(name: &str, command: &str) -> Self {
-        let status = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                name,
-                "-x",
-                "150",
-                "-y",
-                "50",
-                command,
-            ])
-            .status()
-            .expect("tmux is required for the interactive console test (apt-get install tmux)");
-        assert!(status.success(), "tmux new-session failed");
-        Self {
-            name: name.to_string(),
-        }
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = Command::new("tmux")
-            .args(["send-keys", "-t", &self.name])
-            .args(keys)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.name])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        let mut last = String::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            last = self.screen();
-            if last.contains(needle) {
-                return last;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("{needle:?} never appeared on the terminal; screen:\n{last}");
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
-    }
 }
 
 #[test]

@@ -46,11 +46,26 @@ echo "second: ${{COMPREPLY[*]}}"
         .output()
         .expect("bash");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let first = text.lines().find(|l| l.starts_with("first:")).unwrap();
-    assert!(first.contains("power") && first.contains("power-cycle"), "{text}");
+    assert!(
+        first.contains("power") && first.contains("power-cycle"),
+        "{text}"
+    );
     let second = text.lines().find(|l| l.starts_with("second:")).unwrap();
-    for op in ["status", "on", "off", "cycle", "reset", "soft-off", "soft-reset"] {
+    for op in [
+        "status",
+        "on",
+        "off",
+        "cycle",
+        "reset",
+        "soft-off",
+        "soft-reset",
+    ] {
         assert!(second.split_whitespace().any(|w| w == op), "{op}: {text}");
     }
     for shell in ["zsh", "fish"] {
@@ -84,8 +99,15 @@ fn man_pages_render_for_every_subcommand() {
             .output()
             .expect("man (man-db) is installed");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{page}: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(text.contains("NAME") && text.contains("SYNOPSIS"), "{page}: {text}");
+        assert!(
+            out.status.success(),
+            "{page}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("NAME") && text.contains("SYNOPSIS"),
+            "{page}: {text}"
+        );
     }
     let top = Command::new("man")
         .arg("-l")
@@ -124,4 +146,31 @@ fn json_is_refused_where_it_means_nothing() {
         assert!(out.is_empty(), "{args:?}: {out}");
         assert!(err.contains("has no --json output"), "{args:?}: {err}");
     }
+}
+
+/// On a terminal `metal` may colour (clap's help, the log lines on stderr); with NO_COLOR set
+/// (<https://no-color.org>) it prints no escape sequence at all.
+#[test]
+fn no_color_is_respected_on_a_terminal() {
+    use metal_test_support::terminal::Tmux;
+    let run = |name: &str, env: &str| {
+        let command = format!(
+            "{env} {BIN} --log-level debug tftp serve /nonexistent-dir --listen 127.0.0.1:0; {env} {BIN} power --help; echo DONE; sleep 30"
+        );
+        let tmux = Tmux::start(name, &command);
+        tmux.wait_for("DONE");
+        tmux.screen_with_escapes()
+    };
+    let pid = std::process::id();
+    let coloured = run(&format!("metal-colour-{pid}"), "env -u NO_COLOR");
+    assert!(
+        coloured.contains('\u{1b}'),
+        "colour on a terminal: {coloured}"
+    );
+    let plain = run(&format!("metal-nocolour-{pid}"), "env NO_COLOR=1");
+    assert!(plain.contains("Usage: metal power"), "{plain}");
+    assert!(
+        !plain.contains('\u{1b}'),
+        "escape sequences despite NO_COLOR: {plain:?}"
+    );
 }

@@ -27,7 +27,15 @@ fn every_board_command_uses_the_credential_set_and_the_uuid_guard() {
     let with_set = |args: &[&str]| metal.command(args).env("METAL_AMT_PASSWORD_RACKB", RACK_B);
     let sim_a = sim(&block, 1);
     // Only the set's variable is given: no METAL_AMT_PASSWORD, no --password.
-    let (code, doc) = with_set(&["enroll", &block.list(2), "--rack", "rb", "--credential-set", "rackb"]).json();
+    let (code, doc) = with_set(&[
+        "enroll",
+        &block.list(2),
+        "--rack",
+        "rb",
+        "--credential-set",
+        "rackb",
+    ])
+    .json();
     assert_eq!((code, doc["summary"]["ok"].as_u64()), (0, Some(2)), "{doc}");
 
     let (code, doc) = with_set(&["power", "status", "rb-h01"]).json();
@@ -36,7 +44,11 @@ fn every_board_command_uses_the_credential_set_and_the_uuid_guard() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("now: power on"), "{out}");
     let (code, doc) = with_set(&["show", "rb-h01"]).json();
-    assert_eq!((code, doc["live"]["ok"].as_bool()), (0, Some(true)), "{doc}");
+    assert_eq!(
+        (code, doc["live"]["ok"].as_bool()),
+        (0, Some(true)),
+        "{doc}"
+    );
 
     // The console of an inventory host: opened with the set's password, sees the board boot.
     let console = with_set(&["console", "rb-h01", "--expect", "login:", "--timeout", "30"]).spawn();
@@ -73,7 +85,12 @@ fn every_board_command_uses_the_credential_set_and_the_uuid_guard() {
         .unwrap();
     assert!(stop.success());
     let out = recorder.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["boards"].as_array().map(Vec::len), Some(2), "{doc}");
 
@@ -93,7 +110,10 @@ fn every_board_command_uses_the_credential_set_and_the_uuid_guard() {
     let (code, doc) = with_set(&["power", "cycle", "rb-h02"]).json();
     assert_eq!(code, 3, "{doc}");
     assert_eq!(doc["hosts"][0]["error"]["kind"], "wrong-board", "{doc}");
-    let power_message = doc["hosts"][0]["error"]["message"].as_str().unwrap().to_string();
+    let power_message = doc["hosts"][0]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for args in [
         &["console", "rb-h02", "--expect", "login:", "--timeout", "10"][..],
         &["show", "rb-h02"],
@@ -101,7 +121,9 @@ fn every_board_command_uses_the_credential_set_and_the_uuid_guard() {
         let (code, out, err) = with_set(args).run();
         assert_eq!(code, 3, "{args:?}: {out}{err}");
         assert!(
-            err.contains("refusing") && err.contains(&recorded_uuids[0]) && err.contains(&recorded_uuids[1]),
+            err.contains("refusing")
+                && err.contains(&recorded_uuids[0])
+                && err.contains(&recorded_uuids[1]),
             "{args:?} refuses like power ({power_message}): {err}"
         );
     }
@@ -143,7 +165,11 @@ fn a_closed_pipe_ends_metal_quietly_with_zero() {
     assert_eq!(text.lines().count(), 2, "{text}");
     assert!(text.contains("rp-h01"), "{text}");
     assert!(text.contains("status=0"), "{text}");
-    assert_eq!(std::fs::read_to_string(&errors).unwrap(), "", "nothing on stderr");
+    assert_eq!(
+        std::fs::read_to_string(&errors).unwrap(),
+        "",
+        "nothing on stderr"
+    );
 }
 
 /// Appends `n` notes to the event log in one statement.

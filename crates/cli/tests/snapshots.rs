@@ -19,7 +19,10 @@ fn filters() -> Vec<(&'static str, &'static str)> {
         ("═+", "═"),
         (" +│", " │"),
         ("HOST +", "HOST "),
-        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[UUID]"),
+        (
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "[UUID]",
+        ),
         (r"([0-9a-f]{2}:){5}[0-9a-f]{2}", "[MAC]"),
         (r#""(created|updated)_ms": \d+"#, r#""${1}_ms": [MS]"#),
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]"),
@@ -64,7 +67,8 @@ fn tables_and_json_documents() {
     let (code, out, _) = metal.run(&["power", "status", &boards, "--json"]);
     assert_eq!(code, 0);
     snapshot!("json_power_status", out);
-    let (code, out, err) = metal.run(&["enroll", &boards, "--rack", "s1", "--pool", "10.50.0.0/24"]);
+    let (code, out, err) =
+        metal.run(&["enroll", &boards, "--rack", "s1", "--pool", "10.50.0.0/24"]);
     assert_eq!(code, 0, "{err}");
     snapshot!("table_enroll", out);
     let (code, out, _) = metal.run(&["ls"]);
@@ -73,7 +77,9 @@ fn tables_and_json_documents() {
     let (code, out, _) = metal.run(&["ls", "s1-h02", "--json"]);
     assert_eq!(code, 0);
     snapshot!("json_ls", out);
-    let (code, out, _) = metal.run(&["state", "broken", "s1-h01", "s1-h09", "--reason", "fan", "--json"]);
+    let (code, out, _) = metal.run(&[
+        "state", "broken", "s1-h01", "s1-h09", "--reason", "fan", "--json",
+    ]);
     assert_eq!(code, 2);
     snapshot!("json_state", out);
 }
@@ -105,22 +111,47 @@ fn every_json_document_has_the_envelope() {
         ("show", vec!["show", &b]),
         ("ls", vec!["ls"]),
         ("events", vec!["events", "e1-h01"]),
-        ("state retired", vec!["state", "retired", "e1-h02", "--reason", "gone"]),
+        (
+            "state retired",
+            vec!["state", "retired", "e1-h02", "--reason", "gone"],
+        ),
         ("export dns", vec!["export", "dns", "--zone", "host.h"]),
         ("export nagios", vec!["export", "nagios"]),
         ("export prometheus", vec!["export", "prometheus"]),
         (
             "dns sync",
-            vec!["dns", "sync", "--zone", "host.h", "--server", "127.0.0.1:9", "--key-file", key, "--timeout", "1"],
+            vec![
+                "dns",
+                "sync",
+                "--zone",
+                "host.h",
+                "--server",
+                "127.0.0.1:9",
+                "--key-file",
+                key,
+                "--timeout",
+                "1",
+            ],
         ),
         (
             "console --expect",
-            vec!["console", &a, "--expect", "nothing-prints-this", "--timeout", "2"],
+            vec![
+                "console",
+                &a,
+                "--expect",
+                "nothing-prints-this",
+                "--timeout",
+                "2",
+            ],
         ),
     ];
     for (command, args) in commands {
         let (code, doc) = metal.json(&args);
-        assert_eq!(doc["schema_version"], metal_types::SCHEMA_VERSION, "{args:?}: {doc}");
+        assert_eq!(
+            doc["schema_version"],
+            metal_types::SCHEMA_VERSION,
+            "{args:?}: {doc}"
+        );
         assert_eq!(doc["command"], command, "{args:?}: {doc}");
         let fails = matches!(command, "dns sync" | "console --expect");
         assert_eq!(code != 0, fails, "{args:?} exit {code}: {doc}");
