@@ -147,10 +147,8 @@ impl SyncReport {
 /// are left alone. The forward zone first; a zone that fails does not stop the others.
 pub async fn sync(config: &Config, req: &SyncRequest) -> Result<SyncReport, Error> {
     let text = std::fs::read_to_string(&req.key_file).map_err(Error::io(&req.key_file))?;
-    let key = TsigKey::parse_bind(&text).map_err(|e| Error::Config {
-        path: req.key_file.clone(),
-        why: e.to_string(),
-    })?;
+    let key = TsigKey::parse_bind(&text)
+        .map_err(|e| Error::Usage(format!("TSIG key file {}: {e}", req.key_file.display())))?;
     let store = inventory::require(config).await?;
     let machines = store.machines().await?;
     let guests = store.guests().await?;

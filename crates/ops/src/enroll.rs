@@ -140,7 +140,7 @@ pub async fn enroll(
 
     let mut rows = Vec::new();
     let mut broken: Option<String> = None;
-    for run in runs {
+    for (run, board) in runs.into_iter().zip(&found) {
         let host = run.host;
         let hardware = match (run.result, &broken) {
             (_, Some(why)) => {
@@ -153,13 +153,10 @@ pub async fn enroll(
                 continue;
             }
         };
-        let Ok(address) = host.parse::<IpAddr>() else {
-            continue;
-        };
         let pin = seen_pins
             .get(&metal_amt::ports::wsman(host.clone(), true).key())
             .map(TlsPin);
-        let board = facts(address, hardware, pin);
+        let board = facts(board.address, hardware, pin);
         match record(&store, &request, &profiles, &board).await {
             Ok(row) => rows.push(HostReport::ok(host, row)),
             Err(metal_inventory::Error::Conflict(why) | metal_inventory::Error::Invalid(why)) => {
