@@ -306,6 +306,18 @@ fn credentials_from_the_config_file() {
         format!("[amt]\nuser = \"admin\"\npassword = \"{PASSWORD}\"\n"),
     )
     .unwrap();
+    // A file holding a password that others may read is refused, like the secrets file.
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |m| std::fs::set_permissions(metal.config_file(), std::fs::Permissions::from_mode(m));
+    mode(0o644).unwrap();
+    let (code, _, stderr) = metal.run(&["power", "status", &one]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("chmod 600") && !stderr.contains(PASSWORD),
+        "{stderr}"
+    );
+    mode(0o600).unwrap();
     let (code, _, stderr) = metal.run(&["power", "status", &one, "--json"]);
     assert_eq!(code, 0, "{stderr}");
     std::fs::write(metal.config_file(), "[amt]\npasword = \"typo\"\n").unwrap();

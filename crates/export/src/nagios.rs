@@ -1,6 +1,13 @@
 //! Nagios object definitions: one `host` per Dom0 and DomU, with `parents` (a DomU's parent is
 //! its Dom0, so Nagios reports a DomU as unreachable, not down, when its Dom0 is down), and
 //! hostgroups per rack and per role.
+//!
+//! What a board reports about itself (maker, model) is hostile input: in Nagios' object files a
+//! newline ends a directive, a `}` on a line ends the object and whatever follows is parsed as
+//! new objects (a `define command` Nagios would run), and `;` starts a comment. Free text
+//! therefore goes through [`text`], which keeps it on one line and drops those characters;
+//! names (hosts, racks, roles) are DNS labels already, and the template is checked by
+//! [`valid_name`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -8,6 +15,34 @@ use std::fmt::Write;
 use metal_inventory::{Guest, Machine};
 
 use crate::records::published;
+
+/// The longest free text put into one directive.
+const MAX_TEXT: usize = 200;
+
+/// Free text fit for one directive's value: control characters (newlines among them) become
+/// spaces, `{`, `}`, `;` and `\\` are dropped, runs of spaces squeezed, at most [`MAX_TEXT`]
+/// characters.
+pub fn text(raw: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .filter(|c| !matches!(c, '{' | '}' | ';' | '\\'))
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut out = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some((cut, _)) = out.char_indices().nth(MAX_TEXT) {
+        out.truncate(cut);
+    }
+    out
+}
+
+/// Whether `name` can stand as an object name (a template's): letters, digits, `-`, `_`, `.`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
 
 /// Renders the objects. `template` is the host template every host uses (`use`).
 pub fn render(machines: &[Machine], guests: &[Guest], template: &str) -> String {
@@ -29,7 +64,12 @@ pub fn render(machines: &[Machine], guests: &[Guest], template: &str) -> String 
         let _ = write!(
             out,
             "\ndefine host {{\n    use         {template}\n    host_name   {}\n    alias       Dom0 {} (rack {}, {} {})\n    address     {}\n}}\n",
-            m.hostname, m.hostname, m.rack, m.board_maker, m.board_model, m.address
+            m.hostname,
+            m.hostname,
+            m.rack,
+            text(&m.board_maker),
+            text(&m.board_model),
+            m.address
         );
         member(
             format!("rack-{}", m.rack),
@@ -63,4 +103,43 @@ pub fn render(machines: &[Machine], guests: &[Guest], template: &str) -> String 
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn board_text_cannot_end_a_directive_or_open_an_object() {
+        let mut m = metal_test_support::records::machine("r01-h01");
+        m.board_model =
+            "NUC\n}\ndefine command {\n command_name evil\n command_line /bin/sh -c x\n}\n".into();
+        m.board_maker = "Intel ; @ IN NS evil.".into();
+        let out = render(&[m], &[], "linux-server");
+        assert!(
+            !out.lines()
+                .any(|l| l.trim_start().starts_with("define command")),
+            "{out}"
+        );
+        let opened = out.matches('{').count();
+        let closed = out.lines().filter(|l| l.trim() == "}").count();
+        assert_eq!(opened, closed, "{out}");
+        let mut directives = out.lines().filter(|l| !l.starts_with('#'));
+        assert!(directives.all(|l| !l.contains(';')), "{out}");
+        let alias = out
+            .lines()
+            .find(|l| l.contains("alias       Dom0"))
+            .unwrap();
+        assert!(
+            alias.contains("define command") && alias.contains("@ IN NS"),
+            "kept, inert: {alias}"
+        );
+    }
+
+    #[test]
+    fn text_is_one_bounded_line() {
+        assert_eq!(text("a\r\n\tb  c\u{1b}[31m"), "a b c [31m");
+        assert_eq!(text(&"x".repeat(500)).len(), MAX_TEXT);
+        assert!(valid_name("linux-server") && !valid_name("a b") && !valid_name(""));
+    }
 }

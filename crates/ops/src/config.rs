@@ -144,7 +144,7 @@ fn read_config_file(path: &Path) -> Result<ConfigFile, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
         Err(e) => return Err(bad(e.to_string())),
     };
-    toml::from_str(&text).map_err(|e| {
+    let file: ConfigFile = toml::from_str(&text).map_err(|e| {
         let line = e
             .span()
             .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
@@ -152,7 +152,22 @@ fn read_config_file(path: &Path) -> Result<ConfigFile, Error> {
             Some(n) => format!("line {n}: {}", e.message()),
             None => e.message().to_string(),
         })
-    })
+    })?;
+    // A password others can read is refused, as the secrets file's is.
+    if file.amt.password.is_some() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| bad(e.to_string()))?
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(bad(format!(
+                "holds an AMT password and is readable by others (mode {mode:03o}); chmod 600 it"
+            )));
+        }
+    }
+    Ok(file)
 }
 
 fn seconds(name: &str, value: Option<f64>, default: f64) -> Result<Duration, Error> {
@@ -341,6 +356,16 @@ mod tests {
         )
         .unwrap();
         let path = file.to_str().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let open = resolve(Flags::default(), &[(env::CONFIG, path)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            open.contains("chmod 600") && !open.contains("filepw"),
+            "{open}"
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
         let from_file = resolve(Flags::default(), &[(env::CONFIG, path)]).unwrap();
         let c = from_file.credentials.unwrap();
         assert_eq!(

@@ -10,6 +10,11 @@ use crate::{Config, Error};
 
 /// `export nagios`: host objects with parents and hostgroups; every host uses `template`.
 pub async fn nagios(config: &Config, template: &str) -> Result<String, Error> {
+    if !nagios::valid_name(template) {
+        return Err(Error::Usage(format!(
+            "--template {template:?}: use letters, digits, '-', '_' and '.'"
+        )));
+    }
     let (machines, guests) = snapshot(config).await?;
     Ok(nagios::render(&machines, &guests, template))
 }

@@ -207,49 +207,15 @@ pub fn tftp(dir: &Path, listen: SocketAddr) -> Result<metal_netboot::tftp::TftpS
 
 #[cfg(test)]
 mod tests {
-    use metal_types::hardware::{Hardware, Product};
-
     use super::*;
 
     fn machine(state: MachineState, storage: Option<Storage>) -> Machine {
         Machine {
-            hostname: "r01-h01".into(),
-            address: "10.0.0.5".parse().unwrap(),
-            rack: "r01".into(),
-            site: "lab".into(),
-            slot: 1,
-            amt_address: "127.0.0.1".parse().unwrap(),
-            uuid: "u".into(),
-            serial: "s".into(),
-            board_maker: "m".into(),
-            board_model: "b".into(),
-            mac: None,
-            memory_bytes: 0,
-            disks: 0,
-            ssds: 0,
-            profile: storage.map(|_| "p".into()),
-            profile_note: None,
-            storage,
-            role: None,
-            dom0_memory_mib: None,
-            netboot: storage.map(|s| format!("dom0-{s}")),
-            tls_pin: None,
-            credential_set: "default".into(),
             state,
-            hardware: Hardware {
-                uuid: "u".into(),
-                chassis: Product::default(),
-                board: Product::default(),
-                bios_version: String::new(),
-                cpus: Vec::new(),
-                dimms: Vec::new(),
-                memory_bytes: 0,
-                disks: Vec::new(),
-                mac: None,
-                amt_version: None,
-            },
-            created_ms: 0,
-            updated_ms: 0,
+            storage,
+            profile: storage.map(|_| "p".into()),
+            netboot: storage.map(|s| format!("dom0-{s}")),
+            ..metal_test_support::records::machine("r01-h01")
         }
     }
 

@@ -13,6 +13,7 @@
 //!   config file unless the test writes one, its own secrets file, the repository's hardware
 //!   profiles), returning exit code, stdout and stderr or the parsed `--json` document.
 //! - [`process`]: child processes whose output is read while they run, and [`process::wait_until`].
+//! - [`records`]: inventory records for tests without a database.
 //! - [`terminal`]: a tmux session, for what `metal` does on a real terminal.
 //!
 //! Binary paths are the caller's: `env!("CARGO_BIN_EXE_metal")` exists only in the cli crate's
@@ -21,5 +22,6 @@
 pub mod loopback;
 pub mod metal;
 pub mod process;
+pub mod records;
 pub mod sim;
 pub mod terminal;
