@@ -75,10 +75,13 @@ impl BootPolicy for InventoryPolicy {
     }
 }
 
+/// Boot-event stages that mean the machine is up in its final role.
+const DEPLOYED_STAGES: [&str; 2] = ["booted", "deployed"];
+
 /// Applies a boot event to the inventory: a provisioning machine that reports itself up
 /// becomes deployed. Returns what to tell the operator, if anything.
 pub async fn apply_event(store: &Store, event: &BootEvent) -> Option<String> {
-    if !event.is_deployed() {
+    if !DEPLOYED_STAGES.contains(&event.stage.as_str()) {
         return None;
     }
     let machine = match store.machine_by_mac(event.mac).await {

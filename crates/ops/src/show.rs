@@ -79,11 +79,11 @@ pub async fn show(config: &Config, spec: &str) -> Result<Shown, Error> {
         return Ok(Shown::Board(report::from_runs("show", runs, |d| d)));
     };
     let store = inventory::require(config).await?;
+    let all_guests = store.guests().await?;
     let machine = match store.machine(&name).await? {
         Some(m) => m,
         None => {
-            let guests = store.guests().await?;
-            let dom0 = guests
+            let dom0 = all_guests
                 .iter()
                 .find(|g| g.name == name || g.address.to_string() == name)
                 .map(|g| g.dom0.clone())
@@ -93,9 +93,7 @@ pub async fn show(config: &Config, spec: &str) -> Result<Shown, Error> {
             })?
         }
     };
-    let guests: Vec<Guest> = store
-        .guests()
-        .await?
+    let guests: Vec<Guest> = all_guests
         .into_iter()
         .filter(|g| g.dom0 == machine.hostname)
         .collect();

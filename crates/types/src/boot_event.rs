@@ -21,10 +21,3 @@ pub struct BootEvent {
     /// The address it came from.
     pub from: IpAddr,
 }
-
-impl BootEvent {
-    /// Whether the machine says it is up in its final role (`booted` or `deployed`).
-    pub fn is_deployed(&self) -> bool {
-        matches!(self.stage.as_str(), "booted" | "deployed")
-    }
-}

@@ -134,10 +134,7 @@ async fn interactive(
     options: ConsoleOptions,
 ) -> Result<i32, Error> {
     let mut log = match log {
-        Some(p) => Some(LineLog::open(p).map_err(|source| Error::Io {
-            path: p.to_path_buf(),
-            source,
-        })?),
+        Some(p) => Some(LineLog::open(p).map_err(Error::io(p))?),
         None => None,
     };
     let mut console = Console::open(config, host, options).await?;

@@ -18,10 +18,7 @@ pub fn completions(ctx: &Ctx, args: CompletionsArgs) -> Result<i32, Error> {
 /// Writes `metal.1` and one page per subcommand (`metal-power-status.1` ...).
 pub fn man(ctx: &Ctx, args: ManArgs) -> Result<i32, Error> {
     super::ctx::no_json(ctx, "man", "it writes roff pages")?;
-    std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {
-        path: args.out.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&args.out).map_err(Error::io(&args.out))?;
     let mut command = Cli::command();
     command.build();
     let mut written = 0;
@@ -38,13 +35,10 @@ fn write_pages(
 ) -> Result<(), Error> {
     let page = command.clone().name(name.to_string());
     let path = dir.join(format!("{name}.1"));
-    let mut file = std::fs::File::create(&path).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let mut file = std::fs::File::create(&path).map_err(Error::io(&path))?;
     clap_mangen::Man::new(page)
         .render(&mut file)
-        .map_err(|source| Error::Io { path, source })?;
+        .map_err(Error::io(&path))?;
     *written += 1;
     for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
         if sub.get_name() == "help" {

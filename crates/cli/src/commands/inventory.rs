@@ -119,10 +119,7 @@ fn place(files: Vec<ExportFile>, out: Option<&std::path::Path>) -> Result<Vec<Ex
     let Some(dir) = out else {
         return Ok(files);
     };
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     files
         .into_iter()
         .map(|f| {
