@@ -15,6 +15,6 @@ ip link set eth0 up
 # Its messages go to the console, so that a failed lease shows in the test output.
 udhcpc -i eth0 -q -n -t 20 -T 1 -s /udhcpc.script 2>&1 | sed "s/^/udhcpc: /"
 ip=$(ip -4 -o addr show eth0 | sed -n 's/.* inet \([0-9.]*\).*/\1/p')
-wget -q -O /dev/null --post-data "mac=$(arg metal.mac)&stage=booted&message=profile+$(arg metal.profile)+ip+$ip" "$(arg metal.events)"
+wget -q -O /dev/null --header "Authorization: Bearer $(arg metal.token)" --post-data "mac=$(arg metal.mac)&stage=booted&message=profile+$(arg metal.profile)+ip+$ip" "$(arg metal.events)"
 echo "METAL-E2E-CALLBACK rc=$? ip=$ip"
 poweroff -f

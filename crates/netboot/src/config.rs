@@ -178,6 +178,43 @@ pub struct HttpConfig {
     pub root: PathBuf,
     /// Directory of iPXE script templates (the repository's `pxe/`).
     pub templates: PathBuf,
+    /// SHA-256 (hex) of the operator token that may read `GET /events`
+    /// (`printf %s TOKEN | sha256sum`). Without it nobody may.
+    pub operator_token_sha256: Option<String>,
+    /// Connections open at once; default from the file-descriptor limit (see
+    /// [`crate::http::Limits`]).
+    pub max_connections: Option<usize>,
+    /// Connections one client address may hold open.
+    #[serde(default = "default_per_source")]
+    pub max_connections_per_source: usize,
+    /// Seconds a client has to send a request's headers.
+    #[serde(default = "default_header_secs")]
+    pub header_timeout_secs: u64,
+    /// Seconds a connection may stay without any byte moving before it is closed.
+    #[serde(default = "default_idle_secs")]
+    pub idle_timeout_secs: u64,
+}
+
+fn default_per_source() -> usize {
+    32
+}
+
+fn default_header_secs() -> u64 {
+    10
+}
+
+fn default_idle_secs() -> u64 {
+    60
+}
+
+impl HttpConfig {
+    /// The operator token's digest, checked by [`Config::parse`].
+    pub fn operator_token(&self) -> Option<crate::grant::OperatorToken> {
+        let hex = self.operator_token_sha256.as_deref()?;
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(hex, &mut digest).ok()?;
+        Some(crate::grant::OperatorToken(digest))
+    }
 }
 
 /// Boot file names, relative to the TFTP root, by RFC 4578 client architecture.
@@ -306,6 +343,15 @@ impl Config {
                 "default_profile {:?} is not a [profiles] entry",
                 self.default_profile
             ));
+        }
+        if self.http.operator_token_sha256.is_some() && self.http.operator_token().is_none() {
+            return bad("http.operator_token_sha256 must be 64 hex digits (a SHA-256)".into());
+        }
+        if self.http.max_connections == Some(0) || self.http.max_connections_per_source == 0 {
+            return bad("http.max_connections and max_connections_per_source must be at least 1".into());
+        }
+        if self.http.header_timeout_secs == 0 || self.http.idle_timeout_secs == 0 {
+            return bad("http.header_timeout_secs and idle_timeout_secs must be at least 1".into());
         }
         let mut macs = HashSet::new();
         let mut ips = HashSet::new();

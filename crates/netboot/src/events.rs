@@ -1,6 +1,10 @@
-//! Boot events: what installers and booted systems report back over HTTP, and what the server
-//! itself observes (scripts served). Kept in memory and broadcast to subscribers (the
-//! `metal serve` log now, the inventory later).
+//! Recent boot events in memory: what booting machines reported (after the [`BootPolicy`]
+//! kept them) and what the server itself observed (scripts served), broadcast to subscribers
+//! (the `metal serve` log). This is a view for operators, not the record of truth: the
+//! policy keeps events before they are accepted, so a subscriber that falls behind loses
+//! log lines, never events.
+//!
+//! [`BootPolicy`]: crate::BootPolicy
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -13,11 +17,20 @@ use tokio::sync::broadcast;
 /// How many events are kept; older ones are dropped.
 const KEEP: usize = 10_000;
 
-/// The event record, cheap to clone.
+/// An event, and what keeping it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heard {
+    /// The event.
+    pub event: BootEvent,
+    /// What the policy said about it (for example, that a machine is now deployed).
+    pub note: Option<String>,
+}
+
+/// The recent events, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Events {
     kept: Arc<Mutex<VecDeque<BootEvent>>>,
-    tx: broadcast::Sender<BootEvent>,
+    tx: broadcast::Sender<Heard>,
 }
 
 impl Default for Events {
@@ -27,7 +40,7 @@ impl Default for Events {
 }
 
 impl Events {
-    /// An empty record.
+    /// None yet.
     pub fn new() -> Events {
         Events {
             kept: Arc::default(),
@@ -35,19 +48,8 @@ impl Events {
         }
     }
 
-    /// Records an event now.
-    pub fn record(&self, mac: MacAddr, stage: &str, message: &str, from: IpAddr) -> BootEvent {
-        let at_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        let event = BootEvent {
-            at_ms,
-            mac,
-            stage: stage.to_string(),
-            message: message.to_string(),
-            from,
-        };
+    /// Adds an event the policy has kept.
+    pub fn record(&self, event: BootEvent, note: Option<String>) {
         {
             let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
             if kept.len() == KEEP {
@@ -56,8 +58,22 @@ impl Events {
             kept.push_back(event.clone());
         }
         // No subscriber is fine: the event is kept either way.
-        let _ = self.tx.send(event.clone());
-        event
+        let _ = self.tx.send(Heard { event, note });
+    }
+
+    /// Adds what the server itself saw happen now.
+    pub fn observe(&self, mac: MacAddr, stage: &str, message: &str, from: IpAddr) {
+        let at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let event = BootEvent {
+            at_ms,
+            mac,
+            stage: stage.to_string(),
+            message: message.to_string(),
+            from,
+        };
+        self.record(event, None);
     }
 
     /// Every kept event, oldest first.
@@ -67,7 +83,7 @@ impl Events {
     }
 
     /// Events from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<BootEvent> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Heard> {
         self.tx.subscribe()
     }
 }

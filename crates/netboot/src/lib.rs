@@ -23,9 +23,11 @@ server.run().await
 pub mod config;
 pub mod dhcp;
 pub mod events;
+pub mod grant;
 pub mod http;
 pub mod leases;
 pub mod policy;
+pub mod safe_root;
 pub mod templates;
 pub mod tftp;
 
@@ -33,7 +35,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use config::{Config, ConfigError, Mode};
-pub use events::Events;
+pub use events::{Events, Heard};
+pub use grant::Grant;
 pub use metal_types::BootEvent;
 pub use policy::{BootAction, BootDecision, BootPolicy, ConfigPolicy, PolicyError};
 
@@ -66,7 +69,7 @@ pub enum Error {
 pub struct Netboot {
     dhcp: dhcp::DhcpServer,
     tftp: tftp::TftpService,
-    http: (tokio::net::TcpListener, axum::Router),
+    http: (tokio::net::TcpListener, axum::Router, http::Limits),
     events: Events,
 }
 
@@ -100,25 +103,41 @@ impl Netboot {
         let events = Events::new();
         let dhcp = dhcp::DhcpServer::bind(&config, policy.clone(), base_url.clone())?;
         let tftp = tftp::bind(&config.tftp.root, config.tftp_listen())?;
+        let root = |path: &std::path::Path| {
+            safe_root::SafeRoot::open(path)
+                .map(Arc::new)
+                .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))
+        };
         let state = http::HttpState {
             templates,
             profiles: config.profiles.clone(),
             policy,
             events: events.clone(),
             base_url,
+            mode: config.mode,
+            files: root(&config.http.root)?,
+            tftp: root(&config.tftp.root)?,
+            operator: config.http.operator_token(),
+            recording: Arc::new(tokio::sync::Semaphore::new(http::MAX_RECORDING)),
         };
-        let router = http::router(&config, state);
+        let limits = http::Limits::from_config(&config.http);
+        let router = http::router(state);
         Ok(Netboot {
             dhcp,
             tftp,
-            http: (listener, router),
+            http: (listener, router, limits),
             events,
         })
     }
 
-    /// The event record (boot callbacks and scripts served).
+    /// Recent events (boot callbacks and scripts served).
     pub fn events(&self) -> Events {
         self.events.clone()
+    }
+
+    /// The HTTP server's connection caps and timeouts.
+    pub fn http_limits(&self) -> http::Limits {
+        self.http.2
     }
 
     /// Where each server listens.
@@ -132,17 +151,14 @@ impl Netboot {
 
     /// Serves until one of the servers fails.
     pub async fn run(self) -> Result<(), Error> {
-        let (listener, router) = self.http;
+        let (listener, router, limits) = self.http;
         let addr = listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let http = async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .map_err(|source| Error::Http { addr, source })
+            http::serve(listener, router, limits)
+                .await
+                .map_err(|source| Error::Http { addr, source })
         };
         let tftp = self.tftp.serve();
         tokio::select! {

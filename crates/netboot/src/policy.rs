@@ -1,15 +1,18 @@
-//! What a MAC boots. The netboot service asks a [`BootPolicy`]; it never decides by itself.
+//! What a MAC boots, and where the boot's credentials and events are kept. The netboot service
+//! asks a [`BootPolicy`]; it never decides or stores by itself.
 //!
-//! Until the inventory exists the decisions come from the configuration file ([`ConfigPolicy`]);
-//! the inventory implements the same trait later, backed by its store.
+//! [`ConfigPolicy`] answers from the configuration file and keeps grants in memory; `metal-ops`
+//! implements the same trait over the inventory, which keeps grants and events in its store.
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::sync::Mutex;
 
 use futures::future::BoxFuture;
-use metal_types::MacAddr;
+use metal_types::{BootEvent, MacAddr};
 
 use crate::config::{Config, HostAction};
+use crate::grant::{Grant, ends_boot};
 
 /// What to do with a machine that netboots.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,18 +41,36 @@ pub struct BootDecision {
 #[error("boot policy failed: {0}")]
 pub struct PolicyError(pub Box<dyn std::error::Error + Send + Sync>);
 
-/// Decides what a MAC boots. Called on every DHCP exchange and script request, so it should be
-/// cheap; it is async so a store-backed implementation can query.
+/// Decides what a MAC boots, and keeps its boots' grants and events. `decide` is called on
+/// every DHCP exchange and script request, so it should be cheap; all are async so a
+/// store-backed implementation can query.
 pub trait BootPolicy: Send + Sync + 'static {
     /// The decision for `mac`.
     fn decide(&self, mac: MacAddr) -> BoxFuture<'_, Result<BootDecision, PolicyError>>;
+
+    /// Keeps `grant` as the credentials of `mac`'s current boot, replacing any earlier one.
+    fn issue(&self, mac: MacAddr, grant: Grant) -> BoxFuture<'_, Result<(), PolicyError>>;
+
+    /// The credentials of `mac`'s current boot, if it has any.
+    fn grant(&self, mac: MacAddr) -> BoxFuture<'_, Result<Option<Grant>, PolicyError>>;
+
+    /// Keeps an authenticated event and acts on it, before the client hears that it was
+    /// accepted. An event that [`ends_boot`] withdraws the boot's grant in the same step.
+    /// Returns what to tell the operator about what it did, if anything.
+    fn record<'a>(
+        &'a self,
+        event: &'a BootEvent,
+    ) -> BoxFuture<'a, Result<Option<String>, PolicyError>>;
 }
 
-/// The policy of the configuration file: `[[hosts]]` entries, else `default_profile`.
-#[derive(Debug, Clone)]
+/// The policy of the configuration file: `[[hosts]]` entries, else `default_profile`. Grants
+/// live in memory (a restart ends every boot's grant); events are kept by the server's
+/// in-memory record.
+#[derive(Debug)]
 pub struct ConfigPolicy {
     hosts: HashMap<MacAddr, BootDecision>,
     default: BootDecision,
+    grants: Mutex<HashMap<MacAddr, Grant>>,
 }
 
 impl ConfigPolicy {
@@ -78,7 +99,16 @@ impl ConfigPolicy {
                 (h.mac, decision)
             })
             .collect();
-        ConfigPolicy { hosts, default }
+        ConfigPolicy {
+            hosts,
+            default,
+            grants: Mutex::default(),
+        }
+    }
+
+    fn grants(&self) -> std::sync::MutexGuard<'_, HashMap<MacAddr, Grant>> {
+        // Nothing panics while holding the lock (inserts, lookups and removals only).
+        self.grants.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -86,6 +116,26 @@ impl BootPolicy for ConfigPolicy {
     fn decide(&self, mac: MacAddr) -> BoxFuture<'_, Result<BootDecision, PolicyError>> {
         let decision = self.hosts.get(&mac).unwrap_or(&self.default).clone();
         Box::pin(async move { Ok(decision) })
+    }
+
+    fn issue(&self, mac: MacAddr, grant: Grant) -> BoxFuture<'_, Result<(), PolicyError>> {
+        self.grants().insert(mac, grant);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn grant(&self, mac: MacAddr) -> BoxFuture<'_, Result<Option<Grant>, PolicyError>> {
+        let grant = self.grants().get(&mac).cloned();
+        Box::pin(async move { Ok(grant) })
+    }
+
+    fn record<'a>(
+        &'a self,
+        event: &'a BootEvent,
+    ) -> BoxFuture<'a, Result<Option<String>, PolicyError>> {
+        if ends_boot(&event.stage) {
+            self.grants().remove(&event.mac);
+        }
+        Box::pin(async { Ok(None) })
     }
 }
 

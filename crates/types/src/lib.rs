@@ -4,7 +4,7 @@
 //! the inventory agree on names and numbers without depending on each other: power
 //! states and their DMTF values, boot devices, MAC addresses, target specifications, the
 //! hardware record, the boot-event wire type, the `--json` output schema and the process exit
-//! codes.
+//! codes, and the escaping of outside text for terminals and logs.
 
 pub mod boot_event;
 pub mod exit;
@@ -13,6 +13,7 @@ pub mod mac;
 pub mod output;
 pub mod power;
 pub mod target;
+pub mod text;
 
 pub use boot_event::BootEvent;
 pub use exit::ExitCode;

@@ -3,22 +3,21 @@
 //!
 //! One thread listens on the well-known port; every read runs on a thread and a port of its own
 //! ([`transfer`]), as tftp-hpa runs a process per transfer. Only regular files below the root
-//! are read ([`SafeDir`]), and every write request is refused.
+//! are read ([`SafeRoot`], shared with HTTP), every write request is refused, and no client address
+//! holds more than [`MAX_PER_SOURCE`] transfers, so one flooding host cannot lock others out.
 //!
 //! Why not `async-tftp`: it served every file correctly but could not keep up with tftp-hpa in
 //! lock-step (its transfers share one reactor and pay a registration and a timer per ACK);
 //! BENCHMARKS.md, "TFTP", has both measurements.
 
 mod packet;
-mod safe_dir;
 mod transfer;
 
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
-use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{BufReader, Read};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,9 +25,12 @@ use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
 
+use metal_types::text::Escaped;
+
+use crate::safe_root::{Refusal, SafeRoot};
+
 pub use packet::ErrorCode;
 use packet::{Mode, Options, Request, RequestError};
-pub use safe_dir::SafeDir;
 use transfer::{Netascii, Params, Peer, TransferError, TransferFlags};
 
 /// Wait for an ACK before sending again, unless the client asks for another `timeout`.
@@ -38,7 +40,10 @@ const ATTEMPTS: u32 = 10;
 /// Largest `windowsize` granted, whatever the block size.
 const MAX_WINDOWSIZE: u16 = 64;
 /// Transfers at once; a request beyond gets ERROR 0 "server busy" and can be retried.
-const MAX_TRANSFERS: usize = 512;
+pub const MAX_TRANSFERS: usize = 512;
+/// Transfers one client address may run at once: a PXE client fetches one file at a time, so
+/// this leaves room for several clients behind one address and none for a flood.
+pub const MAX_PER_SOURCE: usize = 8;
 /// Largest `timeout` option granted (RFC 2349 §3: a server that does not accept the value
 /// leaves the option out, and the default applies); with [`ATTEMPTS`] it bounds how long a
 /// silent client holds a transfer.
@@ -84,13 +89,16 @@ pub enum TftpError {
 pub struct TftpService {
     socket: UdpSocket,
     addr: SocketAddr,
-    dir: SafeDir,
+    dir: SafeRoot,
 }
 
 /// Binds a read-only TFTP server for `root` on `listen` (port 0 picks one). Clients may
 /// negotiate any valid block size and a window of up to 64 blocks.
 pub fn bind(root: &Path, listen: SocketAddr) -> Result<TftpService, TftpError> {
-    let dir = SafeDir::new(root)?;
+    let dir = SafeRoot::open(root).map_err(|source| TftpError::Root {
+        path: root.to_path_buf(),
+        source,
+    })?;
     let bind_err = |source| TftpError::Bind {
         addr: listen,
         source,
@@ -147,7 +155,7 @@ impl TftpService {
 
 /// What the listener and the transfers share.
 struct Shared {
-    dir: SafeDir,
+    dir: SafeRoot,
     stop: Arc<AtomicBool>,
     /// The latest transfer of each client address.
     transfers: Mutex<HashMap<SocketAddr, Running>>,
@@ -225,7 +233,7 @@ impl Listener {
         if req.write {
             warn!(
                 "tftp: {client} write {}: refused (read-only)",
-                req.filename.display()
+                Escaped(&req.filename.to_string_lossy())
             );
             // RFC 1350 §5 error code 2, "Access violation": this server never writes.
             return self.refuse(client, ErrorCode::AccessViolation, "read-only server");
@@ -251,6 +259,17 @@ impl Listener {
             if self.shared.running.load(Ordering::Relaxed) >= MAX_TRANSFERS {
                 warn!("tftp: {client}: refused, too many transfers running");
                 return self.refuse(client, ErrorCode::NotDefined, "server busy, try again");
+            }
+            if from_source(&transfers, client.ip()) >= MAX_PER_SOURCE {
+                warn!(
+                    "tftp: {client}: refused, {MAX_PER_SOURCE} transfers from {} already running",
+                    client.ip()
+                );
+                return self.refuse(
+                    client,
+                    ErrorCode::NotDefined,
+                    "too many transfers from this address, try again",
+                );
             }
             transfers.insert(
                 client,
@@ -282,6 +301,15 @@ impl Listener {
             self.refuse(client, ErrorCode::NotDefined, "server busy, try again");
         }
     }
+}
+
+/// Transfers running for `ip` (over every port: a flood uses a new port per request). At most
+/// [`MAX_TRANSFERS`] entries, so counting is cheaper than keeping a second map in step.
+fn from_source(transfers: &HashMap<SocketAddr, Running>, ip: IpAddr) -> usize {
+    transfers
+        .iter()
+        .filter(|(addr, r)| addr.ip() == ip && !r.flags.cancel.load(Ordering::Relaxed))
+        .count()
 }
 
 /// The parameters for a request and the options to acknowledge (RFC 2347 §2: only those the
@@ -323,7 +351,8 @@ fn serve_read(
     client: SocketAddr,
     req: &Request,
 ) {
-    let name = req.filename.display();
+    let name = req.filename.to_string_lossy();
+    let name = Escaped(&name);
     let socket = match transfer::socket_for(local, client, DEFAULT_TIMEOUT) {
         Ok(s) => s,
         Err(e) => return warn!("tftp: {client} read {name}: no transfer socket: {e}"),
@@ -335,22 +364,17 @@ fn serve_read(
         running: &shared.running,
         cpus: shared.cpus,
     };
-    let opened = shared
-        .dir
-        .resolve(&req.filename)
-        .and_then(|real| File::open(real).map_err(|_| ErrorCode::FileNotFound));
-    let file = match opened {
-        Ok(f) => f,
-        Err(code) => {
-            let why = match code {
-                ErrorCode::AccessViolation => "outside the TFTP root",
-                _ => "no such file",
+    let (file, size) = match shared.dir.file(&req.filename) {
+        Ok((f, len)) => (f, Some(len)),
+        Err(refusal) => {
+            let (code, why) = match refusal {
+                Refusal::Outside => (ErrorCode::AccessViolation, "outside the TFTP root"),
+                Refusal::NotFound => (ErrorCode::FileNotFound, "no such file"),
             };
             warn!("tftp: {client} read {name}: refused, {why}");
             return peer.send_error(code, why);
         }
     };
-    let size = file.metadata().map(|m| m.len()).ok();
     let buffered = BufReader::with_capacity(READ_BUFFER, file);
     let (mut source, size): (Box<dyn Read>, _) = match req.mode {
         Mode::Octet => (Box::new(buffered), size),

@@ -1,31 +1,42 @@
-//! The HTTP side: per-MAC iPXE scripts, boot files (with Range requests), and the boot-event
-//! endpoint.
+//! The HTTP side: per-MAC iPXE scripts, boot files (with Range requests), and boot events.
 //!
 //! | route | what |
 //! |---|---|
-//! | `GET /boot/{mac}.ipxe` | the script the [`BootPolicy`] chooses for that MAC |
+//! | `GET /boot/{mac}.ipxe` | the script the [`BootPolicy`] chooses for that MAC, with a fresh boot token |
 //! | `GET /files/{path}` | `[http] root`: kernels, initrds, images |
 //! | `GET /tftp/{path}` | the TFTP root, for UEFI HTTP boot |
-//! | `POST /events` | form `mac`, `stage`, `message`: a boot event |
-//! | `GET /events` | every recorded event, JSON |
+//! | `POST /events` | form `mac`, `stage`, `message`, with the boot's bearer token: a boot event |
+//! | `GET /events` | recent events, JSON, with the operator's bearer token |
+//!
+//! Connections are capped and timed out by [`connections`]; files come through
+//! [`SafeRoot`](crate::safe_root::SafeRoot), as over TFTP.
+
+mod connections;
+mod events;
+mod files;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Form, Json, Router};
+use axum::Router;
+pub use connections::{Limits, serve};
+pub use events::{MAX_MESSAGE, MAX_RECORDING, MAX_STAGE};
 use metal_types::MacAddr;
-use serde::Deserialize;
-use tower_http::services::ServeDir;
+use metal_types::text::Escaped;
+use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
-use crate::config::{Config, Profile};
+use crate::config::{Mode, Profile};
 use crate::events::Events;
+use crate::grant::{Grant, OperatorToken, digest, new_token};
 use crate::policy::{BootAction, BootPolicy};
+use crate::safe_root::SafeRoot;
 use crate::templates::Templates;
 
 /// What the handlers share.
@@ -34,26 +45,55 @@ pub struct HttpState {
     pub templates: Templates,
     /// Profiles by name.
     pub profiles: BTreeMap<String, Profile>,
-    /// Who boots what.
+    /// Who boots what; keeps grants and events.
     pub policy: Arc<dyn BootPolicy>,
-    /// The event record.
+    /// Recent events, and their subscribers.
     pub events: Events,
     /// `http://ADDR:PORT` as clients reach us.
     pub base_url: String,
+    /// Whether we hand out the addresses (then a reserved machine's script goes to its
+    /// address only).
+    pub mode: Mode,
+    /// `[http] root`.
+    pub files: Arc<SafeRoot>,
+    /// The TFTP root.
+    pub tftp: Arc<SafeRoot>,
+    /// Who may read events.
+    pub operator: Option<OperatorToken>,
+    /// Events being recorded ([`MAX_RECORDING`] permits).
+    pub recording: Arc<Semaphore>,
 }
 
-/// The router for `config`. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`.
-pub fn router(config: &Config, state: HttpState) -> Router {
+/// The router. Serve it with [`serve`], which gives handlers the peer's address.
+pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/boot/{file}", get(script))
-        .route("/events", get(list_events).post(post_event))
-        .nest_service("/files", ServeDir::new(&config.http.root))
-        .nest_service("/tftp", ServeDir::new(&config.tftp.root))
+        .route("/events", get(events::list).post(events::post))
+        .route("/files/{*path}", get(files_file))
+        .route("/tftp/{*path}", get(tftp_file))
         .with_state(Arc::new(state))
 }
 
-fn text(status: StatusCode, body: String) -> Response {
+pub(crate) fn text(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
+}
+
+async fn files_file(
+    State(state): State<Arc<HttpState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    files::serve(state.files.clone(), path, &headers, peer).await
+}
+
+async fn tftp_file(
+    State(state): State<Arc<HttpState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    files::serve(state.tftp.clone(), path, &headers, peer).await
 }
 
 async fn script(
@@ -67,14 +107,14 @@ async fn script(
     else {
         return text(
             StatusCode::NOT_FOUND,
-            format!("no script {file:?}: expected MAC.ipxe\n"),
+            format!("no script {}: expected MAC.ipxe\n", Escaped(&file)),
         );
     };
     let decision = match state.policy.decide(mac).await {
         Ok(d) => d,
         Err(e) => {
             warn!("http: script for {mac}: {e}");
-            return text(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n"));
+            return text(StatusCode::SERVICE_UNAVAILABLE, "cannot decide now\n".into());
         }
     };
     let (profile_name, body) = match &decision.action {
@@ -90,6 +130,30 @@ async fn script(
                     format!("unknown profile {name:?}\n"),
                 );
             };
+            // In mode dhcp a reserved address is the machine's lease: its script (and so its
+            // token) goes there only. Otherwise the boot is bound to whoever fetched it.
+            if state.mode == Mode::Dhcp
+                && let Some(lease) = decision.address
+                && peer.ip() != lease
+            {
+                warn!("http: {peer} script for {mac}: refused, its lease is {lease}");
+                return text(
+                    StatusCode::FORBIDDEN,
+                    format!("the script of {mac} is served to its own address only\n"),
+                );
+            }
+            let token = new_token();
+            let grant = Grant {
+                token_sha256: digest(&token),
+                address: peer.ip(),
+                issued_ms: SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            };
+            if let Err(e) = state.policy.issue(mac, grant).await {
+                warn!("http: script for {mac}: cannot keep its boot token: {e}");
+                return text(StatusCode::SERVICE_UNAVAILABLE, "cannot issue a boot token now\n".into());
+            }
             let mut vars: BTreeMap<String, minijinja::Value> = profile
                 .vars
                 .iter()
@@ -102,6 +166,7 @@ async fn script(
                 "events_url".into(),
                 format!("{}/events", state.base_url).into(),
             );
+            vars.insert("token".into(), token.into());
             vars.insert(
                 "hostname".into(),
                 decision.hostname.clone().unwrap_or_default().into(),
@@ -119,9 +184,7 @@ async fn script(
         }
     };
     info!("http: {peer} script for {mac}: {profile_name}");
-    state
-        .events
-        .record(mac, "script", &format!("profile {profile_name}"), peer.ip());
+    state.events.observe(mac, "script", &format!("profile {profile_name}"), peer.ip());
     text(StatusCode::OK, body)
 }
 
@@ -139,46 +202,4 @@ fn template_value(v: &toml::Value) -> minijinja::Value {
             Value::from_iter(t.iter().map(|(k, v)| (k.clone(), template_value(v))))
         }
     }
-}
-
-/// A boot event as installers send it: `wget --post-data 'mac=..&stage=..&message=..'`.
-#[derive(Debug, Deserialize)]
-struct EventForm {
-    mac: String,
-    stage: String,
-    #[serde(default)]
-    message: String,
-}
-
-async fn post_event(
-    State(state): State<Arc<HttpState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Form(form): Form<EventForm>,
-) -> Response {
-    let Ok(mac) = form.mac.parse::<MacAddr>() else {
-        return text(
-            StatusCode::BAD_REQUEST,
-            format!("not a MAC: {:?}\n", form.mac),
-        );
-    };
-    if form.stage.is_empty() || form.stage.len() > 64 || form.message.len() > 4096 {
-        return text(
-            StatusCode::BAD_REQUEST,
-            "stage must be 1–64 bytes, message at most 4096\n".into(),
-        );
-    }
-    state
-        .events
-        .record(mac, &form.stage, &form.message, peer.ip());
-    info!(
-        "event: {mac} {} from {}: {}",
-        form.stage,
-        peer.ip(),
-        form.message
-    );
-    StatusCode::NO_CONTENT.into_response()
-}
-
-async fn list_events(State(state): State<Arc<HttpState>>) -> Response {
-    Json(state.events.list()).into_response()
 }

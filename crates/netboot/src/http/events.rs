@@ -1,0 +1,182 @@
+//! `POST /events` (a boot reporting back) and `GET /events` (an operator reading them).
+//!
+//! An event is believed only with its boot's token from its boot's address ([`crate::grant`]),
+//! and it is kept by the [`BootPolicy`] before the client hears 204. When the events being
+//! kept at once reach [`MAX_RECORDING`], or the store fails, the client hears 503 and can send
+//! again: nothing is answered as accepted and then lost.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Json;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, Form, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use metal_types::text::Escaped;
+use metal_types::{BootEvent, MacAddr};
+use serde::Deserialize;
+use tracing::{error, info, warn};
+
+use super::{HttpState, text};
+use crate::grant::bearer;
+
+/// Events being kept at once; one more is refused with 503.
+pub const MAX_RECORDING: usize = 64;
+/// Longest `stage`.
+pub const MAX_STAGE: usize = 32;
+/// Longest `message`, in bytes.
+pub const MAX_MESSAGE: usize = 4096;
+
+/// A boot event as installers send it:
+/// `wget --header 'Authorization: Bearer TOKEN' --post-data 'mac=..&stage=..&message=..'`.
+#[derive(Debug, Deserialize)]
+pub(super) struct EventForm {
+    mac: String,
+    stage: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// A stage is a short lower-case word: `script`, `kernel`, `installing`, `booted`, `failed` …
+fn valid_stage(stage: &str) -> bool {
+    !stage.is_empty()
+        && stage.len() <= MAX_STAGE
+        && stage
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+fn unauthorized(why: &str) -> Response {
+    // RFC 6750 §3: a 401 names the scheme that would be accepted.
+    (
+        StatusCode::UNAUTHORIZED,
+        [
+            (header::WWW_AUTHENTICATE, "Bearer realm=\"metal\""),
+            (header::CONTENT_TYPE, "text/plain"),
+        ],
+        format!("{why}\n"),
+    )
+        .into_response()
+}
+
+fn busy(why: &str) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "1"), (header::CONTENT_TYPE, "text/plain")],
+        format!("{why}\n"),
+    )
+        .into_response()
+}
+
+pub(super) async fn post(
+    State(state): State<Arc<HttpState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<Form<EventForm>, FormRejection>,
+) -> Response {
+    let from = peer.ip();
+    let Ok(Form(form)) = form else {
+        return text(StatusCode::BAD_REQUEST, "expected a form: mac, stage, message\n".into());
+    };
+    let Ok(mac) = form.mac.parse::<MacAddr>() else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("not a MAC: {}\n", Escaped(&form.mac)),
+        );
+    };
+    if !valid_stage(&form.stage) || form.message.len() > MAX_MESSAGE {
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("stage must be 1–{MAX_STAGE} of a-z 0-9 . _ -, message at most {MAX_MESSAGE} bytes\n"),
+        );
+    }
+    let refuse = |why: &str| {
+        warn!(
+            "event: {mac} {} from {from}: refused, {why}",
+            Escaped(&form.stage)
+        );
+    };
+    let Some(token) = bearer(&headers) else {
+        refuse("no bearer token");
+        return unauthorized("events need the boot's token: Authorization: Bearer TOKEN");
+    };
+    let grant = match state.policy.grant(mac).await {
+        Ok(g) => g,
+        Err(e) => {
+            error!("event: {mac} from {from}: cannot check its token: {e}");
+            return busy("cannot check the token now");
+        }
+    };
+    let Some(grant) = grant.filter(|g| g.admits(token)) else {
+        refuse("not the token of its current boot");
+        return unauthorized("not the token of this machine's current boot");
+    };
+    if grant.address != from {
+        refuse(&format!("its boot runs at {}", grant.address));
+        return text(
+            StatusCode::FORBIDDEN,
+            "events of this boot come from its own address only\n".into(),
+        );
+    }
+    let Ok(_permit) = state.recording.clone().try_acquire_owned() else {
+        warn!("event: {mac} from {from}: refused, {MAX_RECORDING} events are being recorded");
+        return busy("too many events at once, send again");
+    };
+    let event = BootEvent {
+        at_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        mac,
+        stage: form.stage,
+        message: form.message,
+        from,
+    };
+    match state.policy.record(&event).await {
+        Ok(note) => {
+            info!(
+                "event: {mac} {} from {from}: {}",
+                event.stage,
+                Escaped(&event.message)
+            );
+            state.events.record(event, note);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => {
+            error!(
+                "event: {mac} {} from {from}: NOT recorded: {e}",
+                event.stage
+            );
+            busy("the event could not be recorded, send again")
+        }
+    }
+}
+
+pub(super) async fn list(State(state): State<Arc<HttpState>>, headers: HeaderMap) -> Response {
+    let Some(operator) = state.operator else {
+        return text(
+            StatusCode::FORBIDDEN,
+            "reading events needs an operator token: set [http] operator_token_sha256\n".into(),
+        );
+    };
+    match bearer(&headers) {
+        Some(token) if operator.admits(token) => Json(state.events.list()).into_response(),
+        _ => unauthorized("reading events needs the operator token: Authorization: Bearer TOKEN"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_are_short_words() {
+        for good in ["booted", "kernel", "install-raid10", "step.2"] {
+            assert!(valid_stage(good), "{good}");
+        }
+        for bad in ["", "Booted", "a b", "x\ny", &"s".repeat(MAX_STAGE + 1), "ü"] {
+            assert!(!valid_stage(bad), "{bad:?}");
+        }
+    }
+}
