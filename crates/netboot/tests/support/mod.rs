@@ -109,6 +109,10 @@ action = "local-disk"
 [[hosts]]
 mac = "52:54:00:00:00:04"
 action = "ignore"
+
+[[hosts]]
+mac = "52:54:00:00:00:05"
+ip = "127.0.5.50"
 "#,
         operator = sha256_hex(OPERATOR_TOKEN),
     );
