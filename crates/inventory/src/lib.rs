@@ -8,10 +8,12 @@
 //!   (`migrations/{sqlite,postgres}`).
 //! - [`enroll`] and [`lifecycle`]: recording boards with hostname and address allocated in one
 //!   transaction, state changes, guests; every change is logged with time, actor and reason.
+//! - [`boots`]: netboots in progress: each boot's token digest and address, its reports.
 //! - [`naming`]: hostname schemes and address pools.
 //! - [`profiles`]: hardware profiles (`hardware-profiles/*.toml`) and matching.
 //! - [`credentials`]: credential sets; the database holds their names, never passwords.
 
+pub mod boots;
 pub mod credentials;
 pub mod enroll;
 mod error;
@@ -22,6 +24,7 @@ pub mod naming;
 pub mod profiles;
 pub mod store;
 
+pub use boots::{BootGrant, BootRecorded, BootReport};
 pub use enroll::{EnrollRequest, Enrolled, Outcome};
 pub use error::Error;
 pub use model::{BoardFacts, Event, Guest, Machine, MachineState, Rack, Role, Storage, TlsPin};

@@ -42,7 +42,7 @@ pub enum Backend {
 /// The inventory store.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     backend: Backend,
     /// The URL with any password replaced, for messages.
     shown: String,

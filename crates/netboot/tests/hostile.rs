@@ -21,10 +21,6 @@ fn ip(block: &Block, n: u32) -> IpAddr {
     IpAddr::V4(block.ip(n))
 }
 
-fn status(response: &str) -> &str {
-    response.get(9..12).unwrap_or("")
-}
-
 async fn script_from(from: IpAddr, h: SocketAddr, mac: &str) -> String {
     let s = http_from(from, h, &get(&format!("/boot/{mac}.ipxe"))).await;
     assert_eq!(status(&s), "200", "{s}");

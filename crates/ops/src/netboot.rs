@@ -1,7 +1,7 @@
 //! The netboot service as `metal serve` runs it: `metal-netboot` with what a MAC boots decided
-//! by the configuration's `[[hosts]]` or by the inventory ([`InventoryPolicy`]), and boot
-//! events applied to the inventory (a provisioning machine that reports itself up becomes
-//! deployed).
+//! by the configuration's `[[hosts]]` or by the inventory ([`InventoryPolicy`]), each boot's
+//! token kept in the inventory, and boot events logged there before they are accepted (a
+//! provisioning machine that reports itself up becomes deployed, in the same transaction).
 //!
 //! | state | boots |
 //! |---|---|
@@ -15,8 +15,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use metal_inventory::{Machine, MachineState, Storage, Store};
+use metal_inventory::{BootGrant, BootReport, Machine, MachineState, Storage, Store};
+use metal_netboot::grant::ends_boot;
 use metal_netboot::policy::{BootAction, BootDecision, BootPolicy, PolicyError};
+use metal_netboot::{Grant, Heard};
 pub use metal_netboot::{Addresses, Mode};
 use metal_netboot::{ConfigPolicy, Netboot};
 use metal_types::{BootEvent, MacAddr};
@@ -73,56 +75,75 @@ impl BootPolicy for InventoryPolicy {
             })
         })
     }
+
+    fn issue(&self, mac: MacAddr, grant: Grant) -> BoxFuture<'_, Result<(), PolicyError>> {
+        Box::pin(async move {
+            let grant = BootGrant {
+                token_sha256: grant.token_sha256,
+                address: grant.address,
+                issued_ms: grant.issued_ms,
+            };
+            self.store
+                .grant_boot(mac, &grant)
+                .await
+                .map_err(|e| PolicyError(Box::new(e)))
+        })
+    }
+
+    fn grant(&self, mac: MacAddr) -> BoxFuture<'_, Result<Option<Grant>, PolicyError>> {
+        Box::pin(async move {
+            let grant = self
+                .store
+                .boot_grant(mac)
+                .await
+                .map_err(|e| PolicyError(Box::new(e)))?;
+            Ok(grant.map(|g| Grant {
+                token_sha256: g.token_sha256,
+                address: g.address,
+                issued_ms: g.issued_ms,
+            }))
+        })
+    }
+
+    fn record<'a>(
+        &'a self,
+        event: &'a BootEvent,
+    ) -> BoxFuture<'a, Result<Option<String>, PolicyError>> {
+        Box::pin(async move {
+            let report = BootReport {
+                stage: &event.stage,
+                message: &event.message,
+                from: event.from,
+            };
+            let deploys = DEPLOYED_STAGES.contains(&event.stage.as_str());
+            let recorded = self
+                .store
+                .record_boot(event.mac, report, deploys, ends_boot(&event.stage))
+                .await
+                .map_err(|e| PolicyError(Box::new(e)))?;
+            Ok(recorded
+                .deployed
+                .then(|| format!("inventory: {} is deployed", recorded.hostname)))
+        })
+    }
 }
 
-/// Boot-event stages that mean the machine is up in its final role.
+/// Boot-event stages that mean the machine is up in its final role: a provisioning machine
+/// that reports one becomes deployed.
 const DEPLOYED_STAGES: [&str; 2] = ["booted", "deployed"];
-
-/// Applies a boot event to the inventory: a provisioning machine that reports itself up
-/// becomes deployed. Returns what to tell the operator, if anything.
-pub async fn apply_event(store: &Store, event: &BootEvent) -> Option<String> {
-    if !DEPLOYED_STAGES.contains(&event.stage.as_str()) {
-        return None;
-    }
-    let machine = match store.machine_by_mac(event.mac).await {
-        Ok(Some(m)) => m,
-        Ok(None) => {
-            return Some(format!(
-                "inventory: no machine has MAC {}; event not recorded",
-                event.mac
-            ));
-        }
-        Err(e) => return Some(format!("inventory: {e}")),
-    };
-    if machine.state != MachineState::Provisioning {
-        return None;
-    }
-    let reason = format!("boot event {}: {}", event.stage, event.message);
-    let host = &machine.hostname;
-    Some(
-        match store
-            .set_state(host, MachineState::Deployed, "netboot", &reason)
-            .await
-        {
-            Ok(_) => format!("inventory: {host} is deployed"),
-            Err(e) => format!("inventory: {host}: {e}"),
-        },
-    )
-}
 
 /// What the running service reports.
 #[derive(Debug, Clone)]
 pub enum ServiceLog {
-    /// A boot event arrived.
+    /// A boot event was kept (or the server served a script).
     Event(BootEvent),
-    /// What applying an event to the inventory did (or why it could not).
+    /// What keeping an event did in the inventory, or how many log lines were skipped.
     Inventory(String),
 }
 
 /// The netboot service, bound and ready.
 pub struct Service {
     server: Netboot,
-    store: Option<Store>,
     pub mode: Mode,
     pub addresses: Addresses,
 }
@@ -156,7 +177,6 @@ impl Service {
         let addresses = server.addresses();
         Ok(Service {
             server,
-            store,
             mode,
             addresses,
         })
@@ -169,22 +189,19 @@ impl Service {
         mut log: impl FnMut(ServiceLog) -> std::io::Result<()> + Send,
     ) -> Result<(), Error> {
         let mut events = self.server.events().subscribe();
-        let store = self.store;
-        let recorder = async move {
+        // Events are kept by the policy before they are accepted; this only shows them, so
+        // falling behind loses log lines (counted), never events.
+        let shown = async move {
             loop {
                 match events.recv().await {
-                    Ok(event) => {
-                        let applied = match &store {
-                            Some(store) => apply_event(store, &event).await,
-                            None => None,
-                        };
+                    Ok(Heard { event, note }) => {
                         log(ServiceLog::Event(event))?;
-                        if let Some(line) = applied {
+                        if let Some(line) = note {
                             log(ServiceLog::Inventory(line))?;
                         }
                     }
                     Err(RecvError::Lagged(n)) => log(ServiceLog::Inventory(format!(
-                        "inventory: {n} boot events arrived faster than they could be applied and were skipped"
+                        "log: {n} boot events arrived faster than they could be shown (all are kept; see `metal events`)"
                     )))?,
                     Err(RecvError::Closed) => break,
                 }
@@ -193,7 +210,7 @@ impl Service {
         };
         tokio::select! {
             r = self.server.run() => r.map_err(|e| Error::Netboot(format!("netboot service stopped: {e}"))),
-            r = recorder => r.map_err(Error::Output),
+            r = shown => r.map_err(Error::Output),
         }
     }
 }

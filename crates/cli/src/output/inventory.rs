@@ -6,6 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use metal_ops::dns::SyncReport;
 use metal_ops::lifecycle::{Event, Guest, Machine, MachineState};
 use metal_ops::show::Tree;
+use metal_types::text::Escaped;
 use metal_types::{Document, HostOutcome};
 use serde::Serialize;
 
@@ -147,8 +148,8 @@ pub fn events(out: &mut dyn Write, events: &[Event], json: bool) -> io::Result<(
             humantime::format_rfc3339_seconds(at),
             e.subject,
             change,
-            e.reason,
-            e.actor
+            Escaped(&e.reason),
+            Escaped(&e.actor)
         )?;
     }
     Ok(())

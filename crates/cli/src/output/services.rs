@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 
 use metal_ops::netboot::{Addresses, Mode, ServiceLog};
 use metal_types::Document;
+use metal_types::text::Escaped;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -72,9 +73,12 @@ pub fn serve_log(out: &mut dyn Write, log: &ServiceLog, json: bool) -> io::Resul
         ServiceLog::Event(e) => writeln!(
             out,
             "event mac={} stage={} from={} message={}",
-            e.mac, e.stage, e.from, e.message
+            e.mac,
+            Escaped(&e.stage),
+            e.from,
+            Escaped(&e.message)
         )?,
-        ServiceLog::Inventory(line) => writeln!(out, "{line}")?,
+        ServiceLog::Inventory(line) => writeln!(out, "{}", Escaped(line))?,
     }
     out.flush()
 }

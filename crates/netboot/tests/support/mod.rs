@@ -12,6 +12,7 @@ use dhcproto::{Decodable, Encodable};
 use metal_netboot::{Addresses, Config, ConfigPolicy, Netboot};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+pub use metal_test_support::http::{get, post_event, status, token_of};
 use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 
 pub fn sha256_hex(s: &str) -> String {
@@ -220,9 +221,6 @@ pub async fn http(server: SocketAddr, request: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-pub fn get(path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-}
 
 
 /// An HTTP exchange from `from` (any local address).
@@ -239,22 +237,4 @@ pub async fn http_from(from: IpAddr, server: SocketAddr, request: &str) -> Strin
 /// `GET path` with a bearer token.
 pub fn get_with_token(path: &str, token: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n")
-}
-
-/// `POST /events` with `body`, and a bearer token if given.
-pub fn post_event(body: &str, token: Option<&str>) -> String {
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    format!(
-        "POST /events HTTP/1.1\r\nHost: t\r\n{auth}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-}
-
-/// The `metal.token=` a rendered script carries.
-pub fn token_of(script: &str) -> String {
-    script
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("metal.token="))
-        .unwrap_or_else(|| panic!("no token in {script}"))
-        .to_string()
 }
