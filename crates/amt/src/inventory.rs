@@ -4,6 +4,7 @@
 //! error — amt-protocol.md §6).
 
 use metal_types::hardware::{Cpu, Dimm, Disk, Hardware, Product};
+use metal_types::text::board_text;
 use metal_wsman::{Element, Instance, Selector};
 
 use crate::classes::{
@@ -38,8 +39,22 @@ pub fn uuid_from_platform_guid(guid: &str) -> Option<String> {
     ))
 }
 
+/// Most processors, memory modules and disks one board may report; a desktop board has at most
+/// 1, 4 and 10. More is a broken or hostile board, refused rather than stored.
+pub const MAX_CPUS: usize = 16;
+/// See [`MAX_CPUS`].
+pub const MAX_DIMMS: usize = 64;
+/// See [`MAX_CPUS`].
+pub const MAX_DISKS: usize = 64;
+
+/// A property as it is kept: every string a board reports comes in through here
+/// ([`board_text`]: trimmed, control characters escaped, capped in length).
+fn text(e: &Element, name: &str) -> String {
+    board_text(e.prop(name).unwrap_or_default())
+}
+
 fn product(e: &Element) -> Product {
-    let text = |n: &str| e.prop(n).unwrap_or_default().trim().to_string();
+    let text = |n: &str| text(e, n);
     Product {
         manufacturer: text("Manufacturer"),
         model: text("Model"),
@@ -54,7 +69,7 @@ impl Amt {
         let package = self.get_class(COMPUTER_SYSTEM_PACKAGE, Vec::new()).await?;
         let guid = package.prop("PlatformGUID").unwrap_or_default().to_string();
         uuid_from_platform_guid(&guid)
-            .ok_or_else(|| self.data(format!("PlatformGUID {guid:?} is not 32 hex digits")))
+            .ok_or_else(|| self.data(format!("PlatformGUID {:?} is not 32 hex digits", board_text(&guid))))
     }
 
     /// Reads the hardware inventory (about a dozen requests).
@@ -72,26 +87,29 @@ impl Amt {
                         .is_some_and(|n| n.contains("Processor"))
             })
             .map(|c| Cpu {
-                socket: c.prop("Tag").unwrap_or_default().to_string(),
-                model: c.prop("Version").unwrap_or_default().trim().to_string(),
-                max_mhz: c.prop("MaxClockSpeed").and_then(|v| v.parse().ok()),
+                socket: text(c, "Tag"),
+                model: text(c, "Version"),
+                max_mhz: c.prop("MaxClockSpeed").and_then(|v| v.trim().parse().ok()),
             })
-            .collect();
-        let dimms: Vec<Dimm> = self
-            .client
-            .enumerate(&classes::uri(PHYSICAL_MEMORY))
-            .await?
+            .collect::<Vec<_>>();
+        self.at_most(cpus.len(), MAX_CPUS, "processors")?;
+        let modules = self.client.enumerate(&classes::uri(PHYSICAL_MEMORY)).await?;
+        self.at_most(modules.len(), MAX_DIMMS, "memory modules")?;
+        let dimms: Vec<Dimm> = modules
             .iter()
             .map(|m| Dimm {
-                bank: m.prop("BankLabel").unwrap_or_default().to_string(),
+                bank: text(m, "BankLabel"),
                 bytes: m
                     .prop("Capacity")
                     .and_then(|v| v.trim().parse().ok())
                     .unwrap_or(0),
-                part_number: m.prop("PartNumber").unwrap_or_default().trim().to_string(),
+                part_number: text(m, "PartNumber"),
             })
             .collect();
-        let memory_bytes = dimms.iter().map(|d| d.bytes).sum();
+        let memory_bytes = dimms
+            .iter()
+            .try_fold(0u64, |sum, d| sum.checked_add(d.bytes))
+            .ok_or_else(|| self.data("its memory modules add up to more than 2^64 bytes".into()))?;
         let disks = self.disks().await?;
         let port = self
             .get_class(
@@ -99,17 +117,18 @@ impl Amt {
                 vec![Selector::new("InstanceID", WIRED_PORT_ID)],
             )
             .await?;
-        let mac = port.prop("MACAddress").and_then(|m| m.parse().ok());
+        let mac = port.prop("MACAddress").and_then(|m| m.trim().parse().ok());
         let amt_version = self
             .get_class(SOFTWARE_IDENTITY, vec![Selector::new("InstanceID", "AMT")])
             .await
             .ok()
-            .and_then(|s| s.prop("VersionString").map(str::to_string));
+            .map(|s| text(&s, "VersionString"))
+            .filter(|v| !v.is_empty());
         Ok(Hardware {
             uuid,
             chassis,
             board,
-            bios_version: bios.prop("Version").unwrap_or_default().trim().to_string(),
+            bios_version: text(&bios, "Version"),
             cpus,
             dimms,
             memory_bytes,
@@ -126,29 +145,31 @@ impl Amt {
             .client
             .enumerate(&classes::uri(MEDIA_ACCESS_DEVICE))
             .await?;
+        self.at_most(devices.len(), MAX_DISKS, "disks")?;
         let packages = self
             .client
             .enumerate(&classes::uri(PHYSICAL_PACKAGE))
             .await?;
+        self.at_most(packages.len(), MAX_DISKS + 8, "physical packages")?;
         let models: Vec<&str> = packages
             .iter()
             .filter(|p| {
                 p.prop("CreationClassName") == Some("CIM_PhysicalPackage")
                     && p.prop("PackageType") != Some("3")
             })
-            .map(|p| p.prop("Model").unwrap_or_default().trim())
+            .map(|p| p.prop("Model").unwrap_or_default())
             .collect();
         Ok(devices
             .iter()
             .enumerate()
             .map(|(i, d)| {
-                let model = models.get(i).copied().unwrap_or_default().to_string();
+                let model = board_text(models.get(i).copied().unwrap_or_default());
                 let kb: u64 = d
                     .prop("MaxMediaSize")
                     .and_then(|v| v.trim().parse().ok())
                     .unwrap_or(0);
                 Disk {
-                    id: d.prop("DeviceID").unwrap_or_default().to_string(),
+                    id: text(d, "DeviceID"),
                     ssd: model.to_ascii_uppercase().contains("SSD")
                         || model.to_ascii_uppercase().contains("NVME"),
                     model,
@@ -156,6 +177,16 @@ impl Amt {
                 }
             })
             .collect())
+    }
+
+    /// Refuses a board that reports more `what` than any real one has.
+    fn at_most(&self, count: usize, cap: usize, what: &str) -> Result<(), Error> {
+        if count > cap {
+            return Err(self.data(format!(
+                "it reports {count} {what}; a board has at most {cap}"
+            )));
+        }
+        Ok(())
     }
 
     async fn get_class(&mut self, class: &str, selectors: Vec<Selector>) -> Result<Element, Error> {

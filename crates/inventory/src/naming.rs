@@ -74,13 +74,7 @@ impl Scheme {
 }
 
 /// Whether `s` is one DNS label as hostnames use them (RFC 1123 §2.1).
-pub fn valid_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
+pub use metal_types::dns_name::valid_label;
 
 /// The lowest slot number (from 1) not in `taken`.
 pub fn free_slot(taken: &HashSet<i64>) -> i64 {

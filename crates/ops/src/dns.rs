@@ -11,6 +11,7 @@ use metal_export::update::{self, TsigKey};
 use metal_export::zone::{self, ZoneOptions};
 use metal_inventory::{Guest, Machine, Store};
 use metal_types::ExitCode;
+use metal_types::DnsName;
 use serde::Serialize;
 
 use crate::{Config, Error, inventory};
@@ -19,7 +20,7 @@ use crate::{Config, Error, inventory};
 #[derive(Debug, Clone)]
 pub struct Zone {
     /// The forward zone, e.g. `host.h`.
-    pub name: String,
+    pub name: DnsName,
     /// Default TTL in seconds.
     pub ttl: u32,
 }
@@ -28,7 +29,7 @@ impl Zone {
     /// DNS names are case-insensitive: names are compared and recorded in lower case, without
     /// the final dot.
     fn canonical(&self) -> String {
-        self.name.trim_end_matches('.').to_ascii_lowercase()
+        self.name.to_string()
     }
 }
 
@@ -37,7 +38,7 @@ impl Zone {
 pub struct ZoneFileOptions {
     pub zone: Zone,
     /// The zone's name server, relative to the zone.
-    pub ns: String,
+    pub ns: DnsName,
     pub ns_address: Ipv4Addr,
     /// SOA serial; `None`: the current Unix time.
     pub serial: Option<u32>,
@@ -69,14 +70,14 @@ pub async fn snapshot(config: &Config) -> Result<(Vec<Machine>, Vec<Guest>), Err
 /// The zone files of `machines` and `guests`.
 pub fn zone_files(opts: &ZoneFileOptions, machines: &[Machine], guests: &[Guest]) -> ZoneFiles {
     let zone_opts = ZoneOptions {
-        zone: opts.zone.name.trim_end_matches('.').to_string(),
+        zone: opts.zone.name.to_string(),
         serial: opts.serial.unwrap_or_else(|| {
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(1, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
         }),
         ttl: opts.zone.ttl,
-        ns: opts.ns.clone(),
+        ns: opts.ns.to_string(),
         ns_address: opts.ns_address,
     };
     let forward = records::forward(&zone_opts.zone, machines, guests);

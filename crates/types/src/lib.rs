@@ -7,6 +7,7 @@
 //! codes, and the escaping of outside text for terminals and logs.
 
 pub mod boot_event;
+pub mod dns_name;
 pub mod exit;
 pub mod hardware;
 pub mod mac;
@@ -16,6 +17,7 @@ pub mod target;
 pub mod text;
 
 pub use boot_event::BootEvent;
+pub use dns_name::DnsName;
 pub use exit::ExitCode;
 pub use mac::MacAddr;
 pub use output::{

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use metal_ops::lifecycle::MachineState;
+use metal_types::DnsName;
 
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
@@ -79,7 +80,7 @@ pub enum ExportWhat {
 pub struct ZoneArgs {
     /// The forward zone, e.g. host.h.
     #[arg(long)]
-    pub zone: String,
+    pub zone: DnsName,
     /// Default TTL in seconds.
     #[arg(long, default_value_t = 300)]
     pub ttl: u32,
@@ -91,7 +92,7 @@ pub struct DnsExportArgs {
     pub zone: ZoneArgs,
     /// The zone's name server, relative to the zone.
     #[arg(long, default_value = "ns")]
-    pub ns: String,
+    pub ns: DnsName,
     /// The name server's address.
     #[arg(long, default_value = "127.0.0.1")]
     pub ns_address: Ipv4Addr,

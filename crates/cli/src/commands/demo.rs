@@ -208,10 +208,10 @@ async fn walk(config: &Config, sim: &Sim) -> Result<i32, Error> {
     step(9, "metal export dns --zone host.h: the zone DNS gets");
     let opts = ZoneFileOptions {
         zone: Zone {
-            name: "host.h".into(),
+            name: "host.h".parse().map_err(|e| Error::Usage(format!("{e}")))?,
             ttl: 300,
         },
-        ns: "ns".into(),
+        ns: "ns".parse().map_err(|e| Error::Usage(format!("{e}")))?,
         ns_address: Ipv4Addr::LOCALHOST,
         serial: Some(1),
     };
