@@ -6,6 +6,7 @@ use metal_ops::console::expect::Outcome;
 use metal_ops::console::record::Recording;
 use metal_ops::discover::DiscoverReport;
 use metal_ops::show::Details;
+use metal_types::text::Escaped as E;
 use metal_types::{Document, HostOutcome, Report};
 use serde::Serialize;
 
@@ -28,22 +29,26 @@ pub fn details(out: &mut dyn Write, report: &Report<Details>, json: bool) -> io:
 fn print_details(out: &mut dyn Write, host: &str, d: &Details) -> io::Result<()> {
     let h = &d.hardware;
     writeln!(out, "{host}")?;
-    writeln!(out, "  uuid         {}", h.uuid)?;
+    writeln!(out, "  uuid         {}", E(&h.uuid))?;
     writeln!(
         out,
         "  chassis      {} {} (serial {})",
-        h.chassis.manufacturer, h.chassis.model, h.chassis.serial
+        E(&h.chassis.manufacturer),
+        E(&h.chassis.model),
+        E(&h.chassis.serial)
     )?;
     writeln!(
         out,
         "  board        {} {} (serial {})",
-        h.board.manufacturer, h.board.model, h.board.serial
+        E(&h.board.manufacturer),
+        E(&h.board.model),
+        E(&h.board.serial)
     )?;
-    writeln!(out, "  bios         {}", h.bios_version)?;
+    writeln!(out, "  bios         {}", E(&h.bios_version))?;
     writeln!(
         out,
         "  amt          {}",
-        h.amt_version.as_deref().unwrap_or("unknown")
+        E(h.amt_version.as_deref().unwrap_or("unknown"))
     )?;
     writeln!(
         out,
@@ -51,7 +56,7 @@ fn print_details(out: &mut dyn Write, host: &str, d: &Details) -> io::Result<()>
         h.mac.map_or_else(|| "unknown".into(), |m| m.to_string())
     )?;
     for cpu in &h.cpus {
-        writeln!(out, "  cpu          {} {}", cpu.socket, cpu.model)?;
+        writeln!(out, "  cpu          {} {}", E(&cpu.socket), E(&cpu.model))?;
     }
     writeln!(
         out,
@@ -63,9 +68,9 @@ fn print_details(out: &mut dyn Write, host: &str, d: &Details) -> io::Result<()>
         writeln!(
             out,
             "    {:<10} {} {}",
-            dimm.bank,
+            E(&dimm.bank).to_string(),
             gib(dimm.bytes),
-            dimm.part_number
+            E(&dimm.part_number)
         )?;
     }
     writeln!(out, "  disks        {}", h.disks.len())?;
@@ -74,10 +79,10 @@ fn print_details(out: &mut dyn Write, host: &str, d: &Details) -> io::Result<()>
         writeln!(
             out,
             "    {:<10} {} {:.0} GB {}",
-            disk.id,
+            E(&disk.id).to_string(),
             kind,
             disk.bytes as f64 / 1e9,
-            disk.model
+            E(&disk.model)
         )?;
     }
     writeln!(out, "  power        {}", d.power.power)?;

@@ -6,7 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use metal_ops::dns::SyncReport;
 use metal_ops::lifecycle::{Event, Guest, Machine, MachineState};
 use metal_ops::show::Tree;
-use metal_types::text::Escaped;
+use metal_types::text::Escaped as E;
 use metal_types::{Document, HostOutcome};
 use serde::Serialize;
 
@@ -48,18 +48,23 @@ pub fn tree(out: &mut dyn Write, tree: &Tree, json: bool) -> io::Result<()> {
     writeln!(
         out,
         "└─ board {} slot {}: {} {}, serial {}, UUID {}",
-        m.amt_address, m.slot, m.board_maker, m.board_model, m.serial, m.uuid
+        m.amt_address,
+        m.slot,
+        E(&m.board_maker),
+        E(&m.board_model),
+        E(&m.serial),
+        E(&m.uuid)
     )?;
     let hw = &m.hardware;
     writeln!(
         out,
         "   │  mac {}  bios {}  amt {}",
         m.mac.map_or_else(|| "unknown".into(), |m| m.to_string()),
-        hw.bios_version,
-        hw.amt_version.as_deref().unwrap_or("?")
+        E(&hw.bios_version),
+        E(hw.amt_version.as_deref().unwrap_or("?"))
     )?;
     for cpu in &hw.cpus {
-        writeln!(out, "   │  cpu  {} {}", cpu.socket, cpu.model)?;
+        writeln!(out, "   │  cpu  {} {}", E(&cpu.socket), E(&cpu.model))?;
     }
     writeln!(
         out,
@@ -70,7 +75,7 @@ pub fn tree(out: &mut dyn Write, tree: &Tree, json: bool) -> io::Result<()> {
     for disk in &hw.disks {
         let kind = if disk.ssd { "ssd" } else { "hdd" };
         let gb = disk.bytes as f64 / 1e9;
-        writeln!(out, "   │  disk {kind} {gb:.0} GB {}", disk.model)?;
+        writeln!(out, "   │  disk {kind} {gb:.0} GB {}", E(&disk.model))?;
     }
     if let Some(pin) = &m.tls_pin {
         writeln!(out, "   │  tls pin sha256 {pin}")?;
@@ -148,8 +153,8 @@ pub fn events(out: &mut dyn Write, events: &[Event], json: bool) -> io::Result<(
             humantime::format_rfc3339_seconds(at),
             e.subject,
             change,
-            Escaped(&e.reason),
-            Escaped(&e.actor)
+            E(&e.reason),
+            E(&e.actor)
         )?;
     }
     Ok(())
