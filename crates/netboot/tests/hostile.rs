@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use metal_test_support::http::status;
 use metal_test_support::loopback::Block;
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -44,6 +44,9 @@ pub enum Fault {
     Hang,
     /// Close the listeners, so connection attempts are refused, until the fault changes.
     Refuse,
+    /// Answer every Pull with one item padded to this many bytes and a fresh enumeration
+    /// context, forever: a board that would make a client read without end.
+    EndlessPull(usize),
 }
 
 /// A misbehaviour of the SOL (redirection) side of one board; it lasts until replaced.
@@ -61,11 +64,23 @@ pub enum SolFault {
     Drop,
 }
 
+/// What the items of an enumeration are (DSP0226 §8.7, `wsman:EnumerationMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EnumerationMode {
+    /// No mode: the objects.
+    Objects,
+    /// `EnumerateEPR`: an endpoint reference per object.
+    Epr,
+    /// `EnumerateObjectAndEPR`: each object followed by its endpoint reference.
+    ObjectAndEpr,
+}
+
 /// An open enumeration (WS-Enumeration, DSP0226 §8): the items not yet pulled.
 pub(crate) struct Enumeration {
     pub id: String,
     pub class: &'static str,
     pub common: bool,
+    pub mode: EnumerationMode,
     pub items: VecDeque<Instance>,
 }
 
@@ -100,6 +115,7 @@ impl BoardState {
         &mut self,
         class: &'static str,
         common: bool,
+        mode: EnumerationMode,
         items: Vec<Instance>,
     ) -> String {
         self.next_context = self.next_context.wrapping_add(1);
@@ -114,6 +130,7 @@ impl BoardState {
             id: id.clone(),
             class,
             common,
+            mode,
             items: items.into(),
         });
         id

@@ -166,6 +166,8 @@ pub struct SimConfig {
     /// Whether SOL starts enabled (`AMT_RedirectionService.EnabledState` 32771) or
     /// disabled (32768, SOL and IDE-R off). `ListenerEnabled` starts true either way.
     pub sol_enabled: bool,
+    /// What some boards report instead of their identity's values.
+    pub reports: crate::reports::ReportsByBoard,
 }
 
 impl Default for SimConfig {
@@ -190,6 +192,7 @@ impl Default for SimConfig {
             sol_heartbeat: Duration::from_secs(2),
             boot_output_delay: Duration::from_millis(1500),
             sol_enabled: true,
+            reports: Default::default(),
         }
     }
 }

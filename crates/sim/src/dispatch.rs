@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::board::{Board, BoardState};
+use crate::board::{Board, BoardState, EnumerationMode, Fault};
 use crate::boot_settings::WRITABLE;
 use crate::classes::{self, ClassDef};
 use crate::machine::RV_INVALID_PARAMETER;
-use crate::render::{self, Head, Instance};
+use crate::render::{self, Head, Instance, Value};
 use crate::wsman::{ENUMERATION, Operation, TRANSFER, WsmanRequest};
 use crate::xml::Element;
 
@@ -37,6 +37,8 @@ pub(crate) enum FaultKind {
     InvalidRepresentation,
     /// Not a WS-Man envelope at all.
     InvalidMessageInformationHeader,
+    /// An Enumerate asks for an `EnumerationMode` not supported (DSP0226 §8.7).
+    UnsupportedFeature,
 }
 
 impl FaultKind {
@@ -77,6 +79,12 @@ impl FaultKind {
                 "b:InvalidMessageInformationHeader",
                 ADDRESSING_FAULT,
                 "A message information header is not valid and the message cannot be processed.",
+            ),
+            Self::UnsupportedFeature => (
+                "a:Sender",
+                "c:UnsupportedFeature",
+                WSMAN_FAULT,
+                "The specified feature is not supported.",
             ),
         }
     }
@@ -153,7 +161,7 @@ fn selected(
     req: &WsmanRequest,
     class: &ClassDef,
 ) -> Result<Instance, FaultKind> {
-    (class.instances)(board, st)
+    crate::reports::instances(board, st, class)
         .into_iter()
         .find(|i| classes::matches(i, &req.selectors))
         .ok_or(FaultKind::DestinationUnreachable)
@@ -255,11 +263,29 @@ fn enumerate(
     req: &WsmanRequest,
     class: &ClassDef,
 ) -> Result<Reply, FaultKind> {
-    let items = (class.instances)(board, st);
-    let id = st.open_enumeration(class.name, class.common, items);
+    let mode = enumeration_mode(req)?;
+    let items = crate::reports::instances(board, st, class);
+    let id = st.open_enumeration(class.name, class.common, mode, items);
     let action = format!("{ENUMERATION}/EnumerateResponse");
     let head = head(st, req, &action);
     ok(render::enumerate_response(&head, &id))
+}
+
+/// DSP0226 §8.7: `wsman:EnumerationMode` in the Enumerate body asks for endpoint references
+/// (`EnumerateEPR`) or objects each followed by its reference (`EnumerateObjectAndEPR`); a
+/// service that does not support a mode answers `wsman:UnsupportedFeature`, as AMT does.
+fn enumeration_mode(req: &WsmanRequest) -> Result<EnumerationMode, FaultKind> {
+    let mode = req
+        .body
+        .as_ref()
+        .and_then(|b| b.child("EnumerationMode"))
+        .map(Element::value);
+    match mode.map(str::trim) {
+        None => Ok(EnumerationMode::Objects),
+        Some("EnumerateEPR") => Ok(EnumerationMode::Epr),
+        Some("EnumerateObjectAndEPR") => Ok(EnumerationMode::ObjectAndEpr),
+        Some(_) => Err(FaultKind::UnsupportedFeature),
+    }
 }
 
 fn context_of(req: &WsmanRequest) -> Option<&str> {
@@ -279,6 +305,9 @@ fn pull(board: &Board, st: &mut BoardState, req: &WsmanRequest) -> Result<Reply,
         .and_then(|m| m.value().parse::<usize>().ok())
         .unwrap_or(1);
     let take = max.min(board.cfg.page_size).max(1);
+    if let Fault::EndlessPull(bytes) = *board.fault.borrow() {
+        return endless_pull(board, st, req, bytes);
+    }
     let pos = st
         .enumerations
         .iter()
@@ -288,6 +317,7 @@ fn pull(board: &Board, st: &mut BoardState, req: &WsmanRequest) -> Result<Reply,
     let n = take.min(e.items.len());
     let items: Vec<Instance> = e.items.drain(..n).collect();
     let common = e.common;
+    let mode = e.mode;
     let more = (!e.items.is_empty()).then(|| e.id.clone());
     if more.is_none() {
         st.enumerations.remove(pos);
@@ -299,7 +329,25 @@ fn pull(board: &Board, st: &mut BoardState, req: &WsmanRequest) -> Result<Reply,
         &items,
         more.as_deref(),
         common,
+        mode,
     ))
+}
+
+/// [`Fault::EndlessPull`]: one padded item and a fresh context, whatever was asked.
+fn endless_pull(board: &Board, st: &mut BoardState, req: &WsmanRequest, bytes: usize) -> Result<Reply, FaultKind> {
+    let class = classes::lookup(req.resource_uri.as_deref().unwrap_or_default())
+        .ok_or(FaultKind::DestinationUnreachable)?;
+    let mut items = crate::reports::instances(board, st, class);
+    items.truncate(1);
+    for item in &mut items {
+        if let Some((_, v)) = item.props.first_mut() {
+            *v = Value::Text("x".repeat(bytes));
+        }
+    }
+    let id = st.open_enumeration(class.name, class.common, EnumerationMode::Objects, Vec::new());
+    let action = format!("{ENUMERATION}/PullResponse");
+    let head = head(st, req, &action);
+    ok(render::pull_response(&head, &items, Some(&id), class.common, EnumerationMode::Objects))
 }
 
 fn release(st: &mut BoardState, req: &WsmanRequest) -> Result<Reply, FaultKind> {

@@ -38,6 +38,7 @@ mod identity;
 mod listener;
 mod machine;
 mod render;
+mod reports;
 mod sim;
 mod sol;
 mod tls;
@@ -48,6 +49,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 pub use board::{BoardHandle, Fault, SolFault};
 pub use config::{Profile, ProfileParseError, SimConfig};
+pub use reports::{Reports, ReportsByBoard};
 pub use events::{BootRecord, RequestRecord, SimEvent, SimStats, SolAuth};
 pub use http::MAX_BODY;
 pub use sim::Sim;

@@ -6,6 +6,8 @@ use std::fmt::Write;
 
 use quick_xml::escape::escape;
 
+use crate::board::EnumerationMode;
+
 pub(crate) const SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
 pub(crate) const ADDRESSING: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
 pub(crate) const WSMAN: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd";
@@ -83,6 +85,36 @@ impl Instance {
             let _ = write!(out, "</{p}:{name}>");
         }
         let _ = write!(out, "</{p}:{}>", self.class);
+    }
+}
+
+/// Key properties that identify an instance in its endpoint reference, by CIM convention: a
+/// physical element by CreationClassName and Tag, a logical device by its system and
+/// DeviceID, settings by InstanceID, a service or system by Name.
+const KEYS: [&str; 7] = [
+    "CreationClassName",
+    "Tag",
+    "SystemCreationClassName",
+    "SystemName",
+    "DeviceID",
+    "InstanceID",
+    "Name",
+];
+
+impl Instance {
+    /// `<b:EndpointReference>` of this instance: its class URI and key properties.
+    fn render_reference(&self, out: &mut String) {
+        let selectors: Vec<(&'static str, String)> = self
+            .props
+            .iter()
+            .filter_map(|(k, v)| match v {
+                Value::Text(t) if KEYS.contains(k) => Some((*k, t.clone())),
+                _ => None,
+            })
+            .collect();
+        out.push_str("<b:EndpointReference>");
+        render_epr(out, &self.ns, &selectors);
+        out.push_str("</b:EndpointReference>");
     }
 }
 
@@ -166,6 +198,7 @@ pub(crate) fn pull_response(
     items: &[Instance],
     more: Option<&str>,
     common: bool,
+    mode: EnumerationMode,
 ) -> String {
     let mut ns = vec![("g".to_string(), crate::wsman::ENUMERATION.to_string())];
     let mut item_ns: Vec<&str> = Vec::new();
@@ -192,7 +225,18 @@ pub(crate) fn pull_response(
     body.push_str("<g:Items>");
     for item in items {
         let idx = item_ns.iter().position(|u| *u == item.ns).unwrap_or(0);
-        item.render(&mut body, &letter(idx + 1), &common_prefix);
+        // DSP0226 §8.7: EnumerateEPR items are wsa:EndpointReference elements; with
+        // EnumerateObjectAndEPR each item is a wsman:Item holding the object, then its EPR.
+        match mode {
+            EnumerationMode::Objects => item.render(&mut body, &letter(idx + 1), &common_prefix),
+            EnumerationMode::Epr => item.render_reference(&mut body),
+            EnumerationMode::ObjectAndEpr => {
+                body.push_str("<c:Item>");
+                item.render(&mut body, &letter(idx + 1), &common_prefix);
+                item.render_reference(&mut body);
+                body.push_str("</c:Item>");
+            }
+        }
     }
     body.push_str("</g:Items>");
     if more.is_none() {

@@ -88,8 +88,16 @@ impl Request {
     }
 
     /// WS-Enumeration Enumerate (DSP0226 §8.2).
-    pub fn enumerate(resource_uri: &str) -> Self {
-        let body = format!("<Enumerate xmlns=\"{NS_ENUMERATION}\" />");
+    /// With `mode`, the items are endpoint references (`EnumerateEPR`) or objects with
+    /// their references (`EnumerateObjectAndEPR`), DSP0226 §8.7.
+    pub fn enumerate(resource_uri: &str, mode: Option<&str>) -> Self {
+        let body = match mode {
+            None => format!("<Enumerate xmlns=\"{NS_ENUMERATION}\" />"),
+            Some(mode) => format!(
+                "<Enumerate xmlns=\"{NS_ENUMERATION}\"><w:EnumerationMode xmlns:w=\"{NS_WSMAN}\">{}</w:EnumerationMode></Enumerate>",
+                escape(mode)
+            ),
+        };
         Self::new(ACTION_ENUMERATE, resource_uri, Vec::new(), body)
     }
 

@@ -45,6 +45,10 @@ pub enum ErrorKind {
     MethodFailed { method: String, code: u32 },
     #[error("response larger than the limit of {0} bytes; refused")]
     TooLarge(usize),
+    #[error("{0}; refused")]
+    OverBudget(crate::budget::PoolDry),
+    #[error("{what} sent more than {limit}; refused")]
+    Unbounded { what: &'static str, limit: String },
     #[error("invalid response: {0}")]
     Response(ResponseError),
     #[error("cannot record the TLS pin: {0}")]
@@ -78,7 +82,11 @@ impl Error {
             }
             ErrorKind::Auth => Category::Auth,
             ErrorKind::Fault(_) | ErrorKind::MethodFailed { .. } => Category::Fault,
-            ErrorKind::Http { .. } | ErrorKind::TooLarge(_) | ErrorKind::Response(_) => {
+            ErrorKind::Http { .. }
+            | ErrorKind::TooLarge(_)
+            | ErrorKind::OverBudget(_)
+            | ErrorKind::Unbounded { .. }
+            | ErrorKind::Response(_) => {
                 Category::Protocol
             }
         }

@@ -8,6 +8,7 @@
 //! - [`endpoint`] says where a service listens ([`Endpoint`]) and whom to log in as.
 //! - [`Client`] ties them together for one endpoint.
 
+pub mod budget;
 pub mod client;
 pub mod endpoint;
 pub mod envelope;
@@ -17,7 +18,8 @@ pub mod tls;
 pub mod transport;
 pub mod xml;
 
-pub use client::{Client, Identity};
+pub use budget::MemoryPool;
+pub use client::{Client, EnumerationMode, Identity, Reference};
 pub use endpoint::{Credentials, Endpoint};
 pub use envelope::{Input, Request, Selector};
 pub use error::{Error, ErrorKind};

@@ -26,6 +26,7 @@ use tokio::net::TcpStream;
 
 use crate::endpoint::{Credentials, Endpoint};
 use crate::error::{Error, ErrorKind};
+use crate::budget::{Held, MemoryPool};
 use crate::tls::KnownHosts;
 
 /// The request path of every WS-Man call and the digest `uri`.
@@ -38,6 +39,8 @@ pub struct TransportOptions {
     pub read_timeout: Duration,
     /// Responses larger than this are refused, not buffered.
     pub max_response_bytes: usize,
+    /// What all sessions sharing these options may hold beyond each answer's free bytes.
+    pub memory: MemoryPool,
     pub known_hosts: Arc<KnownHosts>,
     /// Send the cached digest challenge pre-emptively (the default). When false, every request
     /// first collects a fresh 401 challenge, as naive clients do; kept for comparison
@@ -50,7 +53,9 @@ impl Default for TransportOptions {
         Self {
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(20),
-            max_response_bytes: 4 * 1024 * 1024,
+            // 70 times the largest recorded AMT answer (7.3 KB).
+            max_response_bytes: 512 * 1024,
+            memory: MemoryPool::default(),
             known_hosts: Arc::new(KnownHosts::in_memory()),
             reuse_challenge: true,
         }
@@ -73,6 +78,8 @@ pub struct Stats {
 pub(crate) struct HttpResponse {
     pub status: u16,
     pub body: Bytes,
+    /// The memory the body holds, given back when it is dropped.
+    pub _held: Held,
 }
 
 /// One board's connection and authentication state. Requests on a session are sequential.
@@ -179,6 +186,10 @@ impl Session {
     /// Sends one request without credentials and returns the HTTP status. An AMT board answers
     /// 401 with its `Server:` header; an unauthenticated request is not a failed login, so
     /// probing costs no lockout attempt.
+    pub(crate) fn options(&self) -> &TransportOptions {
+        &self.options
+    }
+
     pub(crate) async fn probe(&mut self, envelope: &str) -> Result<u16, Error> {
         let (response, _) = self.exchange(envelope, None).await?;
         if response.status == 401 {
@@ -213,6 +224,7 @@ impl Session {
         self.stats.requests += 1;
         let read_timeout = self.options.read_timeout;
         let limit = self.options.max_response_bytes;
+        let pool = self.options.memory.clone();
         let result = tokio::time::timeout(read_timeout, async {
             let response = sender
                 .send_request(request)
@@ -229,19 +241,21 @@ impl Session {
             }
             let mut body = response.into_body();
             let mut buf = BytesMut::new();
+            let mut held = Held::new(&pool);
             while let Some(frame) = body.frame().await {
                 let frame = frame.map_err(|e| ErrorKind::Connection(describe_hyper(&e)))?;
                 if let Ok(data) = frame.into_data() {
                     if buf.len() + data.len() > limit {
                         return Err(ErrorKind::TooLarge(limit));
                     }
+                    held.grow(data.len()).map_err(ErrorKind::OverBudget)?;
                     buf.extend_from_slice(&data);
                 }
             }
-            Ok((status, headers, buf.freeze()))
+            Ok((status, headers, buf.freeze(), held))
         })
         .await;
-        let (status, headers, body) = match result {
+        let (status, headers, body, held) = match result {
             Ok(Ok(r)) => r,
             Ok(Err(kind)) => return Err(self.error(kind)),
             Err(_) => return Err(self.error(ErrorKind::ReadTimeout(read_timeout))),
@@ -262,7 +276,7 @@ impl Session {
             .filter_map(|v| v.to_str().ok())
             .find(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
             .map(str::to_string);
-        Ok((HttpResponse { status, body }, challenge))
+        Ok((HttpResponse { status, body, _held: held }, challenge))
     }
 
     async fn connect(&mut self) -> Result<SendRequest<Full<Bytes>>, Error> {

@@ -33,9 +33,18 @@ pub struct SimArgs {
     /// Start with Serial-over-LAN disabled in AMT_RedirectionService (clients must enable it).
     #[arg(long)]
     pub sol_disabled: bool,
-    /// Inject a fault into one board: ADDRESS=latency:MS | drop | http500 | hang | refuse.
+    /// Inject a fault into one board: ADDRESS=latency:MS | drop | http500 | hang | refuse |
+    /// endless-pull:BYTES (every Pull: one item that large and a fresh context, forever).
     #[arg(long = "fault", value_name = "ADDRESS=KIND")]
     pub faults: Vec<String>,
+    /// Make one board report VALUE (any text, newlines and escapes too) for a property it
+    /// has, in every instance of CLASS: ADDRESS:CLASS.PROPERTY=VALUE. For tests of hostile
+    /// boards, e.g. 127.0.10.1:CIM_Card.Model=$'Q87\n}'.
+    #[arg(long = "report", value_name = "ADDRESS:CLASS.PROPERTY=VALUE")]
+    pub reports: Vec<String>,
+    /// Give one board N instances of CLASS (copies of its first): ADDRESS:CLASS=N.
+    #[arg(long = "copies", value_name = "ADDRESS:CLASS=N")]
+    pub copies: Vec<String>,
     /// Print boots and power changes only, not every request.
     #[arg(long)]
     pub quiet: bool,

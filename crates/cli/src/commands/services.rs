@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use metal_ops::Error;
 use metal_ops::netboot::Service;
-use metal_sim::{Fault, Sim, SimConfig, SimEvent};
+use metal_sim::{Fault, ReportsByBoard, Sim, SimConfig, SimEvent};
 use metal_types::{Document, ExitCode};
 use serde::Serialize;
 use tokio::signal::unix::{SignalKind, signal};
@@ -60,18 +60,21 @@ fn parse_fault(kind: &str) -> Result<Fault, Error> {
         "hang" => Fault::Hang,
         "refuse" => Fault::Refuse,
         "none" => Fault::None,
-        other => match other.strip_prefix("latency:") {
-            Some(ms) => {
+        other => {
+            if let Some(ms) = other.strip_prefix("latency:") {
                 Fault::Latency(Duration::from_millis(ms.parse().map_err(|_| {
                     Error::Usage(format!("fault {other}: bad milliseconds"))
                 })?))
-            }
-            None => {
+            } else if let Some(bytes) = other.strip_prefix("endless-pull:") {
+                Fault::EndlessPull(bytes.parse().map_err(|_| {
+                    Error::Usage(format!("fault {other}: bad byte count"))
+                })?)
+            } else {
                 return Err(Error::Usage(format!(
-                    "unknown fault {other:?}: use latency:MS, drop, http500, hang or refuse"
+                    "unknown fault {other:?}: use latency:MS, drop, http500, hang, refuse or endless-pull:BYTES"
                 )));
             }
-        },
+        }
     })
 }
 
@@ -133,7 +136,26 @@ pub async fn sim(ctx: &Ctx, args: SimArgs) -> Result<i32, Error> {
             .map_err(|_| Error::Usage(format!("--fault {spec}: bad address")))?;
         faults.push((address, parse_fault(kind)?));
     }
+    let mut reports = ReportsByBoard::new();
+    let specs = args.reports.iter().map(|s| (s, false)).chain(args.copies.iter().map(|s| (s, true)));
+    for (spec, copies) in specs {
+        let flag = if copies { "--copies" } else { "--report" };
+        let (address, what) = spec
+            .split_once(':')
+            .ok_or_else(|| Error::Usage(format!("{flag}: expected ADDRESS:...")))?;
+        let address: Ipv4Addr = address
+            .parse()
+            .map_err(|_| Error::Usage(format!("{flag}: bad address {address:?}")))?;
+        let board = reports.entry(address).or_default();
+        let added = if copies {
+            board.add_copies(what)
+        } else {
+            board.add_property(what)
+        };
+        added.map_err(|e| Error::Usage(format!("{flag}: {e}")))?;
+    }
     let config = SimConfig {
+        reports,
         boards: args.boards,
         first_ip: args.first_ip,
         user: credentials.user,

@@ -12,7 +12,7 @@ use dhcproto::{Decodable, Encodable};
 use metal_netboot::{Addresses, Config, ConfigPolicy, Netboot};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-pub use metal_test_support::http::{get, post_event, status, token_of};
+pub use metal_test_support::http::{get, post_event, token_of};
 use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 
 pub fn sha256_hex(s: &str) -> String {
