@@ -12,7 +12,7 @@ use sqlx::{Any, Transaction};
 
 use crate::Error;
 use crate::insert::Insert;
-use crate::model::{BoardFacts, Machine, MachineState};
+use crate::model::{BoardFacts, Machine, MachineState, TlsPin};
 use crate::naming::{self, Scheme};
 use crate::profiles::Match;
 use crate::store::{Store, allocated_addresses, get, machine_from_row, machine_select, now_ms};
@@ -30,6 +30,9 @@ pub struct EnrollRequest {
     pub credential_set: String,
     /// Who enrols, for the event log.
     pub actor: String,
+    /// Whether a recorded board whose TLS certificate changed gets its new pin recorded
+    /// (`--repin`) rather than refused.
+    pub repin: bool,
 }
 
 /// What enrolling one board did.
@@ -41,6 +44,8 @@ pub enum Outcome {
     Matched,
     /// Already recorded, nothing changed.
     Unchanged,
+    /// Already recorded; its new TLS pin is recorded (`--repin`).
+    Repinned,
 }
 
 /// The board's record after enrolment.
@@ -85,6 +90,7 @@ impl Store {
             return self.enrolled(outcome, &machine.hostname).await;
         }
         refuse_if_address_held(&mut tx, facts).await?;
+        refuse_if_identity_held(&mut tx, facts).await?;
         let rack = rack(&mut tx, req).await?;
         let place = place(&mut tx, req, &rack).await?;
         let id = insert_machine(&mut tx, req, facts, matched, &rack, &place).await?;
@@ -128,6 +134,20 @@ impl Store {
                 machine.rack,
                 req.rack
             )));
+        }
+        if let Some(seen) = facts.tls_pin
+            && machine.tls_pin != Some(seen)
+        {
+            if !req.repin {
+                return Err(Error::Conflict(format!(
+                    "{}: the board's TLS certificate changed (pin {seen}, recorded {}) for {}; not changed (re-run with --repin if the board was re-provisioned)",
+                    facts.amt_address,
+                    machine.tls_pin.map_or_else(|| "none".into(), |p| p.to_string()),
+                    machine.hostname
+                )));
+            }
+            record_pin(tx, &machine.hostname, machine.tls_pin, seen, &req.actor).await?;
+            return Ok(Outcome::Repinned);
         }
         let (Match::Profile(p), MachineState::New) = (matched, machine.state) else {
             return Ok(Outcome::Unchanged);
@@ -225,6 +245,98 @@ async fn refuse_if_address_held(
             )))
         }
     }
+}
+
+/// Serial numbers that cheap boards ship with unset (SMBIOS defaults); two boards sharing one
+/// of these are not the same board.
+const PLACEHOLDER_SERIALS: [&str; 8] = [
+    "",
+    "to be filled by o.e.m.",
+    "default string",
+    "system serial number",
+    "not specified",
+    "none",
+    "0",
+    "0123456789",
+];
+
+/// A new board whose MAC or (real) serial number another machine already has is refused,
+/// naming that machine: a cloned NIC, a copied SMBIOS table, or a board lying about itself.
+/// It fails alone; the rest of the run goes on, and a re-run refuses it the same way.
+async fn refuse_if_identity_held(
+    tx: &mut Transaction<'static, Any>,
+    facts: &BoardFacts,
+) -> Result<(), Error> {
+    let hw = &facts.hardware;
+    if let Some(mac) = hw.mac
+        && let Some((host, at)) = holder(tx, facts, Identifier::Mac, mac.to_string()).await?
+    {
+        return Err(Error::Conflict(format!(
+            "{}: the board reports MAC {mac}, which {host} (AMT {at}) already has; not enrolled",
+            facts.amt_address
+        )));
+    }
+    let serial = hw.chassis.serial.trim();
+    if !PLACEHOLDER_SERIALS.contains(&serial.to_ascii_lowercase().as_str())
+        && let Some((host, at)) = holder(tx, facts, Identifier::Serial, serial.to_string()).await?
+    {
+        return Err(Error::Conflict(format!(
+            "{}: the board reports serial number {serial}, which {host} (AMT {at}) already has; not enrolled",
+            facts.amt_address
+        )));
+    }
+    Ok(())
+}
+
+/// Records a machine's new TLS pin, with an event naming both fingerprints.
+pub(crate) async fn record_pin(
+    tx: &mut Transaction<'static, Any>,
+    hostname: &str,
+    old: Option<TlsPin>,
+    new: TlsPin,
+    actor: &str,
+) -> Result<(), Error> {
+    sqlx::query("UPDATE machines SET tls_pin = $1, updated_ms = $2 WHERE hostname = $3")
+        .bind(new.to_string())
+        .bind(now_ms())
+        .bind(hostname)
+        .execute(&mut **tx)
+        .await
+        .map_err(Error::db(format!("recording the new TLS pin of {hostname}")))?;
+    let id = machine_id(tx, hostname).await?;
+    let old = old.map_or_else(|| "none".into(), |p| format!("sha256 {p}"));
+    let why = format!("TLS pin changed (--repin): {old} -> sha256 {new}");
+    log_event(tx, id, hostname, actor, None, None, &why).await
+}
+
+/// A column that names one board.
+#[derive(Debug, Clone, Copy)]
+enum Identifier {
+    Mac,
+    Serial,
+}
+
+/// The machine (hostname, AMT address) that already has `value` in `column`.
+async fn holder(
+    tx: &mut Transaction<'static, Any>,
+    facts: &BoardFacts,
+    column: Identifier,
+    value: String,
+) -> Result<Option<(String, String)>, Error> {
+    let sql = match column {
+        Identifier::Mac => "SELECT hostname, amt_address FROM machines WHERE mac = $1",
+        Identifier::Serial => "SELECT hostname, amt_address FROM machines WHERE serial = $1",
+    };
+    let row = sqlx::query(sql)
+        .bind(value)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(Error::db(format!(
+            "looking up the {column:?} of {}",
+            facts.amt_address
+        )))?;
+    row.map(|r| Ok((get(&r, "hostname")?, get(&r, "amt_address")?)))
+        .transpose()
 }
 
 /// The lowest free slot of the rack, its hostname, and the lowest free address of the pool.

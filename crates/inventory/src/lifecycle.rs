@@ -1,13 +1,36 @@
 //! After enrolment: state changes (checked against the state machine, logged) and DomU guests.
 
 use crate::Error;
-use crate::enroll::{log_event, machine_id};
+use crate::enroll::{log_event, machine_id, record_pin};
 use crate::insert::Insert;
-use crate::model::{Guest, MachineState, Role};
+use crate::model::{Guest, MachineState, Role, TlsPin};
 use crate::naming;
 use crate::store::{Store, allocated_addresses, get, now_ms};
 
 impl Store {
+    /// Records `new` as the TLS pin of `hostname` (after `--repin` accepted a changed
+    /// certificate), unless it is already; logs old and new fingerprints.
+    pub async fn repin(&self, hostname: &str, new: TlsPin, actor: &str) -> Result<bool, Error> {
+        let mut tx = self.begin_allocation().await?;
+        let db = |what: &str| Error::db(format!("{}: {what} {hostname}", self.url()));
+        let row = sqlx::query("SELECT tls_pin FROM machines WHERE hostname = $1")
+            .bind(hostname)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("looking up"))?
+            .ok_or_else(|| Error::NotFound(hostname.to_string()))?;
+        let old: Option<TlsPin> = get::<Option<String>>(&row, "tls_pin")?
+            .map(|p| p.parse())
+            .transpose()
+            .map_err(|_| Error::Invalid(format!("{hostname}: tls_pin does not parse")))?;
+        if old == Some(new) {
+            return Ok(false);
+        }
+        record_pin(&mut tx, hostname, old, new, actor).await?;
+        tx.commit().await.map_err(db("committing the pin of"))?;
+        Ok(true)
+    }
+
     /// Moves a machine (named by hostname, address or UUID) to `to`, if the state machine
     /// allows it, and logs who did it and why. Returns the previous state.
     pub async fn set_state(

@@ -108,6 +108,7 @@ fn request(rack: &str) -> EnrollRequest {
         scheme: "{rack}-h{n:02}".into(),
         credential_set: "default".into(),
         actor: "test".into(),
+        repin: false,
     }
 }
 

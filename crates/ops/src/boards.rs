@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use metal_amt::sol::SolEndpoint;
 use metal_amt::{Amt, Error as AmtError, Fleet, HostRun, OpFuture, ports};
-use metal_inventory::Machine;
+use metal_inventory::{Machine, TlsPin};
 
 use crate::targets::Resolved;
 use crate::{Config, Error, Progress};
@@ -38,6 +38,31 @@ pub async fn check_uuid(amt: &mut Amt, machine: &Machine) -> Result<(), AmtError
         recorded: machine.uuid.clone(),
         seen,
     })
+}
+
+/// After a `--repin` run: the pins the boards presented become the inventory's, with an
+/// event each (else the next call, without `--repin`, would refuse the new certificate again).
+async fn record_new_pins(config: &Config, fleet: &Fleet, machines: &[&Machine]) -> Result<(), Error> {
+    if !config.repin {
+        return Ok(());
+    }
+    let changed: Vec<(&Machine, TlsPin)> = machines
+        .iter()
+        .filter_map(|m| {
+            let key = ports::wsman(m.amt_address.to_string(), true).key();
+            let seen = TlsPin(fleet.transport.known_hosts.get(&key)?);
+            (m.tls_pin != Some(seen)).then_some((*m, seen))
+        })
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let store = crate::inventory::open(config).await?;
+    for (m, pin) in changed {
+        store.repin(&m.hostname, pin, &config.actor("--repin")).await?;
+    }
+    store.close().await;
+    Ok(())
 }
 
 /// The fleet runner for one credential set, with the pins of its inventory machines.
@@ -116,6 +141,7 @@ where
                 |_| progress.advance(),
             )
             .await;
+        record_new_pins(config, &fleet, &machines).await?;
         for (run, i) in runs.into_iter().zip(indexes) {
             results[i] = Some(run);
         }
@@ -136,6 +162,7 @@ pub async fn session(config: &Config, target: &Resolved) -> Result<Amt, Error> {
     let mut amt = fleet.session(&target.host.to_string());
     if let Some(m) = &target.machine {
         check_uuid(&mut amt, m).await?;
+        record_new_pins(config, &fleet, &machines).await?;
     }
     Ok(amt)
 }

@@ -52,6 +52,8 @@ pub enum EnrollResult {
     Matched,
     /// Already recorded, nothing changed.
     Unchanged,
+    /// Already recorded; its changed TLS certificate's pin is recorded (`--repin`).
+    Repinned,
 }
 
 /// One board's row.
@@ -112,6 +114,7 @@ pub async fn enroll(
             .unwrap_or_else(|| config.hostname_scheme.clone()),
         credential_set: plan.credential_set.clone(),
         actor: config.actor("enroll"),
+        repin: config.repin,
     };
     request.check()?;
 
@@ -190,6 +193,7 @@ async fn record(
         (Outcome::Created, _) => EnrollResult::Enrolled,
         (Outcome::Matched, _) => EnrollResult::Matched,
         (Outcome::Unchanged, _) => EnrollResult::Unchanged,
+        (Outcome::Repinned, _) => EnrollResult::Repinned,
     };
     Ok(EnrollRow {
         hostname: m.hostname,

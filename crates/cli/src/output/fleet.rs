@@ -82,6 +82,7 @@ fn result_name(r: EnrollResult) -> &'static str {
         EnrollResult::NotProvisioned => "not-provisioned",
         EnrollResult::Matched => "matched",
         EnrollResult::Unchanged => "unchanged",
+        EnrollResult::Repinned => "new TLS pin recorded",
     }
 }
 
@@ -124,9 +125,10 @@ pub fn enroll(out: &mut dyn Write, r: &Report<EnrollRow>, json: bool) -> io::Res
     } else {
         writeln!(
             out,
-            "{} enrolled now, {} recorded without a profile, {} unchanged.",
+            "{} enrolled now, {} recorded without a profile, {} re-pinned, {} unchanged.",
             count(EnrollResult::Enrolled) + count(EnrollResult::Matched),
             count(EnrollResult::NotProvisioned),
+            count(EnrollResult::Repinned),
             unchanged
         )
     }
