@@ -327,12 +327,32 @@ impl Session {
 /// Parses a `WWW-Authenticate` value and keeps its Digest challenge. AMT's header spacing is
 /// irregular and `qop` may be a list (`"auth-int, auth"`); http-auth parses both, and we answer
 /// with qop=auth (no body hash), which every AMT version accepts.
+///
+/// A challenge without `qop`, or without `auth` among its options, is refused. RFC 2617
+/// §3.2.2 answers such a challenge the RFC 2069 way, with no `cnonce` and no `nc`: the
+/// response depends on the server's nonce alone, so whoever sees it can replay it, and the
+/// client cannot keep counting requests on one nonce. Every AMT version offers qop=auth, so
+/// a challenge without it is a downgrade (or not AMT), and the board is told so.
 fn parse_digest_challenge(header: &str) -> Result<DigestClient, String> {
     let challenges = http_auth::parse_challenges(header).map_err(|e| e.to_string())?;
     let digest = challenges
         .iter()
         .find(|c| c.scheme.eq_ignore_ascii_case("Digest"))
         .ok_or("no Digest challenge")?;
+    let qop = digest
+        .params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("qop"))
+        .map(|(_, v)| v.to_unescaped());
+    let offers_auth = qop
+        .as_deref()
+        .is_some_and(|q| q.split(',').any(|o| o.trim().eq_ignore_ascii_case("auth")));
+    if !offers_auth {
+        return Err(match qop {
+            None => "Digest challenge without qop (RFC 2069 style: no client nonce, replayable); refused, AMT always offers qop=auth".into(),
+            Some(q) => format!("Digest challenge offers qop {:?} but not auth; refused", q.chars().take(40).collect::<String>()),
+        });
+    }
     DigestClient::try_from(digest)
 }
 
@@ -364,6 +384,11 @@ mod tests {
         assert!(parse_digest_challenge(r#"Digest realm="Digest:10DF0000000000000000000000000000", nonce="+S5HDg4iAACIkRUMJoai5Xyxlc9qWHgc",stale="false",qop="auth""#).is_ok());
         assert!(parse_digest_challenge("Basic realm=\"x\"").is_err());
         assert!(parse_digest_challenge("Digest realm=").is_err());
+        let no_qop = parse_digest_challenge(r#"Digest realm="Digest:AA", nonce="abc""#).unwrap_err();
+        assert!(no_qop.contains("without qop"), "{no_qop}");
+        let int_only =
+            parse_digest_challenge(r#"Digest realm="Digest:AA", nonce="abc", qop="auth-int""#).unwrap_err();
+        assert!(int_only.contains("not auth"), "{int_only}");
     }
 
     #[test]
