@@ -4,46 +4,18 @@
 //! test with a message saying which package to install.
 
 use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use metal_test_support::loopback::Block;
 use metal_test_support::metal::Metal;
 use metal_test_support::sim::SimProcess;
+use metal_test_support::tools::{nagios_verify, run_ok, tool};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_metal");
 const PASSWORD: &str = "Exp0rt!pw";
-
-/// Runs a system tool, failing loudly when it is not installed.
-fn tool(program: &str, package: &str) -> Command {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
-        .unwrap_or(false)
-        || Path::new("/usr/sbin").join(program).is_file();
-    assert!(
-        found,
-        "this test needs {program} (Debian package {package}; .ci/inventory-deps.sh installs it)"
-    );
-    let path = if Path::new("/usr/sbin").join(program).is_file() {
-        format!("/usr/sbin/{program}")
-    } else {
-        program.to_string()
-    };
-    Command::new(path)
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run tool");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
-    text
-}
 
 struct Kill(Child);
 impl Drop for Kill {
@@ -150,49 +122,7 @@ fn nagios_objects_pass_nagios_verification_and_prometheus_targets_parse() {
         text.contains("hostgroup_name  rack-r05") && text.contains("hostgroup_name  role-storage"),
         "{text}"
     );
-    // A main configuration with Debian's stock commands, contacts, time periods and
-    // templates (generic-host), plus ours.
-    let objects_dir = Path::new("/etc/nagios4/objects");
-    assert!(
-        objects_dir.is_dir(),
-        "this test needs Nagios 4 (Debian package nagios4-core; .ci/inventory-deps.sh installs it)"
-    );
-    let mut main = String::new();
-    for f in [
-        "commands.cfg",
-        "contacts.cfg",
-        "timeperiods.cfg",
-        "templates.cfg",
-    ] {
-        main += &format!("cfg_file={}\n", objects_dir.join(f).display());
-    }
-    // What a site's own configuration provides: a host check command (Debian ships them with
-    // the monitoring plugins) and at least one service.
-    let site = d.join("site.cfg");
-    std::fs::write(
-        &site,
-        "define command {\n command_name check-host-alive\n command_line /bin/true\n}\n\
-         define service {\n use generic-service\n hostgroup_name dom0\n service_description alive\n check_command check-host-alive\n}\n",
-    )
-    .unwrap();
-    // Nagios runs as its own user: its check result directory must be writable by it.
-    let results = d.join("results");
-    std::fs::create_dir(&results).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&results, std::fs::Permissions::from_mode(0o777)).unwrap();
-    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
-    main += &format!(
-        "cfg_file={}\ncfg_file={}\ncheck_result_path={}\nlock_file={}\ntemp_file={}\nlog_file={}\nillegal_macro_output_chars=`~$&|'\"<>\n",
-        site.display(),
-        objects.display(),
-        results.display(),
-        d.join("nagios.lock").display(),
-        d.join("nagios.tmp").display(),
-        d.join("nagios.log").display()
-    );
-    let main_cfg = d.join("nagios.cfg");
-    std::fs::write(&main_cfg, main).unwrap();
-    let text = run_ok(tool("nagios4", "nagios4-core").args(["-v", main_cfg.to_str().unwrap()]));
+    let text = nagios_verify(d, &objects);
     assert!(text.contains("Total Errors:   0"), "{text}");
 
     let (code, out, _) = metal.run(&["export", "prometheus", "--port", "9100"]);

@@ -20,12 +20,13 @@ use crate::records::published;
 const MAX_TEXT: usize = 200;
 
 /// Free text fit for one directive's value: control characters (newlines among them) become
-/// spaces, `{`, `}`, `;` and `\\` are dropped, runs of spaces squeezed, at most [`MAX_TEXT`]
+/// spaces, `{`, `}`, `;`, `\\` and `$` (which opens a macro when the value reaches a
+/// command line as `$HOSTALIAS$`) are dropped, runs of spaces squeezed, at most [`MAX_TEXT`]
 /// characters.
 pub fn text(raw: &str) -> String {
     let cleaned: String = raw
         .chars()
-        .filter(|c| !matches!(c, '{' | '}' | ';' | '\\'))
+        .filter(|c| !matches!(c, '{' | '}' | ';' | '\\' | '$'))
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let mut out = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -26,3 +26,4 @@ pub mod process;
 pub mod records;
 pub mod sim;
 pub mod terminal;
+pub mod tools;

@@ -175,6 +175,28 @@ impl MetalCommand {
         )
     }
 
+    /// Runs it to the end with stdout and stderr discarded: (exit code, peak resident memory in
+    /// KiB), from `wait4(2)`'s `ru_maxrss` of this one child.
+    pub fn peak_rss(mut self) -> (i32, u64) {
+        use std::os::unix::process::ExitStatusExt;
+        let child = self
+            .cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start metal");
+        let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+        let mut status = 0;
+        // SAFETY: `wait4` writes an int and an rusage into the two places given, which are
+        // valid for the call; the child is ours and is reaped here (its Child is forgotten).
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        std::mem::forget(child);
+        assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+        let code = std::process::ExitStatus::from_raw(status).code().unwrap_or(-1);
+        (code, u64::try_from(usage.ru_maxrss).unwrap_or(0))
+    }
+
     /// Runs it with `--json` added: the exit code and the document on stdout (a failure to
     /// parse it panics with stdout and stderr).
     pub fn json(mut self) -> (i32, Value) {
