@@ -43,8 +43,23 @@ pub mod env {
     pub const LOGNAME: &str = "LOGNAME";
 }
 
-/// Boards worked on at once unless `--parallel` says otherwise.
-pub const DEFAULT_PARALLEL: usize = 256;
+/// Most boards worked on at once when `--parallel` does not say: each board in flight costs
+/// about 40 KB (connection, buffers, digest state), so 4096 stay under 200 MB.
+pub const MAX_DEFAULT_PARALLEL: usize = 4096;
+/// Descriptors kept for everything but board connections (the inventory, files, a SOL
+/// session, the runtime).
+const FD_RESERVE: u64 = 256;
+
+/// The default concurrency: one descriptor per board in flight, so as many as the
+/// file-descriptor limit allows (raised to its hard limit first) after [`FD_RESERVE`], at least
+/// 16 and at most [`MAX_DEFAULT_PARALLEL`].
+pub fn default_parallel() -> usize {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let soft = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft);
+    usize::try_from(soft.saturating_sub(FD_RESERVE))
+        .unwrap_or(usize::MAX)
+        .clamp(16, MAX_DEFAULT_PARALLEL)
+}
 /// The address pool of a new rack unless the flag or the config file names one.
 pub const DEFAULT_POOL: &str = "10.0.0.0/16";
 
@@ -218,7 +233,7 @@ impl Config {
             .or_else(|| env(env::AMT_USER))
             .or(file.amt.user)
             .unwrap_or_else(|| "admin".into());
-        let parallel = flags.parallel.unwrap_or(DEFAULT_PARALLEL);
+        let parallel = flags.parallel.unwrap_or_else(default_parallel);
         if parallel == 0 {
             return Err(Error::Usage("--parallel must be at least 1".into()));
         }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, Form, State};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use metal_types::text::Escaped;
@@ -28,15 +28,49 @@ pub const MAX_RECORDING: usize = 64;
 pub const MAX_STAGE: usize = 32;
 /// Longest `message`, in bytes.
 pub const MAX_MESSAGE: usize = 4096;
+/// Longest request body (the form, encoded: up to three bytes per message byte).
+pub const MAX_BODY: usize = 4 * MAX_MESSAGE;
 
 /// A boot event as installers send it:
 /// `wget --header 'Authorization: Bearer TOKEN' --post-data 'mac=..&stage=..&message=..'`.
 #[derive(Debug, Deserialize)]
-pub(super) struct EventForm {
+struct EventForm {
     mac: String,
     stage: String,
     #[serde(default)]
     message: String,
+}
+
+/// A form that passed intake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportedEvent {
+    pub mac: MacAddr,
+    /// A short word ([`MAX_STAGE`] of `a-z 0-9 . _ -`).
+    pub stage: String,
+    /// Free text, at most [`MAX_MESSAGE`] bytes, kept as sent (escaped where it is shown).
+    pub message: String,
+}
+
+/// The intake of `POST /events`: an `application/x-www-form-urlencoded` body (the HTML form
+/// encoding of the WHATWG URL standard) with `mac`, `stage` and `message`. The error says
+/// what is wrong without echoing the input raw.
+pub fn parse_event(body: &[u8]) -> Result<ReportedEvent, String> {
+    let form: EventForm = serde_urlencoded::from_bytes(body)
+        .map_err(|_| "expected a form: mac, stage, message".to_string())?;
+    let mac = form
+        .mac
+        .parse::<MacAddr>()
+        .map_err(|_| format!("not a MAC: {}", Escaped(&metal_types::text::board_text(&form.mac))))?;
+    if !valid_stage(&form.stage) || form.message.len() > MAX_MESSAGE {
+        return Err(format!(
+            "stage must be 1–{MAX_STAGE} of a-z 0-9 . _ -, message at most {MAX_MESSAGE} bytes"
+        ));
+    }
+    Ok(ReportedEvent {
+        mac,
+        stage: form.stage,
+        message: form.message,
+    })
 }
 
 /// A stage is a short lower-case word: `script`, `kernel`, `installing`, `booted`, `failed` …
@@ -74,24 +108,14 @@ pub(super) async fn post(
     State(state): State<Arc<HttpState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    form: Result<Form<EventForm>, FormRejection>,
+    body: Bytes,
 ) -> Response {
     let from = peer.ip();
-    let Ok(Form(form)) = form else {
-        return text(StatusCode::BAD_REQUEST, "expected a form: mac, stage, message\n".into());
+    let form = match parse_event(&body) {
+        Ok(form) => form,
+        Err(why) => return text(StatusCode::BAD_REQUEST, format!("{why}\n")),
     };
-    let Ok(mac) = form.mac.parse::<MacAddr>() else {
-        return text(
-            StatusCode::BAD_REQUEST,
-            format!("not a MAC: {}\n", Escaped(&form.mac)),
-        );
-    };
-    if !valid_stage(&form.stage) || form.message.len() > MAX_MESSAGE {
-        return text(
-            StatusCode::BAD_REQUEST,
-            format!("stage must be 1–{MAX_STAGE} of a-z 0-9 . _ -, message at most {MAX_MESSAGE} bytes\n"),
-        );
-    }
+    let mac = form.mac;
     let refuse = |why: &str| {
         warn!(
             "event: {mac} {} from {from}: refused, {why}",

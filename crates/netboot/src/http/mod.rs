@@ -20,13 +20,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 pub use connections::{Limits, serve};
-pub use events::{MAX_MESSAGE, MAX_RECORDING, MAX_STAGE};
+pub use events::{MAX_MESSAGE, MAX_RECORDING, MAX_STAGE, ReportedEvent, parse_event};
 use metal_types::MacAddr;
 use metal_types::text::Escaped;
 use tokio::sync::Semaphore;
@@ -68,7 +68,12 @@ pub struct HttpState {
 pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/boot/{file}", get(script))
-        .route("/events", get(events::list).post(events::post))
+        .route(
+            "/events",
+            get(events::list)
+                .post(events::post)
+                .layer(DefaultBodyLimit::max(events::MAX_BODY)),
+        )
         .route("/files/{*path}", get(files_file))
         .route("/tftp/{*path}", get(tftp_file))
         .with_state(Arc::new(state))

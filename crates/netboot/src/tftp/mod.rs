@@ -10,7 +10,7 @@
 //! lock-step (its transfers share one reactor and pay a registration and a timer per ACK);
 //! BENCHMARKS.md, "TFTP", has both measurements.
 
-mod packet;
+pub mod packet;
 mod transfer;
 
 use std::collections::HashMap;
