@@ -193,3 +193,46 @@ fn add_events(url: &str, n: u32) {
             pool.close().await;
         });
 }
+
+/// A board whose TLS certificate changed (re-provisioned): refused until `--repin`, which
+/// records the new pin in the inventory with an event, so the next call needs no flag; and
+/// re-enrolment refuses the change unless `--repin` is given.
+#[test]
+fn repin_records_the_new_pin_in_the_inventory() {
+    let block = Block::allocate();
+    let metal = Metal::new(BIN).password(RACK_B);
+    let tls_sim = || {
+        SimProcess::builder(BIN, RACK_B, block.first())
+            .boards(1)
+            .args(["--quiet", "--tls"])
+            .start()
+    };
+    let sim = tls_sim();
+    let (code, out, err) = metal.run(&["--tls", "enroll", &block.list(1), "--rack", "tl"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let host = metal.machines()[0]["hostname"].as_str().unwrap().to_string();
+    let pin_of = || metal.machines()[0]["tls_pin"].as_str().map(str::to_string);
+    let first_pin = pin_of().expect("pin recorded at enrolment");
+    drop(sim);
+    // A new simulator process: the same board, a new certificate.
+    let _sim = tls_sim();
+    let (code, doc) = metal.json(&["--tls", "power", "status", &host]);
+    assert_eq!(code, 3, "a changed certificate is refused: {doc}");
+    let (code, doc) = metal.json(&["--tls", "enroll", &block.list(1), "--rack", "tl"]);
+    assert_eq!(code, 3, "re-enrolment refuses it too: {doc}");
+    assert!(doc.to_string().contains("TLS certificate changed"), "{doc}");
+
+    let (code, doc) = metal.json(&["--tls", "--repin", "power", "status", &host]);
+    assert_eq!(code, 0, "{doc}");
+    let second_pin = pin_of().unwrap();
+    assert_ne!(second_pin, first_pin, "the inventory holds the new pin");
+    let (code, doc) = metal.json(&["--tls", "power", "status", &host]);
+    assert_eq!(code, 0, "no --repin needed any more: {doc}");
+    let (_, events, _) = metal.run(&["events", &host]);
+    assert!(
+        events.contains(&format!("sha256 {first_pin} -> sha256 {second_pin}")),
+        "{events}"
+    );
+    let (code, out, _) = metal.run(&["--tls", "enroll", &block.list(1), "--rack", "tl"]);
+    assert_eq!(code, 0, "{out}");
+}
