@@ -22,6 +22,8 @@
 //! listen = "10.99.0.1:8080"
 //! root = "/srv/metal/images"       # kernels, initrds, squashfs images (Range requests work)
 //! templates = "pxe"                # iPXE script templates
+//! operator_token_sha256 = "…"      # who may read GET /events (SHA-256 of the token)
+//! max_connections_per_source = 32  # and max_connections, header_timeout_secs, idle_timeout_secs
 //!
 //! [profiles.linux]
 //! template = "linux.ipxe"
