@@ -5,8 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use metal_amt::inventory::{Reported, intake};
-use metal_types::text::{MAX_BOARD_TEXT, is_unsafe};
 use metal_types::DnsName;
+use metal_types::text::{MAX_BOARD_TEXT, is_unsafe};
 use metal_wsman::{Element, Response};
 
 fn empty() -> Element {
@@ -37,7 +37,8 @@ fuzz_target!(|data: &[u8]| {
     let doc = |i: usize| docs.get(i).copied().unwrap_or_default();
     let one = |i: usize| instance(doc(i));
     let many = |i: usize| items(doc(i));
-    let (package, chassis, card, bios, port, software) = (one(0), one(1), one(2), one(3), one(8), one(9));
+    let (package, chassis, card, bios, port, software) =
+        (one(0), one(1), one(2), one(3), one(8), one(9));
     let (chips, memory, devices, packages) = (many(4), many(5), many(6), many(7));
     let reported = Reported {
         package: &package,
@@ -52,15 +53,30 @@ fuzz_target!(|data: &[u8]| {
         software: Some(&software),
     };
     if let Ok(hw) = intake(&reported) {
-        let texts = [&hw.chassis.model, &hw.board.manufacturer, &hw.bios_version, &hw.chassis.serial];
+        let texts = [
+            &hw.chassis.model,
+            &hw.board.manufacturer,
+            &hw.bios_version,
+            &hw.chassis.serial,
+        ];
         for t in texts {
-            assert!(!t.chars().any(is_unsafe) && t.chars().count() <= MAX_BOARD_TEXT, "{t:?}");
+            assert!(
+                !t.chars().any(is_unsafe) && t.chars().count() <= MAX_BOARD_TEXT,
+                "{t:?}"
+            );
         }
-        assert_eq!(hw.memory_bytes, hw.dimms.iter().map(|d| d.bytes).sum::<u64>());
+        assert_eq!(
+            hw.memory_bytes,
+            hw.dimms.iter().map(|d| d.bytes).sum::<u64>()
+        );
     }
     if let Ok(text) = std::str::from_utf8(data)
         && let Ok(name) = text.parse::<DnsName>()
     {
-        assert!(name.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+        assert!(
+            name.as_str()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        );
     }
 });

@@ -7,7 +7,10 @@ use metal_amt::sol::protocol::{decode, parse_challenge};
 fuzz_target!(|data: &[u8]| {
     let mut rest = data;
     while let Ok(Some((_, used))) = decode(rest) {
-        assert!(used > 0 && used <= rest.len(), "a frame consumes what it read");
+        assert!(
+            used > 0 && used <= rest.len(),
+            "a frame consumes what it read"
+        );
         rest = &rest[used..];
     }
     let _ = parse_challenge(data);

@@ -114,7 +114,8 @@ pub fn intake(r: &Reported<'_>) -> Result<Hardware, Refused> {
         .iter()
         .filter(|c| {
             c.prop("Tag").is_some_and(|t| t.starts_with("CPU"))
-                || c.prop("ElementName").is_some_and(|n| n.contains("Processor"))
+                || c.prop("ElementName")
+                    .is_some_and(|n| n.contains("Processor"))
         })
         .map(|c| Cpu {
             socket: text(c, "Tag"),
@@ -149,7 +150,10 @@ pub fn intake(r: &Reported<'_>) -> Result<Hardware, Refused> {
         dimms,
         memory_bytes,
         disks: disks(r.devices, r.packages)?,
-        mac: r.port.prop("MACAddress").and_then(|m| m.trim().parse().ok()),
+        mac: r
+            .port
+            .prop("MACAddress")
+            .and_then(|m| m.trim().parse().ok()),
         amt_version: r
             .software
             .map(|s| text(s, "VersionString"))
@@ -196,8 +200,12 @@ impl Amt {
     pub async fn system_uuid(&mut self) -> Result<String, Error> {
         let package = self.get_class(COMPUTER_SYSTEM_PACKAGE, Vec::new()).await?;
         let guid = package.prop("PlatformGUID").unwrap_or_default().to_string();
-        uuid_from_platform_guid(&guid)
-            .ok_or_else(|| self.data(format!("PlatformGUID {:?} is not 32 hex digits", board_text(&guid))))
+        uuid_from_platform_guid(&guid).ok_or_else(|| {
+            self.data(format!(
+                "PlatformGUID {:?} is not 32 hex digits",
+                board_text(&guid)
+            ))
+        })
     }
 
     /// Reads the hardware inventory (about a dozen requests), then takes it in ([`intake`]).
@@ -207,7 +215,10 @@ impl Amt {
         let card = self.get_class(CARD, Vec::new()).await?;
         let bios = self.get_class(BIOS_ELEMENT, Vec::new()).await?;
         let chips = self.client.enumerate(&classes::uri(CHIP)).await?;
-        let memory = self.client.enumerate(&classes::uri(PHYSICAL_MEMORY)).await?;
+        let memory = self
+            .client
+            .enumerate(&classes::uri(PHYSICAL_MEMORY))
+            .await?;
         let devices = self
             .client
             .enumerate(&classes::uri(MEDIA_ACCESS_DEVICE))

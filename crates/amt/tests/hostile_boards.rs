@@ -30,11 +30,19 @@ fn options() -> Arc<TransportOptions> {
 }
 
 fn amt(ip: Ipv4Addr) -> Amt {
-    Amt::new(metal_amt::ports::wsman(ip.to_string(), false), credentials(), options())
+    Amt::new(
+        metal_amt::ports::wsman(ip.to_string(), false),
+        credentials(),
+        options(),
+    )
 }
 
 fn client(ip: Ipv4Addr) -> Client {
-    Client::new(metal_amt::ports::wsman(ip.to_string(), false), credentials(), options())
+    Client::new(
+        metal_amt::ports::wsman(ip.to_string(), false),
+        credentials(),
+        options(),
+    )
 }
 
 fn reports(properties: &[&str], copies: &[&str]) -> Reports {
@@ -62,13 +70,22 @@ async fn enumeration_modes_give_references_as_amt_does() {
     for r in &refs {
         assert_eq!(r.resource_uri, memory);
         let names: Vec<&str> = r.selectors.iter().map(|s| s.name.as_str()).collect();
-        assert!(names.contains(&"CreationClassName") && names.contains(&"Tag"), "{names:?}");
+        assert!(
+            names.contains(&"CreationClassName") && names.contains(&"Tag"),
+            "{names:?}"
+        );
     }
     let both = c.enumerate_with_references(&memory).await.unwrap();
     assert_eq!(both.len(), objects.len());
     for ((object, reference), plain) in both.iter().zip(&objects) {
-        assert_eq!(object.child_text("BankLabel"), plain.child_text("BankLabel"));
-        assert_eq!(reference, &refs[both.iter().position(|b| &b.1 == reference).unwrap()]);
+        assert_eq!(
+            object.child_text("BankLabel"),
+            plain.child_text("BankLabel")
+        );
+        assert_eq!(
+            reference,
+            &refs[both.iter().position(|b| &b.1 == reference).unwrap()]
+        );
     }
     let unsupported = c
         .call(&Request::enumerate(&memory, Some("EnumerateEverything")))
@@ -76,7 +93,9 @@ async fn enumeration_modes_give_references_as_amt_does() {
         .unwrap_err();
     match &unsupported.kind {
         ErrorKind::Fault(f) => assert!(
-            f.subcode.as_deref().is_some_and(|s| s.contains("UnsupportedFeature")),
+            f.subcode
+                .as_deref()
+                .is_some_and(|s| s.contains("UnsupportedFeature")),
             "{f:?}"
         ),
         other => panic!("{other:?}"),
@@ -109,7 +128,11 @@ async fn board_strings_arrive_escaped_and_capped() {
         assert!(!text.chars().any(|c| c.is_control()), "{text:?}");
         assert!(text.chars().count() <= metal_types::text::MAX_BOARD_TEXT);
     }
-    assert!(hw.bios_version.contains("\\u{1b}]0;owned"), "visible: {}", hw.bios_version);
+    assert!(
+        hw.bios_version.contains("\\u{1b}]0;owned"),
+        "visible: {}",
+        hw.bios_version
+    );
     assert!(hw.board.model.starts_with("Q87\\n}"), "{}", hw.board.model);
 }
 
@@ -131,9 +154,15 @@ async fn impossible_numbers_and_counts_are_refused_naming_the_board() {
     .await;
     assert_eq!(sim.boards().len(), 2);
     let err = amt(overflow).hardware().await.unwrap_err().to_string();
-    assert!(err.contains(&overflow.to_string()) && err.contains("more than 2^64"), "{err}");
+    assert!(
+        err.contains(&overflow.to_string()) && err.contains("more than 2^64"),
+        "{err}"
+    );
     let err = amt(crowded).hardware().await.unwrap_err().to_string();
-    assert!(err.contains(&crowded.to_string()) && err.contains("100 memory modules"), "{err}");
+    assert!(
+        err.contains(&crowded.to_string()) && err.contains("100 memory modules"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

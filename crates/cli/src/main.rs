@@ -15,6 +15,12 @@ use metal_ops::Config;
 
 use args::{Cli, Command};
 
+/// mimalloc instead of glibc's malloc: a fleet run allocates per board on every worker thread,
+/// and glibc's arenas spent a fifth of `power status` over 10 000 boards in malloc, free and
+/// their locks (BENCHMARKS.md, "Load").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The log filter: the one asked for, else what suits the command (a service logs its work).
 fn log_filter(cli: &Cli) -> String {
     match (&cli.global.log_level, &cli.command) {

@@ -210,7 +210,10 @@ fn repin_records_the_new_pin_in_the_inventory() {
     let sim = tls_sim();
     let (code, out, err) = metal.run(&["--tls", "enroll", &block.list(1), "--rack", "tl"]);
     assert_eq!(code, 0, "{out}{err}");
-    let host = metal.machines()[0]["hostname"].as_str().unwrap().to_string();
+    let host = metal.machines()[0]["hostname"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let pin_of = || metal.machines()[0]["tls_pin"].as_str().map(str::to_string);
     let first_pin = pin_of().expect("pin recorded at enrolment");
     drop(sim);

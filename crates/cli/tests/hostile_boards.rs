@@ -11,8 +11,7 @@ use metal_test_support::tools::nagios_verify;
 const BIN: &str = env!("CARGO_BIN_EXE_metal");
 const PASSWORD: &str = "H0stile!pw";
 
-const INJECTED_MODEL: &str =
-    "Q87\n}\ndefine command {\n command_name pwn\n command_line /bin/touch /tmp/metal-pwned\n}\ndefine host {\n host_name evil";
+const INJECTED_MODEL: &str = "Q87\n}\ndefine command {\n command_name pwn\n command_line /bin/touch /tmp/metal-pwned\n}\ndefine host {\n host_name evil";
 const INJECTED_MAKER: &str = "ACME\n@ IN NS evil.example.\n$INCLUDE /etc/shadow";
 const ESCAPES: &str = "\u{1b}]0;owned\u{7}\u{1b}[31mRED\u{1b}[2J";
 
@@ -38,7 +37,10 @@ fn a_hostile_boards_text_never_becomes_nagios_configuration_or_terminal_control(
     assert_eq!(code, 0, "{out}{err}");
 
     // Live and from the inventory, `show` prints no control character but newlines.
-    let host = metal.machines()[0]["hostname"].as_str().unwrap().to_string();
+    let host = metal.machines()[0]["hostname"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for target in [hostile.to_string(), host] {
         let (code, out, err) = metal.run(&["show", &target]);
         assert_eq!(code, 0, "{out}{err}");
@@ -52,15 +54,26 @@ fn a_hostile_boards_text_never_becomes_nagios_configuration_or_terminal_control(
     let (code, _, err) = metal.run(&["export", "nagios", "--out", objects.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&objects).unwrap();
-    let defines = text.lines().filter(|l| l.trim_start().starts_with("define")).count();
-    let hosts = text.lines().filter(|l| l.trim_start().starts_with("define host ")).count();
+    let defines = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("define"))
+        .count();
+    let hosts = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("define host "))
+        .count();
     // The text is there, inert, inside one alias: no line of it starts a directive or a block.
     for line in text.lines().map(str::trim_start) {
         assert!(
-            !line.starts_with("command_") && !line.starts_with("define command") && !line.contains('$'),
+            !line.starts_with("command_")
+                && !line.starts_with("define command")
+                && !line.contains('$'),
             "{line:?} in {text}"
         );
-        assert!(!line.starts_with("host_name   evil") && !line.starts_with("host_name evil"), "{text}");
+        assert!(
+            !line.starts_with("host_name   evil") && !line.starts_with("host_name evil"),
+            "{text}"
+        );
     }
     assert_eq!(hosts, 2, "one host per board: {text}");
     assert!(defines >= hosts);
@@ -77,7 +90,9 @@ fn boards_copying_another_boards_mac_or_serial_fail_alone_naming_it() {
     let metal = Metal::new(BIN).password(PASSWORD);
     // The first board's identity, read from an ordinary simulated rack of the same seed.
     let (mac, serial) = {
-        let _sim = SimProcess::builder(BIN, PASSWORD, block.first()).boards(1).start();
+        let _sim = SimProcess::builder(BIN, PASSWORD, block.first())
+            .boards(1)
+            .start();
         let (code, doc) = metal.json(&["show", &first.to_string()]);
         assert_eq!(code, 0, "{doc}");
         let hw = &doc["hosts"][0]["hardware"];

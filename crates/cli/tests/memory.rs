@@ -16,12 +16,18 @@ fn an_endless_enumeration_ends_in_an_error_within_100_mb() {
     // Every Pull: one item of 4 MB and a fresh context, forever.
     let _sim = SimProcess::builder(BIN, PASSWORD, block.first())
         .boards(1)
-        .args(["--fault".to_string(), format!("{board}=endless-pull:4000000")])
+        .args([
+            "--fault".to_string(),
+            format!("{board}=endless-pull:4000000"),
+        ])
         .start();
     let metal = Metal::new(BIN).password(PASSWORD);
     let (code, out, err) = metal.run(&["show", &board.to_string()]);
     assert_eq!(code, 3, "the board failed: {out}{err}");
-    assert!(err.contains(&board.to_string()) && err.contains("refused"), "{err}");
+    assert!(
+        err.contains(&board.to_string()) && err.contains("refused"),
+        "{err}"
+    );
     let (code, peak_kib) = metal.command(["show", &board.to_string()]).peak_rss();
     assert_eq!(code, 3);
     eprintln!("metal show, endless enumeration: peak RSS {peak_kib} KiB");
@@ -45,11 +51,17 @@ fn many_hostile_boards_at_once_stay_within_the_memory_pool() {
     // Enrolment reads every board's hardware at once.
     let (code, out, err) = metal.run(&["enroll", &block.list(boards), "--rack", "r01"]);
     assert_ne!(code, 0, "{out}{err}");
-    assert!(out.matches("refused").count() >= boards as usize, "every board refused: {out}");
+    assert!(
+        out.matches("refused").count() >= boards as usize,
+        "every board refused: {out}"
+    );
     let (code, peak_kib) = metal
         .command(["enroll", &block.list(boards), "--rack", "r01"])
         .peak_rss();
     assert_ne!(code, 0);
     eprintln!("metal enroll, {boards} endless boards: peak RSS {peak_kib} KiB");
-    assert!(peak_kib < 400 * 1024, "peak RSS {peak_kib} KiB for {boards} hostile boards");
+    assert!(
+        peak_kib < 400 * 1024,
+        "peak RSS {peak_kib} KiB for {boards} hostile boards"
+    );
 }

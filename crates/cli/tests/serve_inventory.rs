@@ -19,7 +19,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_metal");
 const PASSWORD: &str = "Serv3-inventory";
 
 fn state_of(metal: &Metal, mac: &str) -> String {
-    let m = metal.machines().into_iter().find(|m| m["mac"] == mac).unwrap();
+    let m = metal
+        .machines()
+        .into_iter()
+        .find(|m| m["mac"] == mac)
+        .unwrap();
     m["state"].as_str().unwrap().to_string()
 }
 
@@ -92,7 +96,11 @@ fn serve_follows_the_inventory_and_believes_only_the_boots_own_callbacks() {
     );
     let token = token_of(&script);
     let stranger = exchange(machine, http, &get("/boot/02:00:00:99:99:99.ipxe"));
-    assert_eq!(status(&stranger), "404", "an unknown MAC boots nothing: {stranger}");
+    assert_eq!(
+        status(&stranger),
+        "404",
+        "an unknown MAC boots nothing: {stranger}"
+    );
 
     // Forgeries from another address: no token, a stolen token, a token for another MAC.
     let forged = [
@@ -118,13 +126,24 @@ fn serve_follows_the_inventory_and_believes_only_the_boots_own_callbacks() {
         serve.lines().contains(&expected)
     });
     let (_, events, _) = metal.run(&["events", &hostname]);
-    assert!(events.contains("boot event booted: diskless dom0 up\\nforged line"), "{events}");
+    assert!(
+        events.contains("boot event booted: diskless dom0 up\\nforged line"),
+        "{events}"
+    );
     assert!(!events.lines().any(|l| l.starts_with("forged")), "{events}");
-    let spent = exchange(machine, http, &post_event(&format!("mac={mac}&stage=kernel"), Some(&token)));
+    let spent = exchange(
+        machine,
+        http,
+        &post_event(&format!("mac={mac}&stage=kernel"), Some(&token)),
+    );
     assert_eq!(status(&spent), "401", "the boot is over: {spent}");
 
     // A flood from one provisioning machine: every event answered 204 is in the inventory.
-    let token = Arc::new(token_of(&exchange(flooding, http, &get(&format!("/boot/{flooder}.ipxe")))));
+    let token = Arc::new(token_of(&exchange(
+        flooding,
+        http,
+        &get(&format!("/boot/{flooder}.ipxe")),
+    )));
     let accepted = Arc::new(AtomicUsize::new(0));
     let threads: Vec<_> = (0..20)
         .map(|t| {
@@ -153,9 +172,21 @@ fn serve_follows_the_inventory_and_believes_only_the_boots_own_callbacks() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["reason"].as_str().unwrap().starts_with("boot event progress"))
+        .filter(|e| {
+            e["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("boot event progress")
+        })
         .count();
-    assert!(accepted > 1000, "most of the flood was accepted: {accepted}");
+    assert!(
+        accepted > 1000,
+        "most of the flood was accepted: {accepted}"
+    );
     assert_eq!(kept, accepted, "every accepted event is kept");
-    assert_eq!(state_of(&metal, &flooder), "provisioning", "progress moves nothing");
+    assert_eq!(
+        state_of(&metal, &flooder),
+        "provisioning",
+        "progress moves nothing"
+    );
 }

@@ -73,9 +73,13 @@ impl Store {
         .bind(mac.to_string())
         .fetch_optional(&self.pool)
         .await
-        .map_err(Error::db(format!("{}: reading the boot grant of {mac}", self.url())))?;
+        .map_err(Error::db(format!(
+            "{}: reading the boot grant of {mac}",
+            self.url()
+        )))?;
         let Some(row) = row else { return Ok(None) };
-        let bad = |column: &str| Error::Invalid(format!("boot grant of {mac}: {column} does not parse"));
+        let bad =
+            |column: &str| Error::Invalid(format!("boot grant of {mac}: {column} does not parse"));
         let mut token_sha256 = [0u8; 32];
         hex::decode_to_slice(get::<String>(&row, "token_sha256")?, &mut token_sha256)
             .map_err(|_| bad("token_sha256"))?;
@@ -106,7 +110,10 @@ impl Store {
             .await
             .map_err(db("looking up the machine"))?
             .ok_or_else(|| Error::NotFound(mac.to_string()))?;
-        let (id, hostname): (i64, String) = (row.try_get("id").map_err(db("reading"))?, get(&row, "hostname")?);
+        let (id, hostname): (i64, String) = (
+            row.try_get("id").map_err(db("reading"))?,
+            get(&row, "hostname")?,
+        );
         let state: MachineState = get::<String>(&row, "state")?
             .parse()
             .map_err(|e: crate::model::StateParseError| Error::Invalid(e.to_string()))?;

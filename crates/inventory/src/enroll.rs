@@ -142,7 +142,9 @@ impl Store {
                 return Err(Error::Conflict(format!(
                     "{}: the board's TLS certificate changed (pin {seen}, recorded {}) for {}; not changed (re-run with --repin if the board was re-provisioned)",
                     facts.amt_address,
-                    machine.tls_pin.map_or_else(|| "none".into(), |p| p.to_string()),
+                    machine
+                        .tls_pin
+                        .map_or_else(|| "none".into(), |p| p.to_string()),
                     machine.hostname
                 )));
             }
@@ -302,7 +304,9 @@ pub(crate) async fn record_pin(
         .bind(hostname)
         .execute(&mut **tx)
         .await
-        .map_err(Error::db(format!("recording the new TLS pin of {hostname}")))?;
+        .map_err(Error::db(format!(
+            "recording the new TLS pin of {hostname}"
+        )))?;
     let id = machine_id(tx, hostname).await?;
     let old = old.map_or_else(|| "none".into(), |p| format!("sha256 {p}"));
     let why = format!("TLS pin changed (--repin): {old} -> sha256 {new}");

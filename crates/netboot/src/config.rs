@@ -350,7 +350,9 @@ impl Config {
             return bad("http.operator_token_sha256 must be 64 hex digits (a SHA-256)".into());
         }
         if self.http.max_connections == Some(0) || self.http.max_connections_per_source == 0 {
-            return bad("http.max_connections and max_connections_per_source must be at least 1".into());
+            return bad(
+                "http.max_connections and max_connections_per_source must be at least 1".into(),
+            );
         }
         if self.http.header_timeout_secs == 0 || self.http.idle_timeout_secs == 0 {
             return bad("http.header_timeout_secs and idle_timeout_secs must be at least 1".into());

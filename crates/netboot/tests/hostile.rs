@@ -38,17 +38,42 @@ async fn events_need_the_boots_token_from_the_boots_address() {
     let body = |stage: &str| format!("mac={MAC}&stage={stage}&message=hi");
 
     let cases = [
-        (machine, post_event(&body("kernel"), None), "401", "no token"),
-        (machine, post_event(&body("kernel"), Some("0123abcd")), "401", "wrong token"),
-        (stranger, post_event(&body("deployed"), Some(&token)), "403", "stolen token, other address"),
+        (
+            machine,
+            post_event(&body("kernel"), None),
+            "401",
+            "no token",
+        ),
+        (
+            machine,
+            post_event(&body("kernel"), Some("0123abcd")),
+            "401",
+            "wrong token",
+        ),
+        (
+            stranger,
+            post_event(&body("deployed"), Some(&token)),
+            "403",
+            "stolen token, other address",
+        ),
         (
             machine,
             post_event(&format!("mac={OTHER_MAC}&stage=booted"), Some(&token)),
             "401",
             "another machine's MAC",
         ),
-        (machine, post_event("mac=x&stage=booted", Some(&token)), "400", "not a MAC"),
-        (machine, post_event(&body("Booted\n"), Some(&token)), "400", "not a stage word"),
+        (
+            machine,
+            post_event("mac=x&stage=booted", Some(&token)),
+            "400",
+            "not a MAC",
+        ),
+        (
+            machine,
+            post_event(&body("Booted\n"), Some(&token)),
+            "400",
+            "not a stage word",
+        ),
     ];
     for (from, request, want, why) in cases {
         let got = http_from(from, h, &request).await;
@@ -64,8 +89,15 @@ async fn events_need_the_boots_token_from_the_boots_address() {
     let list = http_from(stranger, h, &get_with_token("/events", OPERATOR_TOKEN)).await;
     assert_eq!(status(&list), "200", "{list}");
     let reported: Vec<&str> = list.matches(r#""stage":"kernel""#).collect();
-    assert_eq!(reported.len(), 1, "only the accepted event is there: {list}");
-    assert!(!list.contains("deployed") && !list.contains(OTHER_MAC), "{list}");
+    assert_eq!(
+        reported.len(),
+        1,
+        "only the accepted event is there: {list}"
+    );
+    assert!(
+        !list.contains("deployed") && !list.contains(OTHER_MAC),
+        "{list}"
+    );
 
     // The boot ends with `booted`: its token is spent, and the next boot's script gets a new one.
     let up = http_from(machine, h, &post_event(&body("booted"), Some(&token))).await;
@@ -86,7 +118,12 @@ async fn in_mode_dhcp_a_reserved_machines_script_goes_to_its_address_only() {
     // 52:54:00:00:00:05 is reserved at 127.0.5.50 by the test configuration.
     let elsewhere = http_from(ip(&block, 1), h, &get("/boot/52:54:00:00:00:05.ipxe")).await;
     assert_eq!(status(&elsewhere), "403", "{elsewhere}");
-    let at_lease = http_from("127.0.5.50".parse().unwrap(), h, &get("/boot/52:54:00:00:00:05.ipxe")).await;
+    let at_lease = http_from(
+        "127.0.5.50".parse().unwrap(),
+        h,
+        &get("/boot/52:54:00:00:00:05.ipxe"),
+    )
+    .await;
     assert_eq!(status(&at_lease), "200", "{at_lease}");
 }
 
@@ -108,7 +145,10 @@ async fn a_flood_of_events_loses_none_it_accepted() {
                 if status(&got) == "204" {
                     accepted.fetch_add(1, Ordering::Relaxed);
                 } else {
-                    assert!(matches!(status(&got), "503" | ""), "refused some other way: {got}");
+                    assert!(
+                        matches!(status(&got), "503" | ""),
+                        "refused some other way: {got}"
+                    );
                 }
             }
         }));
@@ -120,7 +160,10 @@ async fn a_flood_of_events_loses_none_it_accepted() {
     let recorded = list.matches(r#""stage":"progress""#).count();
     let accepted = accepted.load(Ordering::Relaxed);
     assert!(accepted > 0);
-    assert_eq!(recorded, accepted, "every event answered 204 is in the record");
+    assert_eq!(
+        recorded, accepted,
+        "every event answered 204 is in the record"
+    );
 }
 
 #[tokio::test]
@@ -131,12 +174,25 @@ async fn symlinks_out_of_the_roots_are_refused_over_http_and_tftp() {
     std::os::unix::fs::symlink(&secret, r.dir.path().join("images/escape")).unwrap();
     std::os::unix::fs::symlink(&secret, r.dir.path().join("tftp/escape")).unwrap();
     std::os::unix::fs::symlink(r.dir.path(), r.dir.path().join("tftp/up")).unwrap();
-    for path in ["/files/escape", "/tftp/escape", "/tftp/up/secret", "/files/%2e%2e/secret", "/files/..%2fsecret"] {
+    for path in [
+        "/files/escape",
+        "/tftp/escape",
+        "/tftp/up/secret",
+        "/files/%2e%2e/secret",
+        "/files/..%2fsecret",
+    ] {
         let got = http(h, &get(path)).await;
         assert_eq!(status(&got), "404", "{path}: {got}");
-        assert!(!got.contains("outside\n") || got.contains("outside the root"), "{got}");
+        assert!(
+            !got.contains("outside\n") || got.contains("outside the root"),
+            "{got}"
+        );
     }
-    assert_eq!(tftp_get(t, "escape", &[]).await, Err(2), "TFTP access violation");
+    assert_eq!(
+        tftp_get(t, "escape", &[]).await,
+        Err(2),
+        "TFTP access violation"
+    );
     assert_eq!(tftp_get(t, "up/secret", &[]).await, Err(2));
     assert!(tftp_get(t, "undionly.kpxe", &[]).await.is_ok());
 }
@@ -162,7 +218,9 @@ async fn idle_and_slow_connections_leave_room_for_a_real_client() {
         let s = TcpSocket::new_v4().unwrap();
         s.bind(SocketAddr::new(ip(&block, 100 + n % 4), 0)).unwrap();
         let mut c = s.connect(loopback(h)).await.unwrap();
-        let _ = c.write_all(b"GET /boot/52:54:00:00:00:01.ipxe HTTP/1.1\r\nHost: t\r\n").await;
+        let _ = c
+            .write_all(b"GET /boot/52:54:00:00:00:01.ipxe HTTP/1.1\r\nHost: t\r\n")
+            .await;
         slow.push(c);
     }
     let real = tokio::time::timeout(
@@ -200,7 +258,9 @@ async fn a_tftp_flood_from_one_address_does_not_lock_others_out() {
     // 512 requests that never acknowledge anything, each from a port of its own.
     let mut flood = Vec::new();
     for _ in 0..512 {
-        let s = UdpSocket::bind(SocketAddr::new(ip(&block, 7), 0)).await.unwrap();
+        let s = UdpSocket::bind(SocketAddr::new(ip(&block, 7), 0))
+            .await
+            .unwrap();
         s.send_to(&rrq, loopback(t)).await.unwrap();
         flood.push(s);
     }
@@ -218,7 +278,10 @@ async fn a_tftp_flood_from_one_address_does_not_lock_others_out() {
             refused += 1;
         }
     }
-    assert!(refused >= 512 - metal_netboot::tftp::MAX_PER_SOURCE, "{refused} refused");
+    assert!(
+        refused >= 512 - metal_netboot::tftp::MAX_PER_SOURCE,
+        "{refused} refused"
+    );
 }
 
 #[tokio::test]

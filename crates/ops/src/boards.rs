@@ -42,7 +42,11 @@ pub async fn check_uuid(amt: &mut Amt, machine: &Machine) -> Result<(), AmtError
 
 /// After a `--repin` run: the pins the boards presented become the inventory's, with an
 /// event each (else the next call, without `--repin`, would refuse the new certificate again).
-async fn record_new_pins(config: &Config, fleet: &Fleet, machines: &[&Machine]) -> Result<(), Error> {
+async fn record_new_pins(
+    config: &Config,
+    fleet: &Fleet,
+    machines: &[&Machine],
+) -> Result<(), Error> {
     if !config.repin {
         return Ok(());
     }
@@ -59,7 +63,9 @@ async fn record_new_pins(config: &Config, fleet: &Fleet, machines: &[&Machine]) 
     }
     let store = crate::inventory::open(config).await?;
     for (m, pin) in changed {
-        store.repin(&m.hostname, pin, &config.actor("--repin")).await?;
+        store
+            .repin(&m.hostname, pin, &config.actor("--repin"))
+            .await?;
     }
     store.close().await;
     Ok(())

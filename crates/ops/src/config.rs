@@ -44,8 +44,8 @@ pub mod env {
 }
 
 /// Most boards worked on at once when `--parallel` does not say: each board in flight costs
-/// about 40 KB (connection, buffers, digest state), so 4096 stay under 200 MB.
-pub const MAX_DEFAULT_PARALLEL: usize = 4096;
+/// about 50 KB (connection, buffers, digest state), so 2048 stay near 100 MB.
+pub const MAX_DEFAULT_PARALLEL: usize = 2048;
 /// Descriptors kept for everything but board connections (the inventory, files, a SOL
 /// session, the runtime).
 const FD_RESERVE: u64 = 256;

@@ -10,8 +10,8 @@ use metal_export::records::{self, DnsRecord};
 use metal_export::update::{self, TsigKey};
 use metal_export::zone::{self, ZoneOptions};
 use metal_inventory::{Guest, Machine, Store};
-use metal_types::ExitCode;
 use metal_types::DnsName;
+use metal_types::ExitCode;
 use serde::Serialize;
 
 use crate::{Config, Error, inventory};

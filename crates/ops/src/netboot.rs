@@ -18,9 +18,9 @@ use futures::future::BoxFuture;
 use metal_inventory::{BootGrant, BootReport, Machine, MachineState, Storage, Store};
 use metal_netboot::grant::ends_boot;
 use metal_netboot::policy::{BootAction, BootDecision, BootPolicy, PolicyError};
-use metal_netboot::{Grant, Heard};
 pub use metal_netboot::{Addresses, Mode};
 use metal_netboot::{ConfigPolicy, Netboot};
+use metal_netboot::{Grant, Heard};
 use metal_types::{BootEvent, MacAddr};
 use tokio::sync::broadcast::error::RecvError;
 

@@ -334,7 +334,12 @@ fn pull(board: &Board, st: &mut BoardState, req: &WsmanRequest) -> Result<Reply,
 }
 
 /// [`Fault::EndlessPull`]: one padded item and a fresh context, whatever was asked.
-fn endless_pull(board: &Board, st: &mut BoardState, req: &WsmanRequest, bytes: usize) -> Result<Reply, FaultKind> {
+fn endless_pull(
+    board: &Board,
+    st: &mut BoardState,
+    req: &WsmanRequest,
+    bytes: usize,
+) -> Result<Reply, FaultKind> {
     let class = classes::lookup(req.resource_uri.as_deref().unwrap_or_default())
         .ok_or(FaultKind::DestinationUnreachable)?;
     let mut items = crate::reports::instances(board, st, class);
@@ -344,10 +349,21 @@ fn endless_pull(board: &Board, st: &mut BoardState, req: &WsmanRequest, bytes: u
             *v = Value::Text("x".repeat(bytes));
         }
     }
-    let id = st.open_enumeration(class.name, class.common, EnumerationMode::Objects, Vec::new());
+    let id = st.open_enumeration(
+        class.name,
+        class.common,
+        EnumerationMode::Objects,
+        Vec::new(),
+    );
     let action = format!("{ENUMERATION}/PullResponse");
     let head = head(st, req, &action);
-    ok(render::pull_response(&head, &items, Some(&id), class.common, EnumerationMode::Objects))
+    ok(render::pull_response(
+        &head,
+        &items,
+        Some(&id),
+        class.common,
+        EnumerationMode::Objects,
+    ))
 }
 
 fn release(st: &mut BoardState, req: &WsmanRequest) -> Result<Reply, FaultKind> {

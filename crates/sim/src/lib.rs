@@ -49,9 +49,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 pub use board::{BoardHandle, Fault, SolFault};
 pub use config::{Profile, ProfileParseError, SimConfig};
-pub use reports::{Reports, ReportsByBoard};
 pub use events::{BootRecord, RequestRecord, SimEvent, SimStats, SolAuth};
 pub use http::MAX_BODY;
+pub use reports::{Reports, ReportsByBoard};
 pub use sim::Sim;
 pub use wsman::{Operation, ParseError, WsmanRequest, parse_request};
 pub use xml::{Element, XmlError};

@@ -41,7 +41,9 @@ impl Reports {
         let (class, n) = spec
             .split_once('=')
             .ok_or_else(|| format!("{spec:?}: expected CLASS=N"))?;
-        let n = n.parse().map_err(|_| format!("{spec:?}: N must be a count"))?;
+        let n = n
+            .parse()
+            .map_err(|_| format!("{spec:?}: N must be a count"))?;
         self.copies.push((class.to_string(), n));
         Ok(())
     }

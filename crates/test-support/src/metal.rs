@@ -193,7 +193,9 @@ impl MetalCommand {
         let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
         std::mem::forget(child);
         assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
-        let code = std::process::ExitStatus::from_raw(status).code().unwrap_or(-1);
+        let code = std::process::ExitStatus::from_raw(status)
+            .code()
+            .unwrap_or(-1);
         (code, u64::try_from(usage.ru_maxrss).unwrap_or(0))
     }
 

@@ -44,7 +44,12 @@ pub fn nagios_verify(dir: &Path, objects: &Path) -> String {
         "this test needs Nagios 4 (Debian package nagios4-core; .ci/inventory-deps.sh installs it)"
     );
     let mut main = String::new();
-    for f in ["commands.cfg", "contacts.cfg", "timeperiods.cfg", "templates.cfg"] {
+    for f in [
+        "commands.cfg",
+        "contacts.cfg",
+        "timeperiods.cfg",
+        "templates.cfg",
+    ] {
         main += &format!("cfg_file={}\n", stock.join(f).display());
     }
     // What a site's own configuration provides: a host check command (Debian ships them with

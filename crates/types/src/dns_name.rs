@@ -25,7 +25,9 @@ pub struct DnsNameError {
 /// Whether `label` is one label of the preferred syntax.
 pub fn valid_label(label: &str) -> bool {
     (1..=63).contains(&label.len())
-        && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !label.starts_with('-')
         && !label.ends_with('-')
 }
@@ -75,7 +77,10 @@ mod tests {
     fn names_follow_the_preferred_syntax() {
         for good in ["host.h", "Host.H.", "r01-h01", "1and1.example", "a"] {
             let name: DnsName = good.parse().unwrap();
-            assert_eq!(name.as_str(), good.trim_end_matches('.').to_ascii_lowercase());
+            assert_eq!(
+                name.as_str(),
+                good.trim_end_matches('.').to_ascii_lowercase()
+            );
         }
         for bad in [
             "",
@@ -93,7 +98,10 @@ mod tests {
         ] {
             assert!(bad.parse::<DnsName>().is_err(), "{bad:?}");
         }
-        let err = "host.h\n$INCLUDE x".parse::<DnsName>().unwrap_err().to_string();
+        let err = "host.h\n$INCLUDE x"
+            .parse::<DnsName>()
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains('\n'), "{err}");
     }
 }

@@ -17,7 +17,8 @@ pub const MAX_BOARD_TEXT: usize = 128;
 
 /// Whether `c` must not reach a terminal or a line-oriented sink as it is.
 pub fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Shows text with its unsafe characters escaped: `format!("{}", Escaped(s))`.

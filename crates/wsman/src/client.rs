@@ -197,7 +197,10 @@ impl Client {
     }
 
     /// Enumerate endpoint references (`EnumerateEPR`).
-    pub async fn enumerate_references(&mut self, resource_uri: &str) -> Result<Vec<Reference>, Error> {
+    pub async fn enumerate_references(
+        &mut self,
+        resource_uri: &str,
+    ) -> Result<Vec<Reference>, Error> {
         let items = self
             .enumerate_items(resource_uri, Some(EnumerationMode::Epr))
             .await?;
@@ -249,14 +252,17 @@ impl Client {
         let mut items = Vec::new();
         let mut kept = Held::new(&self.session.options().memory);
         for _ in 0..MAX_PULLS {
-            let (response, size) = self.call_sized(&Request::pull(resource_uri, &context)).await?;
+            let (response, size) = self
+                .call_sized(&Request::pull(resource_uri, &context))
+                .await?;
             if kept.bytes() + size > MAX_ENUMERATION_BYTES {
                 return Err(self.error(ErrorKind::Unbounded {
                     what: "one enumeration",
                     limit: format!("{MAX_ENUMERATION_BYTES} bytes"),
                 }));
             }
-            kept.grow(size).map_err(|e| self.error(ErrorKind::OverBudget(e)))?;
+            kept.grow(size)
+                .map_err(|e| self.error(ErrorKind::OverBudget(e)))?;
             let (mut page, next) = response.pull_items().map_err(|e| self.error(e))?;
             items.append(&mut page);
             match next {

@@ -86,9 +86,7 @@ impl Error {
             | ErrorKind::TooLarge(_)
             | ErrorKind::OverBudget(_)
             | ErrorKind::Unbounded { .. }
-            | ErrorKind::Response(_) => {
-                Category::Protocol
-            }
+            | ErrorKind::Response(_) => Category::Protocol,
         }
     }
 }

@@ -24,9 +24,9 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use crate::budget::{Held, MemoryPool};
 use crate::endpoint::{Credentials, Endpoint};
 use crate::error::{Error, ErrorKind};
-use crate::budget::{Held, MemoryPool};
 use crate::tls::KnownHosts;
 
 /// The request path of every WS-Man call and the digest `uri`.
@@ -276,7 +276,14 @@ impl Session {
             .filter_map(|v| v.to_str().ok())
             .find(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
             .map(str::to_string);
-        Ok((HttpResponse { status, body, _held: held }, challenge))
+        Ok((
+            HttpResponse {
+                status,
+                body,
+                _held: held,
+            },
+            challenge,
+        ))
     }
 
     async fn connect(&mut self) -> Result<SendRequest<Full<Bytes>>, Error> {
@@ -384,10 +391,12 @@ mod tests {
         assert!(parse_digest_challenge(r#"Digest realm="Digest:10DF0000000000000000000000000000", nonce="+S5HDg4iAACIkRUMJoai5Xyxlc9qWHgc",stale="false",qop="auth""#).is_ok());
         assert!(parse_digest_challenge("Basic realm=\"x\"").is_err());
         assert!(parse_digest_challenge("Digest realm=").is_err());
-        let no_qop = parse_digest_challenge(r#"Digest realm="Digest:AA", nonce="abc""#).unwrap_err();
+        let no_qop =
+            parse_digest_challenge(r#"Digest realm="Digest:AA", nonce="abc""#).unwrap_err();
         assert!(no_qop.contains("without qop"), "{no_qop}");
         let int_only =
-            parse_digest_challenge(r#"Digest realm="Digest:AA", nonce="abc", qop="auth-int""#).unwrap_err();
+            parse_digest_challenge(r#"Digest realm="Digest:AA", nonce="abc", qop="auth-int""#)
+                .unwrap_err();
         assert!(int_only.contains("not auth"), "{int_only}");
     }
 

@@ -34,7 +34,10 @@ fn get_with_selector() {
 #[test]
 fn enumerate_and_pull() {
     let uri = format!("{CIM}CIM_PhysicalMemory");
-    assert_eq!(Request::enumerate(&uri, None).to_xml(3), golden("enumerate.xml"));
+    assert_eq!(
+        Request::enumerate(&uri, None).to_xml(3),
+        golden("enumerate.xml")
+    );
     assert_eq!(
         Request::pull(&uri, "D6020000-0000-0000-0000-000000000000").to_xml(4),
         golden("pull.xml")

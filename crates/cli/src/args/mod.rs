@@ -68,7 +68,7 @@ pub struct GlobalArgs {
     /// Accept and record a board's new TLS certificate (after a board swap or re-key).
     #[arg(long, global = true, help_heading = "Board access")]
     pub repin: bool,
-    /// Boards worked on at once [default: as many as the open-file limit allows, at most 4096].
+    /// Boards worked on at once [default: as many as the open-file limit allows, at most 2048].
     #[arg(long, global = true, help_heading = "Board access")]
     pub parallel: Option<usize>,
     /// Connect timeout in seconds [default: 5; discovery probes: 1].

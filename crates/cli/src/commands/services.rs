@@ -66,9 +66,11 @@ fn parse_fault(kind: &str) -> Result<Fault, Error> {
                     Error::Usage(format!("fault {other}: bad milliseconds"))
                 })?))
             } else if let Some(bytes) = other.strip_prefix("endless-pull:") {
-                Fault::EndlessPull(bytes.parse().map_err(|_| {
-                    Error::Usage(format!("fault {other}: bad byte count"))
-                })?)
+                Fault::EndlessPull(
+                    bytes
+                        .parse()
+                        .map_err(|_| Error::Usage(format!("fault {other}: bad byte count")))?,
+                )
             } else {
                 return Err(Error::Usage(format!(
                     "unknown fault {other:?}: use latency:MS, drop, http500, hang, refuse or endless-pull:BYTES"
@@ -137,7 +139,11 @@ pub async fn sim(ctx: &Ctx, args: SimArgs) -> Result<i32, Error> {
         faults.push((address, parse_fault(kind)?));
     }
     let mut reports = ReportsByBoard::new();
-    let specs = args.reports.iter().map(|s| (s, false)).chain(args.copies.iter().map(|s| (s, true)));
+    let specs = args
+        .reports
+        .iter()
+        .map(|s| (s, false))
+        .chain(args.copies.iter().map(|s| (s, true)));
     for (spec, copies) in specs {
         let flag = if copies { "--copies" } else { "--report" };
         let (address, what) = spec

@@ -110,7 +110,7 @@ pub fn discovered(out: &mut dyn Write, report: &DiscoverReport, json: bool) -> i
                 .unwrap_or_else(|| "unknown".into()),
         ]);
     }
-    writeln!(out, "{table}")?;
+    out.write_all(format!("{table}\n").as_bytes())?;
     writeln!(
         out,
         "{} AMT endpoints among {} addresses",
@@ -139,7 +139,7 @@ pub fn recordings(out: &mut dyn Write, boards: &[Recording], json: bool) -> io::
             b.last_error.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
-    writeln!(out, "{table}")
+    out.write_all(format!("{table}\n").as_bytes())
 }
 
 #[derive(Serialize)]

@@ -44,7 +44,7 @@ pub fn report<T: Serialize>(
         }
         table.add_row(row);
     }
-    writeln!(out, "{table}")?;
+    out.write_all(format!("{table}\n").as_bytes())?;
     let s = report.summary;
     writeln!(out, "{} ok, {} failed", s.ok, s.failed)
 }

@@ -34,7 +34,7 @@ pub fn machines(out: &mut dyn Write, machines: &[Machine], json: bool) -> io::Re
             m.state.to_string(),
         ]);
     }
-    writeln!(out, "{table}")?;
+    out.write_all(format!("{table}\n").as_bytes())?;
     writeln!(out, "{} machines", machines.len())
 }
 

@@ -15,8 +15,11 @@ use serde::Serialize;
 
 /// Writes one JSON document and a newline.
 pub fn json(out: &mut dyn Write, doc: &impl Serialize) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, doc)?;
-    writeln!(out)
+    // Rendered whole, then written once: stdout is line-buffered, and a fleet's document has
+    // a line per field (160 000 write calls for 10 000 boards otherwise).
+    let mut text = serde_json::to_vec_pretty(doc)?;
+    text.push(b'\n');
+    out.write_all(&text)
 }
 
 /// Writes one JSON document on one line (the services' logs).

@@ -57,10 +57,12 @@ pub struct ReportedEvent {
 pub fn parse_event(body: &[u8]) -> Result<ReportedEvent, String> {
     let form: EventForm = serde_urlencoded::from_bytes(body)
         .map_err(|_| "expected a form: mac, stage, message".to_string())?;
-    let mac = form
-        .mac
-        .parse::<MacAddr>()
-        .map_err(|_| format!("not a MAC: {}", Escaped(&metal_types::text::board_text(&form.mac))))?;
+    let mac = form.mac.parse::<MacAddr>().map_err(|_| {
+        format!(
+            "not a MAC: {}",
+            Escaped(&metal_types::text::board_text(&form.mac))
+        )
+    })?;
     if !valid_stage(&form.stage) || form.message.len() > MAX_MESSAGE {
         return Err(format!(
             "stage must be 1–{MAX_STAGE} of a-z 0-9 . _ -, message at most {MAX_MESSAGE} bytes"
@@ -98,7 +100,10 @@ fn unauthorized(why: &str) -> Response {
 fn busy(why: &str) -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,
-        [(header::RETRY_AFTER, "1"), (header::CONTENT_TYPE, "text/plain")],
+        [
+            (header::RETRY_AFTER, "1"),
+            (header::CONTENT_TYPE, "text/plain"),
+        ],
         format!("{why}\n"),
     )
         .into_response()

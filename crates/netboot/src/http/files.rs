@@ -43,7 +43,10 @@ pub(super) async fn serve(
         }
         Err(e) => {
             warn!("http: {peer} GET {shown}: {e}");
-            return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot open the file\n".into());
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot open the file\n".into(),
+            );
         }
     };
     let range = headers
@@ -70,13 +73,19 @@ pub(super) async fn serve(
         && let Err(e) = file.seek(std::io::SeekFrom::Start(start)).await
     {
         warn!("http: {peer} GET {shown}: seek: {e}");
-        return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file\n".into());
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot read the file\n".into(),
+        );
     }
     debug!("http: {peer} GET {shown}: {count} bytes from {start}");
     let body = Body::from_stream(ReaderStream::with_capacity(file.take(count), CHUNK));
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
     if status == StatusCode::PARTIAL_CONTENT

@@ -20,11 +20,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 pub use connections::{Limits, serve};
 pub use events::{MAX_MESSAGE, MAX_RECORDING, MAX_STAGE, ReportedEvent, parse_event};
 use metal_types::MacAddr;
@@ -119,7 +119,10 @@ async fn script(
         Ok(d) => d,
         Err(e) => {
             warn!("http: script for {mac}: {e}");
-            return text(StatusCode::SERVICE_UNAVAILABLE, "cannot decide now\n".into());
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cannot decide now\n".into(),
+            );
         }
     };
     let (profile_name, body) = match &decision.action {
@@ -157,7 +160,10 @@ async fn script(
             };
             if let Err(e) = state.policy.issue(mac, grant).await {
                 warn!("http: script for {mac}: cannot keep its boot token: {e}");
-                return text(StatusCode::SERVICE_UNAVAILABLE, "cannot issue a boot token now\n".into());
+                return text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cannot issue a boot token now\n".into(),
+                );
             }
             let mut vars: BTreeMap<String, minijinja::Value> = profile
                 .vars
@@ -189,7 +195,9 @@ async fn script(
         }
     };
     info!("http: {peer} script for {mac}: {profile_name}");
-    state.events.observe(mac, "script", &format!("profile {profile_name}"), peer.ip());
+    state
+        .events
+        .observe(mac, "script", &format!("profile {profile_name}"), peer.ip());
     text(StatusCode::OK, body)
 }
 

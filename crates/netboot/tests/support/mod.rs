@@ -10,9 +10,9 @@ use std::time::Duration;
 use dhcproto::v4::{Architecture, DhcpOption, Message, MessageType};
 use dhcproto::{Decodable, Encodable};
 use metal_netboot::{Addresses, Config, ConfigPolicy, Netboot};
+pub use metal_test_support::http::{get, post_event, token_of};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-pub use metal_test_support::http::{get, post_event, token_of};
 use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 
 pub fn sha256_hex(s: &str) -> String {
@@ -168,7 +168,11 @@ pub fn bios_pxe() -> Vec<DhcpOption> {
 }
 
 /// A plain RFC 1350 read request with RFC 2347 options; returns the file, or the error code.
-pub async fn tftp_get(server: SocketAddr, name: &str, opts: &[(&str, &str)]) -> Result<Vec<u8>, u16> {
+pub async fn tftp_get(
+    server: SocketAddr,
+    name: &str,
+    opts: &[(&str, &str)],
+) -> Result<Vec<u8>, u16> {
     let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let mut rrq = vec![0, 1];
     rrq.extend_from_slice(name.as_bytes());
@@ -221,8 +225,6 @@ pub async fn http(server: SocketAddr, request: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-
-
 /// An HTTP exchange from `from` (any local address).
 pub async fn http_from(from: IpAddr, server: SocketAddr, request: &str) -> String {
     let socket = TcpSocket::new_v4().unwrap();
@@ -236,5 +238,7 @@ pub async fn http_from(from: IpAddr, server: SocketAddr, request: &str) -> Strin
 
 /// `GET path` with a bearer token.
 pub fn get_with_token(path: &str, token: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n")
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
 }
