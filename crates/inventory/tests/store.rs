@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use metal_inventory::profiles::{self, HardwareProfile};
 use metal_inventory::{
-    BoardFacts, EnrollRequest, Error, MachineState, Match, Outcome, Role, Storage, Store,
+    BoardFacts, BootGrant, BootReport, EnrollRequest, Error, MachineState, Match, Outcome, Role,
+    Storage, Store,
 };
 use metal_types::Target;
 use metal_types::hardware::{Disk, Hardware, Product};
@@ -440,6 +441,88 @@ async fn published_dns_names_are_replaced_per_zone() {
             .await
             .unwrap();
         assert_eq!(store.dns_zones().await.unwrap(), set(&["host.h"]), "{kind}");
+        drop_db(kind, &url, store).await;
+    }
+}
+
+/// Boot grants and boot events on both backends: a grant replaces the previous one, a report
+/// is logged against its machine, `deploys` moves only a provisioning machine, `ends`
+/// withdraws the grant, an unknown MAC is an error and a broken clone-MAC enrolment fails alone.
+#[tokio::test]
+async fn boot_grants_and_reports_are_kept_per_machine() {
+    for (kind, url, _dir) in backends().await {
+        let store = Store::open(&url).await.unwrap();
+        enroll_all(&store, 0..2).await;
+        let mac = board(0).hardware.mac.unwrap();
+        let grant = |n: u8| BootGrant {
+            token_sha256: [n; 32],
+            address: "10.20.0.1".parse().unwrap(),
+            issued_ms: u64::from(n),
+        };
+        assert_eq!(store.boot_grant(mac).await.unwrap(), None, "{kind}");
+        store.grant_boot(mac, &grant(1)).await.unwrap();
+        store.grant_boot(mac, &grant(2)).await.unwrap();
+        assert_eq!(
+            store.boot_grant(mac).await.unwrap(),
+            Some(grant(2)),
+            "{kind}: replaced"
+        );
+        let unknown: metal_types::MacAddr = "02:ff:ff:ff:ff:ff".parse().unwrap();
+        assert!(matches!(
+            store.grant_boot(unknown, &grant(1)).await,
+            Err(Error::NotFound(_))
+        ));
+
+        let report = |stage: &'static str| BootReport {
+            stage,
+            message: "line one\nline two",
+            from: "10.20.0.1".parse().unwrap(),
+        };
+        let enrolled = store
+            .record_boot(mac, report("booted"), true, false)
+            .await
+            .unwrap();
+        assert!(
+            !enrolled.deployed,
+            "{kind}: an enrolled machine does not move"
+        );
+        store
+            .set_state("r01-h01", MachineState::Provisioning, "test", "boot")
+            .await
+            .unwrap();
+        let up = store
+            .record_boot(mac, report("booted"), true, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            (up.hostname.as_str(), up.deployed),
+            ("r01-h01", true),
+            "{kind}"
+        );
+        assert_eq!(
+            store.boot_grant(mac).await.unwrap(),
+            None,
+            "{kind}: the boot is over"
+        );
+        let events = store.events(Some("r01-h01")).await.unwrap();
+        let boots: Vec<_> = events
+            .iter()
+            .filter(|e| e.reason.starts_with("boot event"))
+            .collect();
+        assert_eq!(boots.len(), 2, "{kind}: {events:?}");
+        assert_eq!(boots[1].to, Some(MachineState::Deployed));
+        assert_eq!(boots[1].actor, "netboot 10.20.0.1");
+
+        // A board reporting r01-h01's MAC is refused, naming it; the store is unchanged.
+        let mut clone = board(5);
+        clone.hardware.mac = Some(mac);
+        let m = profiles::match_board(&profiles(), &clone);
+        let refused = store.enroll(&request("r01"), &clone, &m).await.unwrap_err();
+        assert!(
+            matches!(&refused, Error::Conflict(w) if w.contains("r01-h01")),
+            "{kind}: {refused}"
+        );
+        assert_eq!(store.machines().await.unwrap().len(), 2, "{kind}");
         drop_db(kind, &url, store).await;
     }
 }

@@ -43,7 +43,7 @@ const MAX_WINDOWSIZE: u16 = 64;
 pub const MAX_TRANSFERS: usize = 512;
 /// Transfers one client address may run at once: a PXE client fetches one file at a time, so
 /// this leaves room for several clients behind one address and none for a flood.
-pub const MAX_PER_SOURCE: usize = 8;
+pub const MAX_PER_SOURCE: usize = 16;
 /// Largest `timeout` option granted (RFC 2349 §3: a server that does not accept the value
 /// leaves the option out, and the default applies); with [`ATTEMPTS`] it bounds how long a
 /// silent client holds a transfer.
