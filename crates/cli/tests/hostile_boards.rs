@@ -135,3 +135,21 @@ fn boards_copying_another_boards_mac_or_serial_fail_alone_naming_it() {
     }
     assert_eq!(metal.machines().len(), 2, "the rest were enrolled, once");
 }
+
+#[test]
+fn a_digest_challenge_without_qop_is_refused_with_the_reason() {
+    let block = Block::allocate();
+    let board = block.ip(1);
+    let _sim = SimProcess::builder(BIN, PASSWORD, block.first())
+        .boards(1)
+        .args(["--fault".to_string(), format!("{board}=no-qop")])
+        .start();
+    let metal = Metal::new(BIN).password(PASSWORD);
+    let (code, doc) = metal.json(&["power", "status", &board.to_string()]);
+    assert_eq!(code, 3, "{doc}");
+    let message = doc["hosts"][0]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("without qop") && message.contains("replayable"),
+        "{message}"
+    );
+}

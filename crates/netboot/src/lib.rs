@@ -26,6 +26,7 @@ pub mod events;
 pub mod grant;
 pub mod http;
 pub mod leases;
+pub mod multiboot;
 pub mod policy;
 pub mod safe_root;
 pub mod templates;

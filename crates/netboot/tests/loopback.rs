@@ -92,6 +92,16 @@ async fn http_scripts_per_mac_ranges_and_events() {
     assert!(
         known.contains("#!ipxe") && known.contains("special-kernel") && known.contains("special=1")
     );
+    let xen = http(h, &get("/boot/52:54:00:00:00:02.ipxe")).await;
+    assert!(
+        xen.starts_with("HTTP/1.1 200") && xen.contains("module "),
+        "{xen}"
+    );
+    let truncated = http(h, &get("/boot/52:54:00:00:00:06.ipxe")).await;
+    assert!(
+        truncated.starts_with("HTTP/1.1 500") && truncated.contains("512"),
+        "a multiboot script iPXE would cut short is not served: {truncated}"
+    );
     let unknown = http(h, &get("/boot/52-54-00-00-00-99.ipxe")).await;
     assert!(unknown.contains("/files/vmlinuz") && unknown.contains("metal.mac=52:54:00:00:00:99"));
     assert!(

@@ -15,7 +15,7 @@ use crate::digest::AuthState;
 use crate::events::{BootRecord, RequestRecord, SimEvent};
 use crate::identity::Identity;
 use crate::machine::{Effect, Machine, RV_IN_USE};
-use crate::render::Instance;
+use crate::render::{EnumerationMode, Instance};
 use crate::sol::boot::HostInfo;
 use crate::sol::console::Console;
 use crate::sol::host_input::HostInput;
@@ -47,6 +47,8 @@ pub enum Fault {
     /// Answer every Pull with one item padded to this many bytes and a fresh enumeration
     /// context, forever: a board that would make a client read without end.
     EndlessPull(usize),
+    /// Challenge without `qop` (the RFC 2069 form), as a downgrading man in the middle would.
+    DigestWithoutQop,
 }
 
 /// A misbehaviour of the SOL (redirection) side of one board; it lasts until replaced.
@@ -62,17 +64,6 @@ pub enum SolFault {
     /// Open sessions are closed at once (no 0x23/0x12), and new connections are closed as
     /// soon as they are accepted.
     Drop,
-}
-
-/// What the items of an enumeration are (DSP0226 §8.7, `wsman:EnumerationMode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EnumerationMode {
-    /// No mode: the objects.
-    Objects,
-    /// `EnumerateEPR`: an endpoint reference per object.
-    Epr,
-    /// `EnumerateObjectAndEPR`: each object followed by its endpoint reference.
-    ObjectAndEpr,
 }
 
 /// An open enumeration (WS-Enumeration, DSP0226 §8): the items not yet pulled.

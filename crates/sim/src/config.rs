@@ -1,5 +1,6 @@
 //! Simulator configuration and firmware version profiles.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
@@ -167,7 +168,7 @@ pub struct SimConfig {
     /// disabled (32768, SOL and IDE-R off). `ListenerEnabled` starts true either way.
     pub sol_enabled: bool,
     /// What some boards report instead of their identity's values.
-    pub reports: crate::reports::ReportsByBoard,
+    pub reports: ReportsByBoard,
 }
 
 impl Default for SimConfig {
@@ -206,6 +207,46 @@ impl SimConfig {
     /// Whether boards listen on `tls_port`.
     pub fn serves_tls(&self) -> bool {
         self.tls || self.profile.tls_only()
+    }
+}
+
+/// One board's replacements.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reports {
+    /// `(class, property, value)`: every instance of `class` (or of a subclass it enumerates)
+    /// reports `value` for `property`, which it must already have.
+    pub properties: Vec<(String, String, String)>,
+    /// `(class, n)`: `class` has `n` instances, copies of its first.
+    pub copies: Vec<(String, usize)>,
+}
+
+/// Replacements by board address.
+pub type ReportsByBoard = HashMap<Ipv4Addr, Reports>;
+
+impl Reports {
+    /// Parses `CLASS.PROPERTY=VALUE` (the value may hold anything, `=` and newlines too).
+    pub fn add_property(&mut self, spec: &str) -> Result<(), String> {
+        let (target, value) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("{spec:?}: expected CLASS.PROPERTY=VALUE"))?;
+        let (class, property) = target
+            .split_once('.')
+            .ok_or_else(|| format!("{target:?}: expected CLASS.PROPERTY"))?;
+        self.properties
+            .push((class.to_string(), property.to_string(), value.to_string()));
+        Ok(())
+    }
+
+    /// Parses `CLASS=N`.
+    pub fn add_copies(&mut self, spec: &str) -> Result<(), String> {
+        let (class, n) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("{spec:?}: expected CLASS=N"))?;
+        let n = n
+            .parse()
+            .map_err(|_| format!("{spec:?}: N must be a count"))?;
+        self.copies.push((class.to_string(), n));
+        Ok(())
     }
 }
 

@@ -240,9 +240,11 @@ impl AuthState {
 }
 
 /// The `WWW-Authenticate` value of a 401, spaced exactly as AMT spaces it: `", "` after the
-/// realm, `","` elsewhere (amt-protocol.md §2b).
-pub(crate) fn challenge(realm: &str, nonce: &str, stale: bool) -> String {
-    format!("Digest realm=\"{realm}\", nonce=\"{nonce}\",stale=\"{stale}\",qop=\"auth\"")
+/// realm, `","` elsewhere (amt-protocol.md §2b). Without `qop` it is the RFC 2069-style
+/// challenge no AMT sends ([`crate::Fault::DigestWithoutQop`]).
+pub(crate) fn challenge(realm: &str, nonce: &str, stale: bool, qop: bool) -> String {
+    let qop = if qop { ",qop=\"auth\"" } else { "" };
+    format!("Digest realm=\"{realm}\", nonce=\"{nonce}\",stale=\"{stale}\"{qop}")
 }
 
 #[cfg(test)]

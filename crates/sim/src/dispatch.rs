@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::board::{Board, BoardState, EnumerationMode, Fault};
+use crate::board::{Board, BoardState, Fault};
 use crate::boot_settings::WRITABLE;
 use crate::classes::{self, ClassDef};
 use crate::machine::RV_INVALID_PARAMETER;
-use crate::render::{self, Head, Instance, Value};
+use crate::render::{self, EnumerationMode, Head, Instance, Value};
 use crate::wsman::{ENUMERATION, Operation, TRANSFER, WsmanRequest};
 use crate::xml::Element;
 

@@ -254,7 +254,8 @@ fn authenticate(board: &Board, header: Option<&str>) -> Option<Answer> {
         let _ = board.events.send(SimEvent::Locked { ip: board.ip });
     }
     let mut a = Answer::plain(StatusCode::UNAUTHORIZED, UNAUTHORIZED_PAGE, true);
-    a.challenge = Some(digest::challenge(&board.id.realm, &nonce, stale));
+    let qop = *board.fault.borrow() != Fault::DigestWithoutQop;
+    a.challenge = Some(digest::challenge(&board.id.realm, &nonce, stale, qop));
     Some(a)
 }
 

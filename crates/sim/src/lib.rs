@@ -48,10 +48,9 @@ mod xml;
 use std::net::{Ipv4Addr, SocketAddr};
 
 pub use board::{BoardHandle, Fault, SolFault};
-pub use config::{Profile, ProfileParseError, SimConfig};
+pub use config::{Profile, ProfileParseError, Reports, ReportsByBoard, SimConfig};
 pub use events::{BootRecord, RequestRecord, SimEvent, SimStats, SolAuth};
 pub use http::MAX_BODY;
-pub use reports::{Reports, ReportsByBoard};
 pub use sim::Sim;
 pub use wsman::{Operation, ParseError, WsmanRequest, parse_request};
 pub use xml::{Element, XmlError};

@@ -6,8 +6,6 @@ use std::fmt::Write;
 
 use quick_xml::escape::escape;
 
-use crate::board::EnumerationMode;
-
 pub(crate) const SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
 pub(crate) const ADDRESSING: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
 pub(crate) const WSMAN: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd";
@@ -28,6 +26,17 @@ const FIXED_NS: [(&str, &str); 6] = [
     ),
     ("f", "http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd"),
 ];
+
+/// What the items of an enumeration are (DSP0226 §8.7, `wsman:EnumerationMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EnumerationMode {
+    /// No mode: the objects.
+    Objects,
+    /// `EnumerateEPR`: an endpoint reference per object.
+    Epr,
+    /// `EnumerateObjectAndEPR`: each object followed by its endpoint reference.
+    ObjectAndEpr,
+}
 
 /// A property value.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,7 +34,8 @@ pub struct SimArgs {
     #[arg(long)]
     pub sol_disabled: bool,
     /// Inject a fault into one board: ADDRESS=latency:MS | drop | http500 | hang | refuse |
-    /// endless-pull:BYTES (every Pull: one item that large and a fresh context, forever).
+    /// no-qop (a Digest challenge without qop) | endless-pull:BYTES (every Pull: one item that
+    /// large and a fresh context, forever).
     #[arg(long = "fault", value_name = "ADDRESS=KIND")]
     pub faults: Vec<String>,
     /// Make one board report VALUE (any text, newlines and escapes too) for a property it

@@ -59,6 +59,7 @@ fn parse_fault(kind: &str) -> Result<Fault, Error> {
         "http500" => Fault::Http500,
         "hang" => Fault::Hang,
         "refuse" => Fault::Refuse,
+        "no-qop" => Fault::DigestWithoutQop,
         "none" => Fault::None,
         other => {
             if let Some(ms) = other.strip_prefix("latency:") {
@@ -73,7 +74,7 @@ fn parse_fault(kind: &str) -> Result<Fault, Error> {
                 )
             } else {
                 return Err(Error::Usage(format!(
-                    "unknown fault {other:?}: use latency:MS, drop, http500, hang, refuse or endless-pull:BYTES"
+                    "unknown fault {other:?}: use latency:MS, drop, http500, hang, refuse, no-qop or endless-pull:BYTES"
                 )));
             }
         }

@@ -19,7 +19,7 @@ use metal_types::{BootEvent, MacAddr};
 use serde::Deserialize;
 use tracing::{error, info, warn};
 
-use super::{HttpState, text};
+use super::state::{HttpState, text};
 use crate::grant::bearer;
 
 /// Events being kept at once; one more is refused with 503.

@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 use tracing::{debug, warn};
 
-use super::text;
+use super::state::text;
 use crate::safe_root::{Refusal, SafeRoot};
 
 /// Read size per chunk of a response body.

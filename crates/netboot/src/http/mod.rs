@@ -14,6 +14,7 @@
 mod connections;
 mod events;
 mod files;
+mod state;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -22,47 +23,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::get;
 pub use connections::{Limits, serve};
 pub use events::{MAX_MESSAGE, MAX_RECORDING, MAX_STAGE, ReportedEvent, parse_event};
 use metal_types::MacAddr;
 use metal_types::text::Escaped;
-use tokio::sync::Semaphore;
+pub use state::HttpState;
+use state::text;
 use tracing::{info, warn};
 
-use crate::config::{Mode, Profile};
-use crate::events::Events;
-use crate::grant::{Grant, OperatorToken, digest, new_token};
-use crate::policy::{BootAction, BootPolicy};
-use crate::safe_root::SafeRoot;
-use crate::templates::Templates;
-
-/// What the handlers share.
-pub struct HttpState {
-    /// Rendered per request.
-    pub templates: Templates,
-    /// Profiles by name.
-    pub profiles: BTreeMap<String, Profile>,
-    /// Who boots what; keeps grants and events.
-    pub policy: Arc<dyn BootPolicy>,
-    /// Recent events, and their subscribers.
-    pub events: Events,
-    /// `http://ADDR:PORT` as clients reach us.
-    pub base_url: String,
-    /// Whether we hand out the addresses (then a reserved machine's script goes to its
-    /// address only).
-    pub mode: Mode,
-    /// `[http] root`.
-    pub files: Arc<SafeRoot>,
-    /// The TFTP root.
-    pub tftp: Arc<SafeRoot>,
-    /// Who may read events.
-    pub operator: Option<OperatorToken>,
-    /// Events being recorded ([`MAX_RECORDING`] permits).
-    pub recording: Arc<Semaphore>,
-}
+use crate::config::Mode;
+use crate::grant::{Grant, digest, new_token};
+use crate::policy::BootAction;
 
 /// The router. Serve it with [`serve`], which gives handlers the peer's address.
 pub fn router(state: HttpState) -> Router {
@@ -77,10 +51,6 @@ pub fn router(state: HttpState) -> Router {
         .route("/files/{*path}", get(files_file))
         .route("/tftp/{*path}", get(tftp_file))
         .with_state(Arc::new(state))
-}
-
-pub(crate) fn text(status: StatusCode, body: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
 }
 
 async fn files_file(
@@ -182,14 +152,23 @@ async fn script(
                 "hostname".into(),
                 decision.hostname.clone().unwrap_or_default().into(),
             );
-            match state
+            let rendered = state
                 .templates
                 .render(&profile.template, minijinja::Value::from(vars))
-            {
+                .map_err(|e| e.to_string())
+                .and_then(|s| {
+                    crate::multiboot::check(&s)
+                        .map(|()| s)
+                        .map_err(|e| e.to_string())
+                });
+            match rendered {
                 Ok(s) => (name.clone(), s),
                 Err(e) => {
-                    warn!("http: {mac}: profile {name}: {e}");
-                    return text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"));
+                    warn!("http: {mac}: profile {name}: not served: {e}");
+                    return text(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("profile {name}: {e}\n"),
+                    );
                 }
             }
         }

@@ -94,6 +94,16 @@ kernel = "vmlinuz"
 initrd = "initrd.img"
 cmdline = "console=hvc0"
 
+[profiles.xen-long]
+template = "xen.ipxe"
+xen = "xen.elf"
+xen_cmdline = "dom0_mem=512M,max:512M {long}"
+xen_efi = "xen.efi"
+xen_cfg = "xen.cfg"
+kernel = "vmlinuz"
+initrd = "initrd.img"
+cmdline = "console=hvc0"
+
 [[hosts]]
 mac = "52:54:00:00:00:01"
 profile = "special"
@@ -114,8 +124,13 @@ action = "ignore"
 [[hosts]]
 mac = "52:54:00:00:00:05"
 ip = "127.0.5.50"
+
+[[hosts]]
+mac = "52:54:00:00:00:06"
+profile = "xen-long"
 "#,
         operator = sha256_hex(OPERATOR_TOKEN),
+        long = "loglvl=all ".repeat(30),
     );
     let path = dir.path().join("netboot.toml");
     std::fs::write(&path, text).unwrap();
