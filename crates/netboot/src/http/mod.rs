@@ -128,13 +128,6 @@ async fn script(
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             };
-            if let Err(e) = state.policy.issue(mac, grant).await {
-                warn!("http: script for {mac}: cannot keep its boot token: {e}");
-                return text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "cannot issue a boot token now\n".into(),
-                );
-            }
             let mut vars: BTreeMap<String, minijinja::Value> = profile
                 .vars
                 .iter()
@@ -161,8 +154,8 @@ async fn script(
                         .map(|()| s)
                         .map_err(|e| e.to_string())
                 });
-            match rendered {
-                Ok(s) => (name.clone(), s),
+            let script = match rendered {
+                Ok(s) => s,
                 Err(e) => {
                     warn!("http: {mac}: profile {name}: not served: {e}");
                     return text(
@@ -170,7 +163,17 @@ async fn script(
                         format!("profile {name}: {e}\n"),
                     );
                 }
+            };
+            // Kept only once the script will be served: a script that fails to render must not
+            // replace the token of a boot already under way.
+            if let Err(e) = state.policy.issue(mac, grant).await {
+                warn!("http: script for {mac}: cannot keep its boot token: {e}");
+                return text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cannot issue a boot token now\n".into(),
+                );
             }
+            (name.clone(), script)
         }
     };
     info!("http: {peer} script for {mac}: {profile_name}");
