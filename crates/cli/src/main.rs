@@ -46,7 +46,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if e.is_closed_output() => e.exit_code(),
         Err(e) => {
-            eprintln!("error: {e}");
+            // Errors quote boards and servers (a fault's reason, an HTTP body): escaped.
+            eprintln!("error: {}", metal_types::text::Escaped(&e.to_string()));
             e.exit_code()
         }
     };

@@ -20,7 +20,7 @@ pub fn details(out: &mut dyn Write, report: &Report<Details>, json: bool) -> io:
     for host in &report.hosts {
         match &host.outcome {
             HostOutcome::Ok(d) => print_details(out, &host.host, d)?,
-            HostOutcome::Failed { error } => eprintln!("error: {}", error.message),
+            HostOutcome::Failed { error } => eprintln!("error: {}", E(&error.message)),
         }
     }
     Ok(())
@@ -177,9 +177,9 @@ pub fn expected(out: &mut dyn Write, host: &str, outcome: &Outcome, json: bool) 
     match outcome {
         Outcome::Matched(line) => writeln!(out, "{line}"),
         Outcome::Failed { why, tail } => {
-            eprintln!("error: {host}: {why}; last lines from the board:");
+            eprintln!("error: {host}: {}; last lines from the board:", E(why));
             for line in tail {
-                eprintln!("  | {line}");
+                eprintln!("  | {}", E(line));
             }
             Ok(())
         }

@@ -7,6 +7,7 @@ use metal_ops::boot::BootRow;
 use metal_ops::enroll::{EnrollResult, EnrollRow};
 use metal_ops::lifecycle::StateRow;
 use metal_ops::power::{ChangeRow, StatusRow};
+use metal_types::text::Escaped;
 use metal_types::{HostOutcome, Report};
 use serde::Serialize;
 
@@ -37,8 +38,9 @@ pub fn report<T: Serialize>(
                     .and_then(|rest| rest.split_once(": "))
                     .map_or(error.message.as_str(), |(_, m)| m);
                 row.push(format!(
-                    "FAILED [{}] {message}",
-                    kind.as_str().unwrap_or("error")
+                    "FAILED [{}] {}",
+                    kind.as_str().unwrap_or("error"),
+                    Escaped(message)
                 ));
             }
         }
@@ -142,7 +144,7 @@ pub fn state(out: &mut dyn Write, r: &Report<StateRow>, json: bool) -> io::Resul
         match &host.outcome {
             HostOutcome::Ok(row) => writeln!(out, "{}: {} -> {}", host.host, row.from, row.to)?,
             HostOutcome::Failed { error } => {
-                writeln!(out, "{}: FAILED: {}", host.host, error.message)?
+                writeln!(out, "{}: FAILED: {}", host.host, Escaped(&error.message))?
             }
         }
     }

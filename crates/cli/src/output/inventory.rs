@@ -91,7 +91,9 @@ pub fn tree(out: &mut dyn Write, tree: &Tree, json: bool) -> io::Result<()> {
                 |d| format!("{d} (one-shot)")
             )
         )?,
-        HostOutcome::Failed { error } => writeln!(out, "   │  now: unknown ({})", error.message)?,
+        HostOutcome::Failed { error } => {
+            writeln!(out, "   │  now: unknown ({})", E(&error.message))?
+        }
     }
     let profile = match (&m.profile, &m.profile_note) {
         (Some(p), _) => format!(

@@ -135,22 +135,16 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits) -> io:
 
 /// Accept errors that pass (descriptors exhausted for a moment, a client that gave up).
 fn transient(e: &io::Error) -> bool {
+    use rustix::io::Errno;
     matches!(
-        e.raw_os_error(),
-        Some(libc_errno::EMFILE | libc_errno::ENFILE | libc_errno::ENOBUFS | libc_errno::ENOMEM)
+        Errno::from_io_error(e),
+        Some(Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM)
     ) || matches!(
         e.kind(),
         io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::Interrupted
     )
-}
-
-mod libc_errno {
-    pub const EMFILE: i32 = rustix::io::Errno::MFILE.raw_os_error();
-    pub const ENFILE: i32 = rustix::io::Errno::NFILE.raw_os_error();
-    pub const ENOBUFS: i32 = rustix::io::Errno::NOBUFS.raw_os_error();
-    pub const ENOMEM: i32 = rustix::io::Errno::NOMEM.raw_os_error();
 }
 
 /// Logs refusals at most once a second, with how many were not shown.
