@@ -1,0 +1,36 @@
+//! The installer: the Dom0 kernel with a boot initramfs that also holds `/install` and what it
+//! runs (sgdisk, mke2fs, mkfs.fat, unsquashfs, GRUB for BIOS and UEFI with their modules).
+
+use std::path::Path;
+
+use crate::error::io;
+use crate::initramfs::Stage;
+use crate::manifest::{self, Manifest};
+use crate::recipe::{self, Kind, Recipe};
+use crate::tree::{self, Tree};
+use crate::Error;
+
+pub const KERNEL: &str = "vmlinuz";
+pub const INITRD: &str = "installer-initrd.img";
+
+pub fn build(
+    recipe: &Recipe,
+    tree: &Tree,
+    dir: &Path,
+    step: &mut dyn FnMut(&str),
+) -> Result<Manifest, Error> {
+    let kernel = tree.root.join(format!("boot/vmlinuz-{}", tree.kernel_version));
+    std::fs::copy(&kernel, dir.join(KERNEL)).map_err(io(&kernel))?;
+    step("installer: initramfs with partitioning, RAID, LVM and GRUB");
+    let work = dir.join(".work");
+    let stage = Stage::new(work.join("initramfs"), tree)?;
+    stage.boot_scripts()?;
+    stage.programs(&recipe::INSTALLER_BINARIES)?;
+    for grub in ["usr/lib/grub/i386-pc", "usr/lib/grub/x86_64-efi"] {
+        stage.tree_dir(grub)?;
+    }
+    stage.file("install", recipe::INSTALL.text, 0o755)?;
+    stage.pack(&dir.join(INITRD))?;
+    std::fs::remove_dir_all(&work).map_err(io(&work))?;
+    manifest::describe(Kind::Installer, recipe, tree, dir, &tree::packages(tree)?)
+}

@@ -1,0 +1,187 @@
+//! The recipes under `images/`, built into the binary so that `metal image build` needs no
+//! checkout, and the cache keys made from them.
+
+use sha2::{Digest, Sha256};
+
+/// Which image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dom0,
+    Installer,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Dom0 => "dom0",
+            Kind::Installer => "installer",
+        }
+    }
+
+    pub fn manifest_name(self) -> String {
+        format!("{}.manifest.json", self.name())
+    }
+}
+
+/// A recipe file: its path under `images/` and its text.
+pub struct File {
+    pub path: &'static str,
+    pub text: &'static str,
+}
+
+macro_rules! recipe_file {
+    ($path:literal) => {
+        File {
+            path: $path,
+            text: include_str!(concat!("../../../images/", $path)),
+        }
+    };
+}
+
+pub const PACKAGES: File = recipe_file!("dom0/packages");
+pub const DOM0_INIT: File = recipe_file!("dom0/metal-init");
+pub const DOM0_EXCLUDE: File = recipe_file!("dom0/exclude");
+pub const XL_CONF: File = recipe_file!("dom0/xl.conf");
+pub const XENDOMAINS: File = recipe_file!("dom0/xendomains");
+pub const INIT: File = recipe_file!("initramfs/init");
+pub const COMMON: File = recipe_file!("initramfs/common.sh");
+pub const UDHCPC: File = recipe_file!("initramfs/udhcpc.script");
+pub const MODULES: File = recipe_file!("initramfs/modules");
+pub const BINARIES: File = recipe_file!("initramfs/binaries");
+pub const INSTALL: File = recipe_file!("installer/install");
+pub const INSTALLER_BINARIES: File = recipe_file!("installer/binaries");
+
+/// What the build tree is made of: debootstrap's suite and mirror and the package list. A
+/// change in any of them rebuilds the tree; the image keys include the tree's.
+const TREE_INPUTS: &[&File] = &[&PACKAGES];
+const BOOT_INPUTS: &[&File] = &[&INIT, &COMMON, &UDHCPC, &MODULES, &BINARIES];
+const DOM0_INPUTS: &[&File] = &[&DOM0_INIT, &DOM0_EXCLUDE, &XL_CONF, &XENDOMAINS];
+const INSTALLER_INPUTS: &[&File] = &[&INSTALL, &INSTALLER_BINARIES];
+
+/// Bumped when the build steps in this crate change what they make from the same inputs.
+const BUILDER_VERSION: &str = "1";
+
+/// One suite and mirror with the recipes.
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    pub suite: String,
+    pub mirror: String,
+}
+
+impl Recipe {
+    pub fn new(suite: &str, mirror: &str) -> Recipe {
+        Recipe {
+            suite: suite.to_string(),
+            mirror: mirror.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// The packages debootstrap includes, in file order (comments and blank lines skipped).
+    pub fn packages(&self) -> Vec<&'static str> {
+        lines(PACKAGES.text).collect()
+    }
+
+    pub fn tree_key(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(format!("tree {BUILDER_VERSION}\n{}\n{}\n", self.suite, self.mirror));
+        feed(&mut h, TREE_INPUTS);
+        hex::encode(h.finalize())
+    }
+
+    /// The cache key of `kind`: the tree's key and every recipe file the image is made from.
+    pub fn key(&self, kind: Kind) -> String {
+        let mut h = Sha256::new();
+        h.update(format!("{} {BUILDER_VERSION}\n{}\n", kind.name(), self.tree_key()));
+        feed(&mut h, BOOT_INPUTS);
+        feed(
+            &mut h,
+            match kind {
+                Kind::Dom0 => DOM0_INPUTS,
+                Kind::Installer => INSTALLER_INPUTS,
+            },
+        );
+        hex::encode(h.finalize())
+    }
+
+    /// Each input file of `kind` with the SHA-256 of its text, for the manifest.
+    pub fn inputs(&self, kind: Kind) -> Vec<(String, String)> {
+        let own = match kind {
+            Kind::Dom0 => DOM0_INPUTS,
+            Kind::Installer => INSTALLER_INPUTS,
+        };
+        TREE_INPUTS
+            .iter()
+            .chain(BOOT_INPUTS)
+            .chain(own)
+            .map(|f| {
+                (
+                    format!("images/{}", f.path),
+                    hex::encode(Sha256::digest(f.text)),
+                )
+            })
+            .collect()
+    }
+}
+
+fn feed(h: &mut Sha256, files: &[&File]) {
+    for f in files {
+        h.update(format!("{}\n{}\n", f.path, f.text.len()));
+        h.update(f.text);
+    }
+}
+
+/// The entries of a list file: one per line, `#` comments and blank lines skipped.
+pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_their_inputs_and_differ_per_kind() {
+        let a = Recipe::new("bookworm", "http://deb.debian.org/debian");
+        let same = Recipe::new("bookworm", "http://deb.debian.org/debian/");
+        let other = Recipe::new("trixie", "http://deb.debian.org/debian");
+        assert_eq!(a.key(Kind::Dom0), same.key(Kind::Dom0), "a trailing slash is the same mirror");
+        assert_ne!(a.key(Kind::Dom0), a.key(Kind::Installer));
+        assert_ne!(a.tree_key(), other.tree_key());
+        assert_ne!(a.key(Kind::Dom0), other.key(Kind::Dom0));
+        assert_eq!(a.key(Kind::Dom0).len(), 64);
+    }
+
+    #[test]
+    fn the_package_list_names_what_the_issue_requires() {
+        let p = Recipe::new("bookworm", "m").packages();
+        for want in [
+            "xen-hypervisor-4.17-amd64",
+            "xen-utils-4.17",
+            "linux-image-amd64",
+            "lvm2",
+            "mdadm",
+            "busybox-static",
+            "grub-pc-bin",
+            "grub-efi-amd64-bin",
+        ] {
+            assert!(p.contains(&want), "{want} missing from {p:?}");
+        }
+        assert!(p.iter().all(|x| !x.contains(' ') && !x.contains('#')));
+    }
+
+    #[test]
+    fn manifest_inputs_list_every_recipe_file_once() {
+        let r = Recipe::new("bookworm", "m");
+        let d: Vec<String> = r.inputs(Kind::Dom0).into_iter().map(|(p, _)| p).collect();
+        assert!(d.contains(&"images/dom0/metal-init".to_string()));
+        assert!(!d.contains(&"images/installer/install".to_string()));
+        let i: Vec<String> = r.inputs(Kind::Installer).into_iter().map(|(p, _)| p).collect();
+        assert!(i.contains(&"images/installer/install".to_string()));
+        let mut sorted = i.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), i.len());
+    }
+}

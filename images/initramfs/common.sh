@@ -1,0 +1,43 @@
+# Shared by the initramfs's /init and /install, and by the Dom0's /sbin/metal-init.
+# /run/metal holds what this boot learnt: plan.json, and env (address, server).
+LVM_NO_UDEV='activation { udev_sync = 0 udev_rules = 0 } devices { obtain_device_list_from_udev = 0 }'
+export LVM_NO_UDEV
+
+say() { echo "$*" >/dev/console; }
+
+arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | head -n 1; }
+
+# A value from the plan: plan .a.b
+plan() { jq -r "$1 // empty" /run/metal/plan.json; }
+
+# The plan of this boot, fetched with the boot token into /run/metal/plan.json.
+fetch_plan() {
+    mkdir -p /run/metal
+    tries=0
+    until busybox wget -q -O /run/metal/plan.json --header "Authorization: Bearer $(arg metal.token)" "$(arg metal.plan)" &&
+        jq -e .mac /run/metal/plan.json >/dev/null; do
+        tries=$((tries + 1))
+        [ "$tries" -lt 5 ] || return 1
+        sleep 2
+    done
+}
+
+# A DHCP lease on the first Ethernet interface (eth0 in the initramfs); the address is kept in
+# /run/metal/env for the Dom0, which moves it onto xenbr0.
+network() {
+    ip link set lo up
+    nic=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
+    [ -n "$nic" ] || return 1
+    ip link set "$nic" up
+    mkdir -p /run/metal
+    busybox udhcpc -i "$nic" -q -n -t 20 -T 1 -s /usr/lib/metal/udhcpc.script >/dev/null 2>&1 || return 1
+}
+
+# An event for this boot: event STAGE MESSAGE. Needs the plan's events URL (or the kernel's).
+event() {
+    url=$(jq -r '.events_url // empty' /run/metal/plan.json 2>/dev/null)
+    [ -n "$url" ] || return 0
+    msg=$(printf '%s' "$2" | head -c 3000 | sed 's/%/%25/g; s/&/%26/g; s/+/%2B/g; s/ /+/g; s/=/%3D/g')
+    busybox wget -q -O /dev/null --header "Authorization: Bearer $(arg metal.token)" \
+        --post-data "mac=$(arg metal.mac)&stage=$1&message=$msg" "$url"
+}
