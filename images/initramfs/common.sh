@@ -12,6 +12,7 @@ plan() { jq -r "$1 // empty" /run/metal/plan.json; }
 
 # The plan of this boot, fetched with the boot token into /run/metal/plan.json.
 fetch_plan() {
+    local tries
     mkdir -p /run/metal
     tries=0
     until busybox wget -q -O /run/metal/plan.json --header "Authorization: Bearer $(arg metal.token)" "$(arg metal.plan)" &&
@@ -25,6 +26,7 @@ fetch_plan() {
 # A DHCP lease on the first Ethernet interface (eth0 in the initramfs); the address is kept in
 # /run/metal/env for the Dom0, which moves it onto xenbr0.
 network() {
+    local nic
     ip link set lo up
     nic=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
     [ -n "$nic" ] || return 1
@@ -35,9 +37,10 @@ network() {
 
 # An event for this boot: event STAGE MESSAGE. Needs the plan's events URL (or the kernel's).
 event() {
-    url=$(jq -r '.events_url // empty' /run/metal/plan.json 2>/dev/null)
-    [ -n "$url" ] || return 0
+    local to msg
+    to=$(jq -r '.events_url // empty' /run/metal/plan.json 2>/dev/null)
+    [ -n "$to" ] || return 0
     msg=$(printf '%s' "$2" | head -c 3000 | sed 's/%/%25/g; s/&/%26/g; s/+/%2B/g; s/ /+/g; s/=/%3D/g')
     busybox wget -q -O /dev/null --header "Authorization: Bearer $(arg metal.token)" \
-        --post-data "mac=$(arg metal.mac)&stage=$1&message=$msg" "$url"
+        --post-data "mac=$(arg metal.mac)&stage=$1&message=$msg" "$to"
 }

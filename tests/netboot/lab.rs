@@ -32,6 +32,28 @@ pub enum Firmware {
     Uefi,
 }
 
+/// What a VM has besides its NIC.
+pub struct Machine {
+    pub memory_mib: u32,
+    /// QEMU's `-cpu` (Xen needs `max`: see ../shared/docs/xen-in-qemu.md).
+    pub cpu: Option<&'static str>,
+    /// Raw disk images, attached as virtio disks in order.
+    pub disks: Vec<PathBuf>,
+    /// QEMU's `-boot` order: `n` network, `c` disk.
+    pub boot: &'static str,
+}
+
+impl Default for Machine {
+    fn default() -> Self {
+        Machine {
+            memory_mib: 512,
+            cpu: None,
+            disks: Vec::new(),
+            boot: "n",
+        }
+    }
+}
+
 pub struct Lab {
     pub ns: String,
     pub dir: tempfile::TempDir,
@@ -150,20 +172,44 @@ impl Lab {
 
     /// A VM on `tap` booting from the network; returns its serial log.
     pub fn vm(&mut self, label: &str, tap: &str, mac: &str, firmware: Firmware) -> PathBuf {
+        self.machine(label, tap, mac, firmware, &Machine::default())
+    }
+
+    /// A VM with `machine`'s memory, CPU and disks; returns its serial log.
+    pub fn machine(
+        &mut self,
+        label: &str,
+        tap: &str,
+        mac: &str,
+        firmware: Firmware,
+        machine: &Machine,
+    ) -> PathBuf {
         let serial = self.dir.path().join(format!("{label}.serial"));
         let mut nic = format!("virtio-net-pci,netdev=n0,mac={mac}");
         let mut cmd = self.exec("qemu-system-x86_64");
-        cmd.args(["-accel", "tcg", "-m", "512", "-nographic", "-nodefaults"])
-            .args(["-monitor", "none", "-no-reboot", "-boot", "n"])
+        cmd.args(["-accel", "tcg,tb-size=256", "-nographic", "-nodefaults"])
+            .arg("-m")
+            .arg(machine.memory_mib.to_string())
+            .args(["-smp", "1", "-monitor", "none", "-no-reboot"])
+            .args(["-boot", machine.boot])
             .arg("-serial")
             .arg(format!("file:{}", serial.display()))
             .arg("-netdev")
             .arg(format!("tap,id=n0,ifname={tap},script=no,downscript=no"));
+        if let Some(cpu) = machine.cpu {
+            cmd.args(["-cpu", cpu]);
+        }
         if let Firmware::Uefi = firmware {
             cmd.args(["-bios", "/usr/share/ovmf/OVMF.fd"]);
             nic.push_str(",romfile=");
         }
         cmd.arg("-device").arg(nic);
+        for disk in &machine.disks {
+            cmd.arg("-drive").arg(format!(
+                "file={},if=virtio,format=raw,cache=unsafe",
+                disk.display()
+            ));
+        }
         self.spawn(label, cmd);
         self.logs.push(serial.clone());
         serial
@@ -224,6 +270,30 @@ pub fn wait_for(file: &Path, needle: &str, timeout: Duration) -> Result<Duration
             ));
         }
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until `file` contains `needle`, failing at once when it shows `failure` instead.
+pub fn wait_unless(
+    file: &Path,
+    needle: &str,
+    failure: &str,
+    timeout: Duration,
+) -> Result<Duration, String> {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        if text.contains(needle) {
+            return Ok(start.elapsed());
+        }
+        if let Some(at) = text.find(failure) {
+            let line = text[at..].lines().next().unwrap_or_default();
+            return Err(format!("{} shows {line:?} instead of {needle:?}", file.display()));
+        }
+        if start.elapsed() > timeout {
+            return wait_for(file, needle, Duration::ZERO);
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 

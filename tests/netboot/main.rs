@@ -13,6 +13,7 @@
 //! powers off.
 
 mod assets;
+mod dom0;
 mod lab;
 
 use std::net::Ipv4Addr;

@@ -104,6 +104,21 @@ pub struct Config {
     /// Per-MAC reservations and boot choices.
     #[serde(default)]
     pub hosts: Vec<HostEntry>,
+    /// What every Dom0's plan carries: operators' SSH keys, time servers.
+    #[serde(default)]
+    pub dom0: Dom0Config,
+}
+
+/// `[dom0]`: the host settings every Dom0 (diskless or installed) gets through its plan.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dom0Config {
+    /// `authorized_keys` lines for root on every Dom0.
+    #[serde(default)]
+    pub ssh_authorized_keys: Vec<String>,
+    /// NTP servers; empty means this server (`server_ip`).
+    #[serde(default)]
+    pub ntp_servers: Vec<String>,
 }
 
 /// The subnet we hand addresses out of.
@@ -356,6 +371,16 @@ impl Config {
         }
         if self.http.header_timeout_secs == 0 || self.http.idle_timeout_secs == 0 {
             return bad("http.header_timeout_secs and idle_timeout_secs must be at least 1".into());
+        }
+        for key in &self.dom0.ssh_authorized_keys {
+            if key.trim().is_empty() || key.chars().any(char::is_control) {
+                return bad("dom0.ssh_authorized_keys: each key is one non-empty line".into());
+            }
+        }
+        for server in &self.dom0.ntp_servers {
+            if server.is_empty() || !server.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c)) {
+                return bad(format!("dom0.ntp_servers: {server:?} is not a host name or address"));
+            }
         }
         let mut macs = HashSet::new();
         let mut ips = HashSet::new();

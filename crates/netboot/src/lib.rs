@@ -39,7 +39,10 @@ pub use config::{Config, ConfigError, Mode};
 pub use events::{Events, Heard};
 pub use grant::Grant;
 pub use metal_types::BootEvent;
-pub use policy::{BootAction, BootDecision, BootPolicy, ConfigPolicy, PolicyError};
+pub use policy::{
+    BootAction, BootDecision, BootPolicy, ConfigPolicy, HardwareFacts, PolicyError, Storage,
+    StorageLayout,
+};
 
 /// Why the service cannot start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +122,8 @@ impl Netboot {
             files: root(&config.http.root)?,
             tftp: root(&config.tftp.root)?,
             operator: config.http.operator_token(),
+            dom0: config.dom0.clone(),
+            server_ip: config.server_ip,
             recording: Arc::new(tokio::sync::Semaphore::new(http::MAX_RECORDING)),
         };
         let limits = http::Limits::from_config(&config.http);

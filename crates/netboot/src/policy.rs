@@ -34,6 +34,67 @@ pub struct BootDecision {
     pub hostname: Option<String>,
     /// What it boots.
     pub action: BootAction,
+    /// What its hardware profile says about its Dom0, for its plan (`GET /plan/{mac}`);
+    /// `None` leaves it to the netboot profile's values.
+    pub hardware: Option<HardwareFacts>,
+}
+
+/// A machine's Dom0 facts from its hardware profile.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HardwareFacts {
+    pub storage: Option<Storage>,
+    pub dom0_memory_mib: Option<u32>,
+}
+
+/// Where an installer puts the Dom0.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Storage {
+    pub layout: StorageLayout,
+    /// How many disks the layout takes.
+    pub disks: u8,
+    /// The size of `vg00/root`; the rest of `vg00` is for guests.
+    pub root_gib: u32,
+}
+
+impl Storage {
+    pub const DEFAULT_ROOT_GIB: u32 = 4;
+}
+
+/// The disk layout under `vg00`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageLayout {
+    /// md RAID-10 over four disks.
+    Raid10,
+    /// md RAID-0 over two disks (SSDs).
+    Raid0,
+    /// One disk, no array.
+    Single,
+}
+
+impl StorageLayout {
+    /// The number of disks the layout is built for.
+    pub fn disks(self) -> u8 {
+        match self {
+            StorageLayout::Raid10 => 4,
+            StorageLayout::Raid0 => 2,
+            StorageLayout::Single => 1,
+        }
+    }
+}
+
+impl std::str::FromStr for StorageLayout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "raid10" => Ok(StorageLayout::Raid10),
+            "raid0" => Ok(StorageLayout::Raid0),
+            "single" => Ok(StorageLayout::Single),
+            other => Err(format!(
+                "storage {other:?} is not a layout (raid10, raid0, single)"
+            )),
+        }
+    }
 }
 
 /// The policy could not answer (for example, the inventory's store is unreachable).
@@ -80,6 +141,7 @@ impl ConfigPolicy {
             address: None,
             hostname: None,
             action: BootAction::Profile(config.default_profile.clone()),
+            hardware: None,
         };
         let hosts = config
             .hosts
@@ -95,6 +157,7 @@ impl ConfigPolicy {
                     address: h.ip,
                     hostname: h.hostname.clone(),
                     action,
+                    hardware: None,
                 };
                 (h.mac, decision)
             })

@@ -42,6 +42,9 @@ pub enum Error {
     /// A single-board command failed on its board (console, show).
     #[error(transparent)]
     Board(Box<metal_amt::Error>),
+    /// An image could not be built or read.
+    #[error(transparent)]
+    Image(#[from] metal_image::Error),
     /// The front-end could not write what the workflow produced (a closed pipe, a full disk).
     #[error("writing the output: {0}")]
     Output(#[from] std::io::Error),

@@ -8,7 +8,7 @@
 //!   and the UUID check before anything that must reach the recorded board.
 //! - The workflows: [`power`], [`boot`], [`show`], [`console`], [`discover`], [`enroll`],
 //!   [`lifecycle`] (`ls`, `state`, `events`), [`dns`] (zone files and `dns sync`), [`export`]
-//!   (Nagios, Prometheus) and [`netboot`] (the inventory's boot policy and boot events).
+//!   (Nagios, Prometheus), [`image`] (boot images) and [`netboot`] (the inventory's boot policy and boot events).
 //! - [`Error`]: the expected failures, with the one mapping to exit codes.
 //!
 //! Workflows return data (reports with stable field names, see `metal_types::output`); they
@@ -23,6 +23,7 @@ pub mod dns;
 pub mod enroll;
 mod error;
 pub mod export;
+pub mod image;
 pub mod inventory;
 pub mod lifecycle;
 pub mod netboot;

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use metal_inventory::{BootGrant, BootReport, Machine, MachineState, Storage, Store};
 use metal_netboot::grant::ends_boot;
-use metal_netboot::policy::{BootAction, BootDecision, BootPolicy, PolicyError};
+use metal_netboot::policy::{
+    BootAction, BootDecision, BootPolicy, HardwareFacts, PolicyError, StorageLayout,
+};
 pub use metal_netboot::{Addresses, Mode};
 use metal_netboot::{ConfigPolicy, Netboot};
 use metal_netboot::{Grant, Heard};
@@ -54,6 +56,25 @@ pub fn decide(machine: &Machine) -> BootDecision {
         },
         hostname: Some(machine.hostname.clone()),
         action,
+        hardware: Some(hardware_facts(machine)),
+    }
+}
+
+/// The Dom0 facts of a machine's hardware profile, for its plan: the array over the disks it
+/// was matched with (a diskless machine installs nothing), and Dom0's fixed memory.
+fn hardware_facts(machine: &Machine) -> HardwareFacts {
+    let layout = match machine.storage {
+        Some(Storage::Raid10) => Some(StorageLayout::Raid10),
+        Some(Storage::SsdRaid0) => Some(StorageLayout::Raid0),
+        Some(Storage::Diskless) | None => None,
+    };
+    HardwareFacts {
+        storage: layout.map(|layout| metal_netboot::Storage {
+            layout,
+            disks: layout.disks(),
+            root_gib: metal_netboot::Storage::DEFAULT_ROOT_GIB,
+        }),
+        dom0_memory_mib: machine.dom0_memory_mib,
     }
 }
 
@@ -71,6 +92,7 @@ impl BootPolicy for InventoryPolicy {
                     address: None,
                     hostname: None,
                     action: BootAction::Ignore,
+                    hardware: None,
                 },
             })
         })

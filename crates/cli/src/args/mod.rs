@@ -2,6 +2,7 @@
 //! everything else is one struct per subcommand.
 
 mod board;
+mod image;
 mod inventory;
 mod services;
 
@@ -15,6 +16,7 @@ pub use board::{
 pub use inventory::{
     DnsArgs, DnsOp, EnrollArgs, EventsArgs, ExportArgs, ExportWhat, LsArgs, StateArgs, ZoneArgs,
 };
+pub use image::{ImageArgs, ImageCommand, ImageKind};
 pub use services::{CompletionsArgs, DemoArgs, ManArgs, ServeArgs, SimArgs, TftpArgs, TftpCommand};
 
 /// Manage racks of Intel AMT boards as Xen Dom0 hosts: power, boot, console, netboot,
@@ -133,6 +135,8 @@ pub enum Command {
     Export(ExportArgs),
     /// DNS: apply the inventory's records to a live zone (RFC 2136 with TSIG).
     Dns(DnsArgs),
+    /// Boot images: build the Dom0 and the installer from Debian packages, list them.
+    Image(ImageArgs),
     /// Run a rack of simulated AMT boards on loopback addresses.
     Sim(SimArgs),
     /// Start a simulated rack and walk through discover, power, boot and enrolment on it.

@@ -6,6 +6,7 @@ mod console;
 mod ctx;
 mod demo;
 mod docs;
+mod image;
 mod inventory;
 mod services;
 
@@ -32,6 +33,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<i32, Error> {
         Command::State(args) => inventory::state(ctx, args).await,
         Command::Export(args) => inventory::export(ctx, args).await,
         Command::Dns(args) => inventory::dns(ctx, args).await,
+        Command::Image(args) => image::run(ctx, args).await,
         Command::Sim(args) => services::sim(ctx, args).await,
         Command::Demo(args) => demo::run(ctx, args).await,
         Command::Serve(args) => services::serve(ctx, args).await,

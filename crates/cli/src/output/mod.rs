@@ -4,6 +4,7 @@
 
 pub mod board;
 pub mod fleet;
+pub mod image;
 pub mod inventory;
 pub mod progress;
 pub mod services;

@@ -39,6 +39,7 @@ fn dynamic() -> BootDecision {
         address: None,
         hostname: None,
         action: BootAction::Profile("linux".into()),
+        hardware: None,
     }
 }
 
@@ -156,6 +157,7 @@ fn reservation_is_offered_and_others_cannot_request_it() {
         address: Some(Ipv4Addr::new(10, 99, 0, 50)),
         hostname: Some("node01".into()),
         action: BootAction::Profile("xen".into()),
+        hardware: None,
     };
     let offer = run(
         Some(&mut p),
@@ -278,6 +280,7 @@ fn ignored_machines_get_an_address_but_no_boot_file() {
     let mut p = pool(dir.path(), 100, 101);
     let ignore = BootDecision {
         action: BootAction::Ignore,
+        hardware: None,
         ..dynamic()
     };
     let offer = run(

@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use metal_types::text::Escaped;
 use metal_types::{BootEvent, MacAddr};
@@ -20,6 +20,7 @@ use serde::Deserialize;
 use tracing::{error, info, warn};
 
 use super::state::{HttpState, text};
+use super::auth::{boot_grant, busy, unauthorized};
 use crate::grant::bearer;
 
 /// Events being kept at once; one more is refused with 503.
@@ -84,31 +85,6 @@ fn valid_stage(stage: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
 
-fn unauthorized(why: &str) -> Response {
-    // RFC 6750 §3: a 401 names the scheme that would be accepted.
-    (
-        StatusCode::UNAUTHORIZED,
-        [
-            (header::WWW_AUTHENTICATE, "Bearer realm=\"metal\""),
-            (header::CONTENT_TYPE, "text/plain"),
-        ],
-        format!("{why}\n"),
-    )
-        .into_response()
-}
-
-fn busy(why: &str) -> Response {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        [
-            (header::RETRY_AFTER, "1"),
-            (header::CONTENT_TYPE, "text/plain"),
-        ],
-        format!("{why}\n"),
-    )
-        .into_response()
-}
-
 pub(super) async fn post(
     State(state): State<Arc<HttpState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -121,33 +97,9 @@ pub(super) async fn post(
         Err(why) => return text(StatusCode::BAD_REQUEST, format!("{why}\n")),
     };
     let mac = form.mac;
-    let refuse = |why: &str| {
-        warn!(
-            "event: {mac} {} from {from}: refused, {why}",
-            Escaped(&form.stage)
-        );
-    };
-    let Some(token) = bearer(&headers) else {
-        refuse("no bearer token");
-        return unauthorized("events need the boot's token: Authorization: Bearer TOKEN");
-    };
-    let grant = match state.policy.grant(mac).await {
-        Ok(g) => g,
-        Err(e) => {
-            error!("event: {mac} from {from}: cannot check its token: {e}");
-            return busy("cannot check the token now");
-        }
-    };
-    let Some(grant) = grant.filter(|g| g.admits(token)) else {
-        refuse("not the token of its current boot");
-        return unauthorized("not the token of this machine's current boot");
-    };
-    if grant.address != from {
-        refuse(&format!("its boot runs at {}", grant.address));
-        return text(
-            StatusCode::FORBIDDEN,
-            "events of this boot come from its own address only\n".into(),
-        );
+    let what = format!("event {}", Escaped(&form.stage));
+    if let Err(refused) = boot_grant(&state, mac, &what, &headers, peer).await {
+        return refused;
     }
     let Ok(_permit) = state.recording.clone().try_acquire_owned() else {
         warn!("event: {mac} from {from}: refused, {MAX_RECORDING} events are being recorded");

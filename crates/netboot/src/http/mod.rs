@@ -5,15 +5,18 @@
 //! | `GET /boot/{mac}.ipxe` | the script the [`BootPolicy`] chooses for that MAC, with a fresh boot token |
 //! | `GET /files/{path}` | `[http] root`: kernels, initrds, images |
 //! | `GET /tftp/{path}` | the TFTP root, for UEFI HTTP boot |
+//! | `GET /plan/{mac}` | JSON: what that boot's Dom0 or installer does ([`plan`]), with the boot's bearer token |
 //! | `POST /events` | form `mac`, `stage`, `message`, with the boot's bearer token: a boot event |
 //! | `GET /events` | recent events, JSON, with the operator's bearer token |
 //!
 //! Connections are capped and timed out by [`connections`]; files come through
 //! [`SafeRoot`](crate::safe_root::SafeRoot), as over TFTP.
 
+mod auth;
 mod connections;
 mod events;
 mod files;
+pub mod plan;
 mod state;
 
 use std::collections::BTreeMap;
@@ -48,6 +51,7 @@ pub fn router(state: HttpState) -> Router {
                 .post(events::post)
                 .layer(DefaultBodyLimit::max(events::MAX_BODY)),
         )
+        .route("/plan/{mac}", get(plan::get))
         .route("/files/{*path}", get(files_file))
         .route("/tftp/{*path}", get(tftp_file))
         .with_state(Arc::new(state))
@@ -145,6 +149,18 @@ async fn script(
                 "hostname".into(),
                 decision.hostname.clone().unwrap_or_default().into(),
             );
+            // The hardware profile fixes Dom0's memory (`dom0_mem=N,max:N`).
+            if let Some(mib) = decision.hardware.as_ref().and_then(|h| h.dom0_memory_mib) {
+                let given = profile
+                    .vars
+                    .get("xen_cmdline")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
+                vars.insert(
+                    "xen_cmdline".into(),
+                    plan::with_dom0_mem(given, mib).into(),
+                );
+            }
             let rendered = state
                 .templates
                 .render(&profile.template, minijinja::Value::from(vars))

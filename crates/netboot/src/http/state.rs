@@ -7,7 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
-use crate::config::{Mode, Profile};
+use crate::config::{Dom0Config, Mode, Profile};
 use crate::events::Events;
 use crate::grant::OperatorToken;
 use crate::policy::BootPolicy;
@@ -35,6 +35,10 @@ pub struct HttpState {
     pub tftp: Arc<SafeRoot>,
     /// Who may read events.
     pub operator: Option<OperatorToken>,
+    /// `[dom0]`: what every plan carries.
+    pub dom0: Dom0Config,
+    /// This server's address (the plans' default time server).
+    pub server_ip: std::net::Ipv4Addr,
     /// Events being recorded ([`super::MAX_RECORDING`] permits).
     pub recording: Arc<Semaphore>,
 }

@@ -1,0 +1,48 @@
+//! `metal image build dom0|installer [--out DIR]`, `metal image ls [--dir DIR]`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    #[command(subcommand)]
+    pub command: ImageCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Build an image from Debian packages (debootstrap; needs root and a Debian mirror), or
+    /// take it from the cache ($METAL_CACHE, default /var/cache/metal) when its inputs are
+    /// unchanged. dom0: xen.elf, xen.efi, vmlinuz, dom0-initrd.img, dom0-root.squashfs;
+    /// installer: vmlinuz, installer-initrd.img; each with <kind>.manifest.json.
+    Build(ImageBuildArgs),
+    /// The images in a folder, each checked against its manifest (exit 1 if any file is
+    /// missing or changed).
+    Ls(ImageLsArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ImageKind {
+    Dom0,
+    Installer,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageBuildArgs {
+    /// Which image.
+    pub kind: ImageKind,
+    /// Folder for the image's files (default: <cache>/images); point `[http] root` here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The Debian mirror debootstrap reads.
+    #[arg(long, default_value = "http://deb.debian.org/debian")]
+    pub mirror: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageLsArgs {
+    /// The folder to list (default: <cache>/images).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
