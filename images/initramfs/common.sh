@@ -2,6 +2,8 @@
 # /run/metal holds what this boot learnt: plan.json, and env (address, server).
 LVM_NO_UDEV='activation { udev_sync = 0 udev_rules = 0 } devices { obtain_device_list_from_udev = 0 }'
 export LVM_NO_UDEV
+# The installer keeps the console open as fd 3 for its progress lines.
+export LVM_SUPPRESS_FD_WARNINGS=1
 
 say() { echo "$*" >/dev/console; }
 

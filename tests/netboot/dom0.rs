@@ -47,10 +47,10 @@ pub fn config(lab: &Lab, hosts: &str) -> String {
          [profiles.dom0-diskless]\ntemplate = \"dom0.ipxe\"\nmode = \"diskless\"\nxen = \"xen.elf\"\nkernel = \"vmlinuz\"\n\
          initrd = \"dom0-initrd.img\"\nxen_cmdline = \"dom0_mem=512M,max:512M {XEN_TCG}\"\ncmdline = \"{DOM0_CMDLINE}\"\n\n\
          [profiles.install-raid10]\ntemplate = \"installer.ipxe\"\nmode = \"install\"\nstorage = \"raid10\"\nroot_gib = 2\n\
-         kernel = \"vmlinuz\"\ninitrd = \"installer-initrd.img\"\ncmdline = \"console=ttyS0\"\n\
+         kernel = \"vmlinuz\"\ninitrd = \"installer-initrd.img\"\ncmdline = \"console=ttyS0\"\ndom0_cmdline = \"{DOM0_CMDLINE}\"\n\
          xen_cmdline = \"dom0_mem=512M,max:512M {XEN_TCG}\"\n\n\
          [profiles.install-raid0]\ntemplate = \"installer.ipxe\"\nmode = \"install\"\nstorage = \"raid0\"\nroot_gib = 2\n\
-         kernel = \"vmlinuz\"\ninitrd = \"installer-initrd.img\"\ncmdline = \"console=ttyS0\"\n\
+         kernel = \"vmlinuz\"\ninitrd = \"installer-initrd.img\"\ncmdline = \"console=ttyS0\"\ndom0_cmdline = \"{DOM0_CMDLINE}\"\n\
          xen_cmdline = \"dom0_mem=512M,max:512M {XEN_TCG}\"\n\n{hosts}",
         leases = lab.dir.path().join("leases.json").display(),
         tftp = a.tftp.display(),
@@ -135,4 +135,158 @@ fn g_diskless_board_runs_dom0_from_ram_and_reports_deployed() {
     assert_eq!(events(&server, DISKLESS, "fetch").len(), 1, "one root image fetch");
     // Its one disk was never written: the Dom0 lives in RAM.
     assert_eq!(nonzero_bytes(&blank), 0, "the diskless Dom0 wrote to its disk");
+}
+
+pub const RAID10: &str = "52:54:00:d0:00:10";
+pub const RAID0: &str = "52:54:00:d0:00:20";
+
+/// What an installed board's serial shows once its Dom0 is up from disk.
+fn booted_from_disk(serial: &Path) -> String {
+    wait_unless(serial, "METAL-READY", "METAL-FAILED", DOM0_BOOT).unwrap();
+    let text = std::fs::read_to_string(serial).unwrap().replace('\r', "");
+    assert!(
+        text.contains("metal initramfs: mode disk"),
+        "booted metal's initramfs from disk"
+    );
+    assert!(text.contains("METAL-DOM0 capabilities=control_d"), "Dom0 is up");
+    text
+}
+
+/// The `METAL-MDSTAT` line of a serial log.
+fn mdstat(text: &str) -> String {
+    text.lines()
+        .find(|l| l.starts_with("METAL-MDSTAT"))
+        .unwrap_or_else(|| panic!("no METAL-MDSTAT line"))
+        .to_string()
+}
+
+/// Installs `mac` with profile `profile` over `disks` and returns the lab, the server log and
+/// the disks, once the installer has reported `deployed` and the VM has restarted.
+fn install(
+    name: &str,
+    mac: &str,
+    profile: &str,
+    firmware: Firmware,
+    disks: usize,
+) -> (Lab, PathBuf, Vec<PathBuf>) {
+    lab::require_root();
+    images();
+    let mut lab = Lab::new(name);
+    let hosts = format!(
+        "[[hosts]]\nmac = \"{mac}\"\nprofile = \"{profile}\"\nhostname = \"r01-{name}\"\nip = \"10.99.0.4{}\"\n",
+        disks
+    );
+    let server = lab.serve(&config(&lab, &hosts));
+    lab.tap("tap0");
+    let disks: Vec<PathBuf> = (0..disks)
+        .map(|i| disk(&lab, &format!("disk{i}.img"), 3))
+        .collect();
+    let serial = lab.machine(
+        "installer",
+        "tap0",
+        mac,
+        firmware,
+        &Machine {
+            memory_mib: 1024,
+            cpu: Some("max"),
+            disks: disks.clone(),
+            boot: "n",
+        },
+    );
+    let took = wait_unless(
+        &serial,
+        "METAL-INSTALLED",
+        "METAL-INSTALL-FAILED",
+        DOM0_BOOT,
+    )
+    .unwrap();
+    eprintln!("({name}) {profile}: VM start to installed {took:.1?}");
+    wait_for(
+        &server,
+        &format!("event mac={mac} stage=deployed"),
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    lab.wait_exit("installer", Duration::from_secs(60)).unwrap();
+    (lab, server, disks)
+}
+
+#[test]
+#[ignore = "end-to-end: needs root, QEMU, debootstrap and .ci/netboot-deps.sh; run with --ignored"]
+fn h_raid10_bios_board_installs_boots_xen_from_disk_and_survives_a_lost_disk() {
+    let (mut lab, server, disks) = install("h", RAID10, "install-raid10", Firmware::Bios, 4);
+    let steps: Vec<String> = ["start", "finish"]
+        .iter()
+        .flat_map(|s| events(&server, RAID10, s))
+        .collect();
+    for step in ["disks", "partition", "array", "lvm", "root", "bootloader"] {
+        assert!(
+            steps
+                .iter()
+                .any(|e| e.contains(&format!("install/{step}: SUCCESS"))),
+            "step {step} finished: {steps:#?}"
+        );
+    }
+    // Reboot from disk (no network boot): GRUB's Xen entry, the Dom0 from vg00/root.
+    let serial = lab.machine(
+        "disk-boot",
+        "tap0",
+        RAID10,
+        Firmware::Bios,
+        &Machine {
+            memory_mib: 1024,
+            cpu: Some("max"),
+            disks: disks.clone(),
+            boot: "c",
+        },
+    );
+    let text = booted_from_disk(&serial);
+    let md = mdstat(&text);
+    assert!(md.contains("raid10"), "{md}");
+    for p in ["vda3", "vdb3", "vdc3", "vdd3"] {
+        assert!(md.contains(p), "{p} in the array: {md}");
+    }
+    assert!(md.contains("[4/4]"), "all four members: {md}");
+    assert!(text.contains("METAL-VGS vg00 1 1"), "vg00 with its root volume");
+    assert!(text.contains("METAL-READY hostname=r01-h"), "its hostname");
+    lab.stop("disk-boot");
+
+    // The first disk gone: the second disk's GRUB boots, the array starts degraded.
+    let serial = lab.machine(
+        "degraded",
+        "tap0",
+        RAID10,
+        Firmware::Bios,
+        &Machine {
+            memory_mib: 1024,
+            cpu: Some("max"),
+            disks: disks[1..].to_vec(),
+            boot: "c",
+        },
+    );
+    let text = booted_from_disk(&serial);
+    let md = mdstat(&text);
+    assert!(md.contains("raid10") && md.contains("[4/3]"), "degraded: {md}");
+}
+
+#[test]
+#[ignore = "end-to-end: needs root, QEMU, debootstrap and .ci/netboot-deps.sh; run with --ignored"]
+fn i_raid0_uefi_board_installs_and_boots_xen_from_disk() {
+    let (mut lab, _server, disks) = install("i", RAID0, "install-raid0", Firmware::Uefi, 2);
+    let serial = lab.machine(
+        "disk-boot",
+        "tap0",
+        RAID0,
+        Firmware::Uefi,
+        &Machine {
+            memory_mib: 1024,
+            cpu: Some("max"),
+            disks,
+            boot: "c",
+        },
+    );
+    let text = booted_from_disk(&serial);
+    let md = mdstat(&text);
+    assert!(md.contains("raid0") && md.contains("vda3") && md.contains("vdb3"), "{md}");
+    assert!(text.contains("METAL-VGS vg00 1 1"), "vg00 with its root volume");
 }

@@ -155,6 +155,34 @@ impl Lab {
         log
     }
 
+    /// Waits until the process started as `label` has exited (a VM that powered off or, with
+    /// `-no-reboot`, rebooted).
+    pub fn wait_exit(&mut self, label: &str, timeout: Duration) -> Result<(), String> {
+        let start = Instant::now();
+        let (_, child) = self
+            .children
+            .iter_mut()
+            .find(|(l, _)| l == label)
+            .ok_or_else(|| format!("no process {label}"))?;
+        loop {
+            if child.try_wait().map_err(|e| e.to_string())?.is_some() {
+                return Ok(());
+            }
+            if start.elapsed() > timeout {
+                return Err(format!("{label} still running after {timeout:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Stops the process started as `label` (by its PID) and waits for it.
+    pub fn stop(&mut self, label: &str) {
+        if let Some((_, child)) = self.children.iter_mut().find(|(l, _)| l == label) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// `metal serve` in the namespace with `config`; returns its log once it printed `ready`.
     pub fn serve(&mut self, config: &str) -> PathBuf {
         let path = self.dir.path().join("netboot.toml");
@@ -273,7 +301,8 @@ pub fn wait_for(file: &Path, needle: &str, timeout: Duration) -> Result<Duration
     }
 }
 
-/// Waits until `file` contains `needle`, failing at once when it shows `failure` instead.
+/// Waits until `file` contains `needle`, failing at once when it shows `failure` (or a kernel
+/// panic, or Xen's crashed Dom0) instead.
 pub fn wait_unless(
     file: &Path,
     needle: &str,
@@ -286,7 +315,10 @@ pub fn wait_unless(
         if text.contains(needle) {
             return Ok(start.elapsed());
         }
-        if let Some(at) = text.find(failure) {
+        let failed = [failure, "Kernel panic", "(XEN) Hardware Dom0 crashed"]
+            .iter()
+            .find_map(|f| text.find(f));
+        if let Some(at) = failed {
             let line = text[at..].lines().next().unwrap_or_default();
             return Err(format!("{} shows {line:?} instead of {needle:?}", file.display()));
         }

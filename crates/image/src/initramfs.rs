@@ -61,6 +61,11 @@ impl<'t> Stage<'t> {
         Ok(())
     }
 
+    /// A file of the tree at the same path (a program's configuration).
+    pub fn tree_file(&self, rel: &str) -> Result<(), Error> {
+        self.copy_from_tree(Path::new(rel))
+    }
+
     /// A folder of the tree, whole (GRUB's module folders).
     pub fn tree_dir(&self, rel: &str) -> Result<(), Error> {
         let to = self.dir.join(rel);
@@ -76,8 +81,8 @@ impl<'t> Stage<'t> {
     }
 
     /// The modules of `images/initramfs/modules` and what they depend on, at their paths under
-    /// `/lib/modules/<version>`, with a fresh `modules.dep`; `/etc/modules-boot` lists them in
-    /// load order for `/init`.
+    /// `/lib/modules/<version>`, with a fresh `modules.dep`; `/etc/modules-boot` lists them and
+    /// their dependencies in load order for `/init`.
     pub fn modules(&self) -> Result<(), Error> {
         let names: Vec<&str> = recipe::lines(recipe::MODULES.text).collect();
         let version = &self.tree.kernel_version;
@@ -88,12 +93,24 @@ impl<'t> Stage<'t> {
                 .args(["-S", version, "--show-depends", "-a"])
                 .args(&names),
         )?;
+        // modprobe's order, soft dependencies included (ext4 needs crc32c, which only a
+        // softdep names and busybox's modprobe ignores): /init loads exactly this list.
         let prefix = self.tree.root.to_string_lossy().into_owned();
+        let mut order: Vec<String> = Vec::new();
         for line in shown.lines() {
             if let Some(path) = line.trim().strip_prefix("insmod ") {
                 let path = path.trim();
                 let rel = path.strip_prefix(prefix.as_str()).unwrap_or(path);
                 self.copy_from_tree(Path::new(rel.trim_start_matches('/')))?;
+                let name = Path::new(rel)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.strip_suffix(".ko"))
+                    .unwrap_or_default()
+                    .to_string();
+                if !name.is_empty() && !order.contains(&name) {
+                    order.push(name);
+                }
             }
         }
         let from = self.tree.root.join("usr/lib/modules").join(version);
@@ -104,7 +121,7 @@ impl<'t> Stage<'t> {
             }
         }
         tools::run(Command::new("depmod").arg("-b").arg(&self.dir).arg(version))?;
-        self.file("etc/modules-boot", &(names.join("\n") + "\n"), 0o644)
+        self.file("etc/modules-boot", &(order.join("\n") + "\n"), 0o644)
     }
 
     /// The scripts every boot initramfs has: `/init`, `common.sh`, the DHCP hook.

@@ -26,6 +26,8 @@ pub fn build(
     let stage = Stage::new(work.join("initramfs"), tree)?;
     stage.boot_scripts()?;
     stage.programs(&recipe::INSTALLER_BINARIES)?;
+    // Without its configuration mke2fs knows no ext4 defaults.
+    stage.tree_file("etc/mke2fs.conf")?;
     for grub in ["usr/lib/grub/i386-pc", "usr/lib/grub/x86_64-efi"] {
         stage.tree_dir(grub)?;
     }

@@ -58,8 +58,11 @@ const BOOT_INPUTS: &[&File] = &[&INIT, &COMMON, &UDHCPC, &MODULES, &BINARIES];
 const DOM0_INPUTS: &[&File] = &[&DOM0_INIT, &DOM0_EXCLUDE, &XL_CONF, &XENDOMAINS];
 const INSTALLER_INPUTS: &[&File] = &[&INSTALL, &INSTALLER_BINARIES];
 
-/// Bumped when the build steps in this crate change what they make from the same inputs.
-const BUILDER_VERSION: &str = "1";
+/// Bumped when the build steps in this crate change what they make from the same inputs: the
+/// tree's (debootstrap) and the images' (everything after it) apart, so that a change in how
+/// an initramfs is packed does not re-run debootstrap.
+const TREE_BUILDER_VERSION: &str = "1";
+const BUILDER_VERSION: &str = "3";
 
 /// One suite and mirror with the recipes.
 #[derive(Debug, Clone)]
@@ -83,7 +86,10 @@ impl Recipe {
 
     pub fn tree_key(&self) -> String {
         let mut h = Sha256::new();
-        h.update(format!("tree {BUILDER_VERSION}\n{}\n{}\n", self.suite, self.mirror));
+        h.update(format!(
+            "tree {TREE_BUILDER_VERSION}\n{}\n{}\n",
+            self.suite, self.mirror
+        ));
         feed(&mut h, TREE_INPUTS);
         hex::encode(h.finalize())
     }

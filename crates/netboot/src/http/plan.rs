@@ -1,7 +1,7 @@
 //! `GET /plan/{mac}`: what a booting Dom0 or installer does, as JSON, for the boot's token
 //! only. Built from the machine's decision (hostname, storage from its hardware profile), its
-//! netboot profile (`mode`, `storage`, `disks`, `root_gib`, `image_dir`, the Xen and Dom0
-//! command lines), `[dom0]` (SSH keys, time servers) and the image's manifest in `[http] root`
+//! netboot profile (`mode`, `storage`, `disks`, `root_gib`, `image_dir`, `xen_cmdline`, and
+//! `dom0_cmdline` for an installed Dom0, else `cmdline`), `[dom0]` (SSH keys, time servers) and the image's manifest in `[http] root`
 //! (`dom0.manifest.json`: the SHA-256 the client checks every file against).
 //!
 //! ```json
@@ -194,7 +194,9 @@ async fn build(state: &HttpState, mac: MacAddr) -> Result<Plan, Refusal> {
             files,
         },
         xen_cmdline,
-        dom0_cmdline: var("cmdline").unwrap_or_default(),
+        dom0_cmdline: var("dom0_cmdline")
+            .or_else(|| var("cmdline"))
+            .unwrap_or_default(),
         ssh_authorized_keys: state.dom0.ssh_authorized_keys.clone(),
         ntp_servers,
     })
