@@ -10,7 +10,7 @@ say() { echo "$*" >/dev/console; }
 arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | head -n 1; }
 
 # A value from the plan: plan .a.b
-plan() { jq -r "$1 // empty" /run/metal/plan.json; }
+plan() { jq -r "$1 // empty" /run/metal/plan.json 2>/dev/null; }
 
 # The plan of this boot, fetched with the boot token into /run/metal/plan.json.
 fetch_plan() {

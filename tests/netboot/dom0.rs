@@ -116,7 +116,7 @@ fn g_diskless_board_runs_dom0_from_ram_and_reports_deployed() {
         Duration::from_secs(20),
     )
     .unwrap();
-    let text = std::fs::read_to_string(&serial).unwrap().replace('\r', "");
+    let text = lab::read_lossy(&serial).replace('\r', "");
     assert!(
         text.contains("METAL-DOM0 capabilities=control_d"),
         "Dom0 is Xen's control domain"
@@ -143,7 +143,7 @@ pub const RAID0: &str = "52:54:00:d0:00:20";
 /// What an installed board's serial shows once its Dom0 is up from disk.
 fn booted_from_disk(serial: &Path) -> String {
     wait_unless(serial, "METAL-READY", "METAL-FAILED", DOM0_BOOT).unwrap();
-    let text = std::fs::read_to_string(serial).unwrap().replace('\r', "");
+    let text = lab::read_lossy(serial).replace('\r', "");
     assert!(
         text.contains("metal initramfs: mode disk"),
         "booted metal's initramfs from disk"

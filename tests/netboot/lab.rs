@@ -275,11 +275,16 @@ impl Lab {
     }
 }
 
+/// A log as text: firmware and GRUB write bytes that are not UTF-8 to the serial port.
+pub fn read_lossy(file: &Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(file).unwrap_or_default()).into_owned()
+}
+
 /// Waits until `file` contains `needle`; returns the time waited, or the file's tail.
 pub fn wait_for(file: &Path, needle: &str, timeout: Duration) -> Result<Duration, String> {
     let start = Instant::now();
     loop {
-        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let text = read_lossy(file);
         if text.contains(needle) {
             return Ok(start.elapsed());
         }
@@ -311,7 +316,7 @@ pub fn wait_unless(
 ) -> Result<Duration, String> {
     let start = Instant::now();
     loop {
-        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let text = read_lossy(file);
         if text.contains(needle) {
             return Ok(start.elapsed());
         }
@@ -348,7 +353,7 @@ impl Drop for Lab {
         }
         if std::thread::panicking() {
             for log in &self.logs {
-                let text = std::fs::read_to_string(log).unwrap_or_default();
+                let text = read_lossy(log);
                 let tail: String = text
                     .chars()
                     .rev()
