@@ -290,3 +290,57 @@ fn i_raid0_uefi_board_installs_and_boots_xen_from_disk() {
     assert!(md.contains("raid0") && md.contains("vda3") && md.contains("vdb3"), "{md}");
     assert!(text.contains("METAL-VGS vg00 1 1"), "vg00 with its root volume");
 }
+
+pub const SHORT: &str = "52:54:00:d0:00:31";
+pub const SMALL: &str = "52:54:00:d0:00:32";
+
+#[test]
+#[ignore = "end-to-end: needs root, QEMU, debootstrap and .ci/netboot-deps.sh; run with --ignored"]
+fn j_a_missing_disk_and_a_too_small_disk_end_failed_with_the_cause() {
+    lab::require_root();
+    images();
+    let mut lab = Lab::new("j");
+    let hosts = format!(
+        "[[hosts]]\nmac = \"{SHORT}\"\nprofile = \"install-raid10\"\nip = \"10.99.0.51\"\n\n\
+         [[hosts]]\nmac = \"{SMALL}\"\nprofile = \"install-raid10\"\nip = \"10.99.0.52\"\n"
+    );
+    let server = lab.serve(&config(&lab, &hosts));
+    let mut serials = Vec::new();
+    for (i, (mac, disks, gib)) in [(SHORT, 3, 3), (SMALL, 4, 1)].into_iter().enumerate() {
+        let tap = format!("tap{i}");
+        lab.tap(&tap);
+        let disks: Vec<PathBuf> = (0..disks)
+            .map(|d| disk(&lab, &format!("j{i}-{d}.img"), gib))
+            .collect();
+        serials.push(lab.machine(
+            &format!("installer{i}"),
+            &tap,
+            mac,
+            Firmware::Bios,
+            &Machine {
+                memory_mib: 1024,
+                cpu: Some("max"),
+                disks,
+                boot: "n",
+            },
+        ));
+    }
+    for (serial, mac, cause) in [
+        (&serials[0], SHORT, "layout raid10 needs 4 disks, found 3"),
+        (&serials[1], SMALL, "disks too small"),
+    ] {
+        wait_for(serial, "METAL-INSTALL-FAILED", DOM0_BOOT).unwrap();
+        wait_for(
+            &server,
+            &format!("event mac={mac} stage=failed"),
+            Duration::from_secs(20),
+        )
+        .unwrap();
+        let failed = events(&server, mac, "failed");
+        assert!(failed[0].contains(cause), "{failed:?}");
+        assert!(failed[0].contains("install/disks"), "names the step: {failed:?}");
+        assert!(events(&server, mac, "deployed").is_empty(), "never deployed");
+        let finish = events(&server, mac, "finish");
+        assert!(finish.iter().any(|e| e.contains("install/disks: FAIL")), "{finish:?}");
+    }
+}
