@@ -36,8 +36,8 @@ pub struct BootReport<'a> {
 pub struct BootRecorded {
     /// The machine's hostname.
     pub hostname: String,
-    /// Whether it moved from provisioning to deployed.
-    pub deployed: bool,
+    /// The state it moved to from provisioning (deployed, or broken), if it moved.
+    pub moved_to: Option<MachineState>,
 }
 
 impl Store {
@@ -93,13 +93,15 @@ impl Store {
     }
 
     /// Logs a boot's report against its machine, in one transaction with what it does: with
-    /// `deploys`, a provisioning machine becomes deployed; with `ends`, the boot's grant is
-    /// withdrawn. Only a provisioning machine ever changes state this way.
+    /// `moves_to`, a provisioning machine moves to that state (deployed when its Dom0 is up,
+    /// broken when its installer failed; the report's message is the event's reason); with
+    /// `ends`, the boot's grant is withdrawn. Only a provisioning machine ever changes state
+    /// this way.
     pub async fn record_boot(
         &self,
         mac: MacAddr,
         report: BootReport<'_>,
-        deploys: bool,
+        moves_to: Option<MachineState>,
         ends: bool,
     ) -> Result<BootRecorded, Error> {
         let db = |what: &str| Error::db(format!("{}: {what} for {mac}", self.url()));
@@ -117,10 +119,10 @@ impl Store {
         let state: MachineState = get::<String>(&row, "state")?
             .parse()
             .map_err(|e: crate::model::StateParseError| Error::Invalid(e.to_string()))?;
-        let deployed = deploys && state == MachineState::Provisioning;
-        if deployed {
+        let moved_to = moves_to.filter(|_| state == MachineState::Provisioning);
+        if let Some(to) = moved_to {
             sqlx::query("UPDATE machines SET state = $1, updated_ms = $2 WHERE id = $3")
-                .bind(MachineState::Deployed.as_str())
+                .bind(to.as_str())
                 .bind(crate::store::now_ms())
                 .bind(id)
                 .execute(&mut *tx)
@@ -134,15 +136,14 @@ impl Store {
                 .await
                 .map_err(db("ending the boot grant"))?;
         }
-        let (from, to) = if deployed {
-            (Some(state), Some(MachineState::Deployed))
-        } else {
-            (None, None)
+        let (from, to) = match moved_to {
+            Some(to) => (Some(state), Some(to)),
+            None => (None, None),
         };
         let reason = format!("boot event {}: {}", report.stage, report.message);
         let actor = format!("netboot {}", report.from);
         log_event(&mut tx, id, &hostname, &actor, from, to, &reason).await?;
         tx.commit().await.map_err(db("committing the boot event"))?;
-        Ok(BootRecorded { hostname, deployed })
+        Ok(BootRecorded { hostname, moved_to })
     }
 }

@@ -479,11 +479,11 @@ async fn boot_grants_and_reports_are_kept_per_machine() {
             from: "10.20.0.1".parse().unwrap(),
         };
         let enrolled = store
-            .record_boot(mac, report("booted"), true, false)
+            .record_boot(mac, report("booted"), Some(MachineState::Deployed), false)
             .await
             .unwrap();
         assert!(
-            !enrolled.deployed,
+            enrolled.moved_to.is_none(),
             "{kind}: an enrolled machine does not move"
         );
         store
@@ -491,11 +491,11 @@ async fn boot_grants_and_reports_are_kept_per_machine() {
             .await
             .unwrap();
         let up = store
-            .record_boot(mac, report("booted"), true, true)
+            .record_boot(mac, report("booted"), Some(MachineState::Deployed), true)
             .await
             .unwrap();
         assert_eq!(
-            (up.hostname.as_str(), up.deployed),
+            (up.hostname.as_str(), up.moved_to == Some(MachineState::Deployed)),
             ("r01-h01", true),
             "{kind}"
         );
@@ -512,6 +512,27 @@ async fn boot_grants_and_reports_are_kept_per_machine() {
         assert_eq!(boots.len(), 2, "{kind}: {events:?}");
         assert_eq!(boots[1].to, Some(MachineState::Deployed));
         assert_eq!(boots[1].actor, "netboot 10.20.0.1");
+
+        // A failed install moves the second (provisioning) board to broken, with the cause.
+        let other = board(1).hardware.mac.unwrap();
+        let name = store.machines().await.unwrap()[1].hostname.clone();
+        store
+            .set_state(&name, MachineState::Provisioning, "test", "boot")
+            .await
+            .unwrap();
+        let failed = BootReport {
+            stage: "failed",
+            message: "install/disks: layout raid10 needs 4 disks, found 3",
+            from: "10.20.0.2".parse().unwrap(),
+        };
+        let down = store
+            .record_boot(other, failed, Some(MachineState::Broken), true)
+            .await
+            .unwrap();
+        assert_eq!(down.moved_to, Some(MachineState::Broken), "{kind}");
+        let last = store.events(Some(&name)).await.unwrap().pop().unwrap();
+        assert_eq!(last.to, Some(MachineState::Broken), "{kind}");
+        assert!(last.reason.contains("needs 4 disks, found 3"), "{kind}: {last:?}");
 
         // A board reporting r01-h01's MAC is refused, naming it; the store is unchanged.
         let mut clone = board(5);

@@ -137,15 +137,21 @@ impl BootPolicy for InventoryPolicy {
                 message: &event.message,
                 from: event.from,
             };
-            let deploys = DEPLOYED_STAGES.contains(&event.stage.as_str());
+            let moves_to = if DEPLOYED_STAGES.contains(&event.stage.as_str()) {
+                Some(MachineState::Deployed)
+            } else if event.stage == FAILED_STAGE {
+                Some(MachineState::Broken)
+            } else {
+                None
+            };
             let recorded = self
                 .store
-                .record_boot(event.mac, report, deploys, ends_boot(&event.stage))
+                .record_boot(event.mac, report, moves_to, ends_boot(&event.stage))
                 .await
                 .map_err(|e| PolicyError(Box::new(e)))?;
             Ok(recorded
-                .deployed
-                .then(|| format!("inventory: {} is deployed", recorded.hostname)))
+                .moved_to
+                .map(|to| format!("inventory: {} is {}", recorded.hostname, to.as_str())))
         })
     }
 }
@@ -153,6 +159,10 @@ impl BootPolicy for InventoryPolicy {
 /// Boot-event stages that mean the machine is up in its final role: a provisioning machine
 /// that reports one becomes deployed.
 const DEPLOYED_STAGES: [&str; 2] = ["booted", "deployed"];
+
+/// The stage an installer or Dom0 reports when it cannot go on: a provisioning machine that
+/// reports it becomes broken, the message (the cause and the log's tail) its reason.
+const FAILED_STAGE: &str = "failed";
 
 /// What the running service reports.
 #[derive(Debug, Clone)]
