@@ -142,7 +142,9 @@ pub const RAID0: &str = "52:54:00:d0:00:20";
 
 /// What an installed board's serial shows once its Dom0 is up from disk.
 fn booted_from_disk(serial: &Path) -> String {
-    wait_unless(serial, "METAL-READY", "METAL-FAILED", DOM0_BOOT).unwrap();
+    let took = wait_unless(serial, "METAL-READY", "METAL-FAILED", DOM0_BOOT).unwrap();
+    let vm = serial.file_stem().unwrap_or_default().to_string_lossy();
+    eprintln!("({vm}) VM start to Dom0 ready from disk {took:.1?}");
     let text = lab::read_lossy(serial).replace('\r', "");
     assert!(
         text.contains("metal initramfs: mode disk"),
