@@ -300,3 +300,58 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
         .expect("closed within the idle timeout");
     assert!(matches!(rest, Ok(0) | Err(_)), "{rest:?}");
 }
+
+#[tokio::test]
+async fn a_plan_goes_only_to_its_boot_and_carries_the_manifests_checksums() {
+    let block = Block::allocate();
+    let (machine, stranger) = (ip(&block, 1), ip(&block, 2));
+    let r = start("proxy").await;
+    let h = r.addrs.http.unwrap();
+    let installer = "52:54:00:00:00:07";
+    let script = script_from(machine, h, installer).await;
+    assert!(
+        script.contains("metal.mode=install") && script.contains(&format!("/plan/{installer}")),
+        "{script}"
+    );
+    let token = token_of(&script);
+    let plan = format!("/plan/{installer}");
+
+    let refused = [
+        (machine, get(&plan), "401", "no token"),
+        (machine, get_with_token(&plan, "0123abcd"), "401", "wrong token"),
+        (stranger, get_with_token(&plan, &token), "403", "stolen token"),
+    ];
+    for (from, request, want, what) in refused {
+        let answer = http_from(from, h, &request).await;
+        assert_eq!(status(&answer), want, "{what}: {answer}");
+    }
+
+    let answer = http_from(machine, h, &get_with_token(&plan, &token)).await;
+    assert_eq!(status(&answer), "200", "{answer}");
+    let body = answer.split("\r\n\r\n").nth(1).unwrap();
+    let plan: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(plan["mac"], installer);
+    assert_eq!(plan["hostname"], "r01-h07");
+    assert_eq!(plan["mode"], "install");
+    assert_eq!(plan["storage"]["layout"], "raid10");
+    assert_eq!(plan["storage"]["disks"], 4, "the layout's disk count");
+    assert_eq!(plan["storage"]["root_gib"], 6);
+    assert_eq!(plan["image"]["root_sha256"], ROOT_SHA);
+    assert_eq!(plan["image"]["files"]["vmlinuz"], KERNEL_SHA);
+    assert!(
+        plan["image"]["root_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/files/dom0-root.squashfs")
+    );
+    assert_eq!(plan["dom0_cmdline"], "console=hvc0");
+    assert_eq!(plan["ssh_authorized_keys"][0], "ssh-ed25519 AAAAtest operator@site");
+    assert_eq!(plan["ntp_servers"][0], "127.0.0.1", "this server by default");
+
+    // An install profile naming no storage layout has no plan, and says why.
+    let nowhere = "52:54:00:00:00:08";
+    let token = token_of(&script_from(machine, h, nowhere).await);
+    let answer = http_from(machine, h, &get_with_token(&format!("/plan/{nowhere}"), &token)).await;
+    assert_eq!(status(&answer), "409", "{answer}");
+    assert!(answer.contains("names no storage layout"), "{answer}");
+}

@@ -24,6 +24,10 @@ pub struct Running {
     pub dir: tempfile::TempDir,
 }
 
+/// The checksums in the test root's `dom0.manifest.json`.
+pub const ROOT_SHA: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+pub const KERNEL_SHA: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+
 /// The operator token every test server accepts for `GET /events`.
 pub const OPERATOR_TOKEN: &str = "operator-token-for-tests";
 
@@ -36,7 +40,14 @@ pub fn write_tree(root: &Path) {
     std::fs::write(root.join("images/vmlinuz"), &big).unwrap();
     std::fs::write(root.join("secret"), "outside").unwrap();
     let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/../../pxe");
-    for t in ["linux.ipxe", "local.ipxe", "xen.ipxe"] {
+    std::fs::write(
+        root.join("images/dom0.manifest.json"),
+        format!(
+            r#"{{"kind":"dom0","files":[{{"name":"dom0-root.squashfs","size":1,"sha256":"{ROOT_SHA}"}},{{"name":"vmlinuz","size":1,"sha256":"{KERNEL_SHA}"}}]}}"#
+        ),
+    )
+    .unwrap();
+    for t in ["linux.ipxe", "local.ipxe", "xen.ipxe", "dom0.ipxe", "installer.ipxe"] {
         std::fs::copy(Path::new(templates).join(t), root.join("pxe").join(t)).unwrap();
     }
 }
@@ -104,9 +115,39 @@ kernel = "vmlinuz"
 initrd = "initrd.img"
 cmdline = "console=hvc0"
 
+[profiles.install]
+template = "installer.ipxe"
+mode = "install"
+storage = "raid10"
+root_gib = 6
+kernel = "vmlinuz"
+initrd = "installer-initrd.img"
+cmdline = "console=ttyS0"
+xen_cmdline = "dom0_mem=1024M console=com1"
+dom0_cmdline = "console=hvc0"
+
+[profiles.install-nowhere]
+template = "installer.ipxe"
+mode = "install"
+kernel = "vmlinuz"
+initrd = "installer-initrd.img"
+cmdline = "console=ttyS0"
+
+[dom0]
+ssh_authorized_keys = ["ssh-ed25519 AAAAtest operator@site"]
+
 [[hosts]]
 mac = "52:54:00:00:00:01"
 profile = "special"
+
+[[hosts]]
+mac = "52:54:00:00:00:07"
+profile = "install"
+hostname = "r01-h07"
+
+[[hosts]]
+mac = "52:54:00:00:00:08"
+profile = "install-nowhere"
 
 [[hosts]]
 mac = "52:54:00:00:00:02"
