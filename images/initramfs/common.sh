@@ -5,6 +5,14 @@ export LVM_NO_UDEV
 # The installer keeps the console open as fd 3 for its progress lines.
 export LVM_SUPPRESS_FD_WARNINGS=1
 
+# Seconds a request (plan, event) and an image download may take before they are given up
+# and retried (Debian's busybox wget has no stall timeout): a dropped network must end in a
+# retry or a reported failure, never in a boot that hangs.
+# The image deadline can be set on the kernel command line (metal.fetch_deadline=SECS).
+CALL_DEADLINE=20
+FETCH_DEADLINE=$(tr ' ' '\n' </proc/cmdline 2>/dev/null | sed -n 's/^metal.fetch_deadline=//p' | head -n 1)
+case "$FETCH_DEADLINE" in '' | *[!0-9]*) FETCH_DEADLINE=300 ;; esac
+
 say() { echo "$*" >/dev/console; }
 
 arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | head -n 1; }
@@ -17,7 +25,7 @@ fetch_plan() {
     local tries
     mkdir -p /run/metal
     tries=0
-    until busybox wget -q -O /run/metal/plan.json --header "Authorization: Bearer $(arg metal.token)" "$(arg metal.plan)" &&
+    until busybox timeout "$CALL_DEADLINE" busybox wget -q -O /run/metal/plan.json --header "Authorization: Bearer $(arg metal.token)" "$(arg metal.plan)" &&
         jq -e .mac /run/metal/plan.json >/dev/null; do
         tries=$((tries + 1))
         [ "$tries" -lt 5 ] || return 1
@@ -39,10 +47,22 @@ network() {
 
 # An event for this boot: event STAGE MESSAGE. Needs the plan's events URL (or the kernel's).
 event() {
-    local to msg
+    local to msg tries
     to=$(jq -r '.events_url // empty' /run/metal/plan.json 2>/dev/null)
     [ -n "$to" ] || return 0
     msg=$(printf '%s' "$2" | head -c 3000 | sed 's/%/%25/g; s/&/%26/g; s/+/%2B/g; s/ /+/g; s/=/%3D/g')
-    busybox wget -q -O /dev/null --header "Authorization: Bearer $(arg metal.token)" \
-        --post-data "mac=$(arg metal.mac)&stage=$1&message=$msg" "$to"
+    # The last word of a boot (deployed, failed) is sent until the server has it, through a
+    # network that is down for a while: 60 tries, 5 s apart. Progress events are sent once. An
+    # answer from the server (a refusal) is final.
+    local out
+    tries=1
+    case "$1" in deployed | failed) tries=60 ;; esac
+    while [ "$tries" -gt 0 ]; do
+        out=$(busybox timeout "$CALL_DEADLINE" busybox wget -q -O /dev/null --header "Authorization: Bearer $(arg metal.token)" \
+            --post-data "mac=$(arg metal.mac)&stage=$1&message=$msg" "$to" 2>&1) && return 0
+        case "$out" in *"server returned error"*) return 1 ;; esac
+        tries=$((tries - 1))
+        [ "$tries" -gt 0 ] && sleep 5
+    done
+    return 1
 }

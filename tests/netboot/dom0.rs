@@ -49,6 +49,9 @@ pub fn config(lab: &Lab, hosts: &str) -> String {
          [profiles.install-raid10]\ntemplate = \"installer.ipxe\"\nmode = \"install\"\nstorage = \"raid10\"\nroot_gib = 2\n\
          kernel = \"vmlinuz\"\ninitrd = \"installer-initrd.img\"\ncmdline = \"console=ttyS0\"\ndom0_cmdline = \"{DOM0_CMDLINE}\"\n\
          xen_cmdline = \"dom0_mem=512M,max:512M {XEN_TCG}\"\n\n\
+         [profiles.install-raid10-impatient]\ntemplate = \"installer.ipxe\"\nmode = \"install\"\nstorage = \"raid10\"\nroot_gib = 2\n\
+         kernel = \"vmlinuz\"\ninitrd = \"installer-initrd.img\"\ncmdline = \"console=ttyS0 metal.fetch_deadline=15\"\n\
+         xen_cmdline = \"dom0_mem=512M,max:512M {XEN_TCG}\"\n\n\
          [profiles.install-raid0]\ntemplate = \"installer.ipxe\"\nmode = \"install\"\nstorage = \"raid0\"\nroot_gib = 2\n\
          kernel = \"vmlinuz\"\ninitrd = \"installer-initrd.img\"\ncmdline = \"console=ttyS0\"\ndom0_cmdline = \"{DOM0_CMDLINE}\"\n\
          xen_cmdline = \"dom0_mem=512M,max:512M {XEN_TCG}\"\n\n{hosts}",
@@ -345,4 +348,62 @@ fn j_a_missing_disk_and_a_too_small_disk_end_failed_with_the_cause() {
         let finish = events(&server, mac, "finish");
         assert!(finish.iter().any(|e| e.contains("install/disks: FAIL")), "{finish:?}");
     }
+}
+
+pub const DROPPED: &str = "52:54:00:d0:00:41";
+
+/// Everything to and from the VM's tap dropped (nftables on its netdev hooks).
+const CUT: &str = r#"
+table netdev cut {
+  chain from_vm { type filter hook ingress device "tap0" priority 0; counter drop; }
+  chain to_vm { type filter hook egress device "tap0" priority 0; counter drop; }
+}
+"#;
+
+#[test]
+#[ignore = "end-to-end: needs root, QEMU, debootstrap and .ci/netboot-deps.sh; run with --ignored"]
+fn k_the_network_dropped_during_the_image_write_ends_failed_once_it_returns() {
+    lab::require_root();
+    images();
+    let mut lab = Lab::new("k");
+    let hosts = format!(
+        "[[hosts]]\nmac = \"{DROPPED}\"\nprofile = \"install-raid10-impatient\"\nip = \"10.99.0.61\"\n"
+    );
+    let server = lab.serve(&config(&lab, &hosts));
+    lab.tap("tap0");
+    let disks: Vec<PathBuf> = (0..4).map(|d| disk(&lab, &format!("k{d}.img"), 3)).collect();
+    let serial = lab.machine(
+        "installer",
+        "tap0",
+        DROPPED,
+        Firmware::Bios,
+        &Machine {
+            memory_mib: 1024,
+            cpu: Some("max"),
+            disks,
+            boot: "n",
+        },
+    );
+    // The cable is pulled as the root image starts to come, and put back only once the
+    // installer has given up (three tries of at most 15 s each, `metal.fetch_deadline`): its
+    // `failed` then reaches the server through its retries.
+    wait_for(&serial, "== install/root", DOM0_BOOT).unwrap();
+    let rules = lab.dir.path().join("cut.nft");
+    std::fs::write(&rules, CUT).unwrap();
+    run(lab.exec("nft").arg("-f").arg(&rules));
+    wait_for(&serial, "METAL-INSTALL-FAILED", Duration::from_secs(150)).unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    run(lab.exec("nft").args(["delete", "table", "netdev", "cut"]));
+    wait_for(
+        &server,
+        &format!("event mac={DROPPED} stage=failed"),
+        Duration::from_secs(120),
+    )
+    .unwrap();
+    let failed = events(&server, DROPPED, "failed");
+    assert!(
+        failed[0].contains("install/root") && failed[0].contains("download or checksum failed"),
+        "{failed:?}"
+    );
+    assert!(events(&server, DROPPED, "deployed").is_empty(), "never deployed");
 }
