@@ -38,13 +38,6 @@ pub struct FileEntry {
     pub sha256: String,
 }
 
-impl Manifest {
-    /// The entry of the file called `name`.
-    pub fn file(&self, name: &str) -> Option<&FileEntry> {
-        self.files.iter().find(|f| f.name == name)
-    }
-}
-
 /// The manifest of the files now in `dir` (every regular file not starting with `.`).
 pub fn describe(
     kind: Kind,
@@ -200,7 +193,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let m = sample(dir.path());
         assert_eq!(m.files.len(), 2);
-        let k = m.file("vmlinuz").unwrap();
+        let k = m.files.iter().find(|f| f.name == "vmlinuz").unwrap();
         assert_eq!(k.size, 6);
         assert_eq!(k.sha256, hex::encode(Sha256::digest(b"kernel")));
         assert_eq!(read(&dir.path().join("dom0.manifest.json")).unwrap(), m);
