@@ -124,7 +124,10 @@ fn g_diskless_board_runs_dom0_from_ram_and_reports_deployed() {
         text.contains("METAL-DOM0 capabilities=control_d"),
         "Dom0 is Xen's control domain"
     );
-    assert!(text.contains("METAL-READY hostname=r01-h01"), "its inventory hostname");
+    assert!(
+        text.contains("METAL-READY hostname=r01-h01"),
+        "its inventory hostname"
+    );
     assert!(
         text.contains("METAL-NET xenbr0 10.99.0.31/24"),
         "its reserved address on the bridge"
@@ -135,9 +138,17 @@ fn g_diskless_board_runs_dom0_from_ram_and_reports_deployed() {
     );
     let deployed = events(&server, DISKLESS, "deployed");
     assert!(deployed[0].contains("Dom0 up from RAM"), "{deployed:?}");
-    assert_eq!(events(&server, DISKLESS, "fetch").len(), 1, "one root image fetch");
+    assert_eq!(
+        events(&server, DISKLESS, "fetch").len(),
+        1,
+        "one root image fetch"
+    );
     // Its one disk was never written: the Dom0 lives in RAM.
-    assert_eq!(nonzero_bytes(&blank), 0, "the diskless Dom0 wrote to its disk");
+    assert_eq!(
+        nonzero_bytes(&blank),
+        0,
+        "the diskless Dom0 wrote to its disk"
+    );
 }
 
 pub const RAID10: &str = "52:54:00:d0:00:10";
@@ -153,7 +164,10 @@ fn booted_from_disk(serial: &Path) -> String {
         text.contains("metal initramfs: mode disk"),
         "booted metal's initramfs from disk"
     );
-    assert!(text.contains("METAL-DOM0 capabilities=control_d"), "Dom0 is up");
+    assert!(
+        text.contains("METAL-DOM0 capabilities=control_d"),
+        "Dom0 is up"
+    );
     text
 }
 
@@ -252,7 +266,10 @@ fn h_raid10_bios_board_installs_boots_xen_from_disk_and_survives_a_lost_disk() {
         assert!(md.contains(p), "{p} in the array: {md}");
     }
     assert!(md.contains("[4/4]"), "all four members: {md}");
-    assert!(text.contains("METAL-VGS vg00 1 1"), "vg00 with its root volume");
+    assert!(
+        text.contains("METAL-VGS vg00 1 1"),
+        "vg00 with its root volume"
+    );
     assert!(text.contains("METAL-READY hostname=r01-h"), "its hostname");
     lab.stop("disk-boot");
 
@@ -271,7 +288,10 @@ fn h_raid10_bios_board_installs_boots_xen_from_disk_and_survives_a_lost_disk() {
     );
     let text = booted_from_disk(&serial);
     let md = mdstat(&text);
-    assert!(md.contains("raid10") && md.contains("[4/3]"), "degraded: {md}");
+    assert!(
+        md.contains("raid10") && md.contains("[4/3]"),
+        "degraded: {md}"
+    );
 }
 
 #[test]
@@ -292,8 +312,14 @@ fn i_raid0_uefi_board_installs_and_boots_xen_from_disk() {
     );
     let text = booted_from_disk(&serial);
     let md = mdstat(&text);
-    assert!(md.contains("raid0") && md.contains("vda3") && md.contains("vdb3"), "{md}");
-    assert!(text.contains("METAL-VGS vg00 1 1"), "vg00 with its root volume");
+    assert!(
+        md.contains("raid0") && md.contains("vda3") && md.contains("vdb3"),
+        "{md}"
+    );
+    assert!(
+        text.contains("METAL-VGS vg00 1 1"),
+        "vg00 with its root volume"
+    );
 }
 
 pub const SHORT: &str = "52:54:00:d0:00:31";
@@ -343,10 +369,19 @@ fn j_a_missing_disk_and_a_too_small_disk_end_failed_with_the_cause() {
         .unwrap();
         let failed = events(&server, mac, "failed");
         assert!(failed[0].contains(cause), "{failed:?}");
-        assert!(failed[0].contains("install/disks"), "names the step: {failed:?}");
-        assert!(events(&server, mac, "deployed").is_empty(), "never deployed");
+        assert!(
+            failed[0].contains("install/disks"),
+            "names the step: {failed:?}"
+        );
+        assert!(
+            events(&server, mac, "deployed").is_empty(),
+            "never deployed"
+        );
         let finish = events(&server, mac, "finish");
-        assert!(finish.iter().any(|e| e.contains("install/disks: FAIL")), "{finish:?}");
+        assert!(
+            finish.iter().any(|e| e.contains("install/disks: FAIL")),
+            "{finish:?}"
+        );
     }
 }
 
@@ -371,7 +406,9 @@ fn k_the_network_dropped_during_the_image_write_ends_failed_once_it_returns() {
     );
     let server = lab.serve(&config(&lab, &hosts));
     lab.tap("tap0");
-    let disks: Vec<PathBuf> = (0..4).map(|d| disk(&lab, &format!("k{d}.img"), 3)).collect();
+    let disks: Vec<PathBuf> = (0..4)
+        .map(|d| disk(&lab, &format!("k{d}.img"), 3))
+        .collect();
     let serial = lab.machine(
         "installer",
         "tap0",
@@ -405,5 +442,8 @@ fn k_the_network_dropped_during_the_image_write_ends_failed_once_it_returns() {
         failed[0].contains("install/root") && failed[0].contains("download or checksum failed"),
         "{failed:?}"
     );
-    assert!(events(&server, DROPPED, "deployed").is_empty(), "never deployed");
+    assert!(
+        events(&server, DROPPED, "deployed").is_empty(),
+        "never deployed"
+    );
 }

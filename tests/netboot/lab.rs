@@ -325,7 +325,10 @@ pub fn wait_unless(
             .find_map(|f| text.find(f));
         if let Some(at) = failed {
             let line = text[at..].lines().next().unwrap_or_default();
-            return Err(format!("{} shows {line:?} instead of {needle:?}", file.display()));
+            return Err(format!(
+                "{} shows {line:?} instead of {needle:?}",
+                file.display()
+            ));
         }
         if start.elapsed() > timeout {
             return wait_for(file, needle, Duration::ZERO);

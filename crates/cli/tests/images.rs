@@ -42,7 +42,10 @@ fn image_ls_checks_every_file_against_its_manifest() {
 
     let (code, out, err) = metal.run(&["image", "ls", "--dir", dir_arg]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("dom0") && out.contains("6.1.0-50-amd64") && out.contains("ok"), "{out}");
+    assert!(
+        out.contains("dom0") && out.contains("6.1.0-50-amd64") && out.contains("ok"),
+        "{out}"
+    );
 
     let (code, doc) = metal.json(&["image", "ls", "--dir", dir_arg]);
     assert_eq!(code, 0);

@@ -4,15 +4,12 @@
 
 use std::path::Path;
 
+use crate::Error;
 use crate::error::io;
 use crate::manifest::Manifest;
 use crate::recipe::Kind;
-use crate::Error;
 
-pub fn build_into(
-    dir: &Path,
-    build: impl FnOnce(&Path) -> Result<(), Error>,
-) -> Result<(), Error> {
+pub fn build_into(dir: &Path, build: impl FnOnce(&Path) -> Result<(), Error>) -> Result<(), Error> {
     let partial = dir.with_extension("partial");
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(io(&partial))?;

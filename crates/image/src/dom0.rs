@@ -24,10 +24,18 @@ pub fn build(
     step: &mut dyn FnMut(&str),
 ) -> Result<Manifest, Error> {
     step("dom0: Xen and the kernel");
-    gunzip(&tree.root.join("boot/xen-4.17-amd64.gz"), &dir.join(XEN_ELF))?;
-    copy(&tree.root.join("boot/xen-4.17-amd64.efi"), &dir.join(XEN_EFI))?;
+    gunzip(
+        &tree.root.join("boot/xen-4.17-amd64.gz"),
+        &dir.join(XEN_ELF),
+    )?;
     copy(
-        &tree.root.join(format!("boot/vmlinuz-{}", tree.kernel_version)),
+        &tree.root.join("boot/xen-4.17-amd64.efi"),
+        &dir.join(XEN_EFI),
+    )?;
+    copy(
+        &tree
+            .root
+            .join(format!("boot/vmlinuz-{}", tree.kernel_version)),
         &dir.join(KERNEL),
     )?;
 

@@ -134,6 +134,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("script"), "#!/bin/sh\n").unwrap();
         let err = closure(dir.path(), "/script").unwrap_err().to_string();
-        assert!(err.contains("script") && err.contains("not an ELF"), "{err}");
+        assert!(
+            err.contains("script") && err.contains("not an ELF"),
+            "{err}"
+        );
     }
 }

@@ -19,8 +19,18 @@ impl<'t> Stage<'t> {
     /// An empty merged-/usr layout in `dir` (which must not exist).
     pub fn new(dir: PathBuf, tree: &'t Tree) -> Result<Stage<'t>, Error> {
         for d in [
-            "usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "usr/lib/metal", "etc", "proc", "sys",
-            "dev", "run", "tmp", "root",
+            "usr/bin",
+            "usr/sbin",
+            "usr/lib",
+            "usr/lib64",
+            "usr/lib/metal",
+            "etc",
+            "proc",
+            "sys",
+            "dev",
+            "run",
+            "tmp",
+            "root",
         ] {
             let p = dir.join(d);
             std::fs::create_dir_all(&p).map_err(io(&p))?;
@@ -115,7 +125,11 @@ impl<'t> Stage<'t> {
         }
         let from = self.tree.root.join("usr/lib/modules").join(version);
         let to = self.dir.join("usr/lib/modules").join(version);
-        for f in ["modules.builtin", "modules.builtin.modinfo", "modules.order"] {
+        for f in [
+            "modules.builtin",
+            "modules.builtin.modinfo",
+            "modules.order",
+        ] {
             if from.join(f).exists() {
                 std::fs::copy(from.join(f), to.join(f)).map_err(io(to.join(f)))?;
             }

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
+use crate::Error;
 use crate::error::io;
 use crate::initramfs::Stage;
 use crate::manifest::{self, Manifest};
 use crate::recipe::{self, Kind, Recipe};
 use crate::tree::{self, Tree};
-use crate::Error;
 
 pub const KERNEL: &str = "vmlinuz";
 pub const INITRD: &str = "installer-initrd.img";
@@ -19,7 +19,9 @@ pub fn build(
     dir: &Path,
     step: &mut dyn FnMut(&str),
 ) -> Result<Manifest, Error> {
-    let kernel = tree.root.join(format!("boot/vmlinuz-{}", tree.kernel_version));
+    let kernel = tree
+        .root
+        .join(format!("boot/vmlinuz-{}", tree.kernel_version));
     std::fs::copy(&kernel, dir.join(KERNEL)).map_err(io(&kernel))?;
     step("installer: initramfs with partitioning, RAID, LVM and GRUB");
     let work = dir.join(".work");

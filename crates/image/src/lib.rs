@@ -63,7 +63,9 @@ pub fn build(kind: Kind, options: &Options, step: &mut dyn FnMut(&str)) -> Resul
     let start = Instant::now();
     let recipe = recipe::Recipe::new(&options.suite, &options.mirror);
     let key = recipe.key(kind);
-    let cached_dir = options.cache.join(format!("{}-{}", kind.name(), &key[..16]));
+    let cached_dir = options
+        .cache
+        .join(format!("{}-{}", kind.name(), &key[..16]));
     let cached = cached_dir.join(kind.manifest_name()).exists();
     if !cached {
         tools::require_root()?;
@@ -78,7 +80,10 @@ pub fn build(kind: Kind, options: &Options, step: &mut dyn FnMut(&str)) -> Resul
             manifest::write(&manifest, &dir.join(kind.manifest_name()))
         })?;
     } else {
-        step(&format!("{}: inputs unchanged, from the cache", kind.name()));
+        step(&format!(
+            "{}: inputs unchanged, from the cache",
+            kind.name()
+        ));
     }
     let manifest = manifest::read(&cached_dir.join(kind.manifest_name()))?;
     cache::publish(&cached_dir, &manifest, kind, &options.out)?;

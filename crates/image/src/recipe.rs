@@ -97,7 +97,11 @@ impl Recipe {
     /// The cache key of `kind`: the tree's key and every recipe file the image is made from.
     pub fn key(&self, kind: Kind) -> String {
         let mut h = Sha256::new();
-        h.update(format!("{} {BUILDER_VERSION}\n{}\n", kind.name(), self.tree_key()));
+        h.update(format!(
+            "{} {BUILDER_VERSION}\n{}\n",
+            kind.name(),
+            self.tree_key()
+        ));
         feed(&mut h, BOOT_INPUTS);
         feed(
             &mut h,
@@ -152,7 +156,11 @@ mod tests {
         let a = Recipe::new("bookworm", "http://deb.debian.org/debian");
         let same = Recipe::new("bookworm", "http://deb.debian.org/debian/");
         let other = Recipe::new("trixie", "http://deb.debian.org/debian");
-        assert_eq!(a.key(Kind::Dom0), same.key(Kind::Dom0), "a trailing slash is the same mirror");
+        assert_eq!(
+            a.key(Kind::Dom0),
+            same.key(Kind::Dom0),
+            "a trailing slash is the same mirror"
+        );
         assert_ne!(a.key(Kind::Dom0), a.key(Kind::Installer));
         assert_ne!(a.tree_key(), other.tree_key());
         assert_ne!(a.key(Kind::Dom0), other.key(Kind::Dom0));
@@ -183,7 +191,11 @@ mod tests {
         let d: Vec<String> = r.inputs(Kind::Dom0).into_iter().map(|(p, _)| p).collect();
         assert!(d.contains(&"images/dom0/metal-init".to_string()));
         assert!(!d.contains(&"images/installer/install".to_string()));
-        let i: Vec<String> = r.inputs(Kind::Installer).into_iter().map(|(p, _)| p).collect();
+        let i: Vec<String> = r
+            .inputs(Kind::Installer)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
         assert!(i.contains(&"images/installer/install".to_string()));
         let mut sorted = i.clone();
         sorted.sort();

@@ -80,7 +80,10 @@ fn kernel_version(root: &Path) -> Result<String, Error> {
 pub fn packages(tree: &Tree) -> Result<Vec<(String, String)>, Error> {
     let out = tools::run(
         Command::new("dpkg-query")
-            .arg(format!("--admindir={}", tree.root.join("var/lib/dpkg").display()))
+            .arg(format!(
+                "--admindir={}",
+                tree.root.join("var/lib/dpkg").display()
+            ))
             .args(["-W", "-f", "${Package}\t${Version}\n"]),
     )?;
     Ok(out

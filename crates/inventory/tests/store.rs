@@ -495,7 +495,10 @@ async fn boot_grants_and_reports_are_kept_per_machine() {
             .await
             .unwrap();
         assert_eq!(
-            (up.hostname.as_str(), up.moved_to == Some(MachineState::Deployed)),
+            (
+                up.hostname.as_str(),
+                up.moved_to == Some(MachineState::Deployed)
+            ),
             ("r01-h01", true),
             "{kind}"
         );
@@ -532,7 +535,10 @@ async fn boot_grants_and_reports_are_kept_per_machine() {
         assert_eq!(down.moved_to, Some(MachineState::Broken), "{kind}");
         let last = store.events(Some(&name)).await.unwrap().pop().unwrap();
         assert_eq!(last.to, Some(MachineState::Broken), "{kind}");
-        assert!(last.reason.contains("needs 4 disks, found 3"), "{kind}: {last:?}");
+        assert!(
+            last.reason.contains("needs 4 disks, found 3"),
+            "{kind}: {last:?}"
+        );
 
         // A board reporting r01-h01's MAC is refused, naming it; the store is unchanged.
         let mut clone = board(5);

@@ -378,8 +378,14 @@ impl Config {
             }
         }
         for server in &self.dom0.ntp_servers {
-            if server.is_empty() || !server.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c)) {
-                return bad(format!("dom0.ntp_servers: {server:?} is not a host name or address"));
+            if server.is_empty()
+                || !server
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c))
+            {
+                return bad(format!(
+                    "dom0.ntp_servers: {server:?} is not a host name or address"
+                ));
             }
         }
         let mut macs = HashSet::new();

@@ -318,8 +318,18 @@ async fn a_plan_goes_only_to_its_boot_and_carries_the_manifests_checksums() {
 
     let refused = [
         (machine, get(&plan), "401", "no token"),
-        (machine, get_with_token(&plan, "0123abcd"), "401", "wrong token"),
-        (stranger, get_with_token(&plan, &token), "403", "stolen token"),
+        (
+            machine,
+            get_with_token(&plan, "0123abcd"),
+            "401",
+            "wrong token",
+        ),
+        (
+            stranger,
+            get_with_token(&plan, &token),
+            "403",
+            "stolen token",
+        ),
     ];
     for (from, request, want, what) in refused {
         let answer = http_from(from, h, &request).await;
@@ -345,13 +355,24 @@ async fn a_plan_goes_only_to_its_boot_and_carries_the_manifests_checksums() {
             .ends_with("/files/dom0-root.squashfs")
     );
     assert_eq!(plan["dom0_cmdline"], "console=hvc0");
-    assert_eq!(plan["ssh_authorized_keys"][0], "ssh-ed25519 AAAAtest operator@site");
-    assert_eq!(plan["ntp_servers"][0], "127.0.0.1", "this server by default");
+    assert_eq!(
+        plan["ssh_authorized_keys"][0],
+        "ssh-ed25519 AAAAtest operator@site"
+    );
+    assert_eq!(
+        plan["ntp_servers"][0], "127.0.0.1",
+        "this server by default"
+    );
 
     // An install profile naming no storage layout has no plan, and says why.
     let nowhere = "52:54:00:00:00:08";
     let token = token_of(&script_from(machine, h, nowhere).await);
-    let answer = http_from(machine, h, &get_with_token(&format!("/plan/{nowhere}"), &token)).await;
+    let answer = http_from(
+        machine,
+        h,
+        &get_with_token(&format!("/plan/{nowhere}"), &token),
+    )
+    .await;
     assert_eq!(status(&answer), "409", "{answer}");
     assert!(answer.contains("names no storage layout"), "{answer}");
 }

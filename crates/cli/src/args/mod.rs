@@ -13,10 +13,10 @@ use clap::{Args, Parser, Subcommand};
 pub use board::{
     BootArgs, BootDevice, ConsoleArgs, DiscoverArgs, PowerArgs, PowerOp, ShowArgs, TargetArgs,
 };
+pub use image::{ImageArgs, ImageCommand, ImageKind};
 pub use inventory::{
     DnsArgs, DnsOp, EnrollArgs, EventsArgs, ExportArgs, ExportWhat, LsArgs, StateArgs, ZoneArgs,
 };
-pub use image::{ImageArgs, ImageCommand, ImageKind};
 pub use services::{CompletionsArgs, DemoArgs, ManArgs, ServeArgs, SimArgs, TftpArgs, TftpCommand};
 
 /// Manage racks of Intel AMT boards as Xen Dom0 hosts: power, boot, console, netboot,

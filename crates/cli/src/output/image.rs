@@ -68,7 +68,10 @@ pub fn listed(ctx: &Ctx, listed: &[Listed]) -> Result<(), Error> {
                 manifest: &l.manifest,
             })
             .collect();
-        super::json(&mut out, &Document::new("image ls", serde_json::json!({ "images": docs })))?;
+        super::json(
+            &mut out,
+            &Document::new("image ls", serde_json::json!({ "images": docs })),
+        )?;
         return Ok(());
     }
     let mut table = super::table(["IMAGE", "KERNEL", "FILES", "SIZE", "KEY", "STATUS"]);

@@ -19,8 +19,8 @@ use metal_types::{BootEvent, MacAddr};
 use serde::Deserialize;
 use tracing::{error, info, warn};
 
-use super::state::{HttpState, text};
 use super::auth::{boot_grant, busy, unauthorized};
+use super::state::{HttpState, text};
 use crate::grant::bearer;
 
 /// Events being kept at once; one more is refused with 503.

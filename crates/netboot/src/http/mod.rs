@@ -156,10 +156,7 @@ async fn script(
                     .get("xen_cmdline")
                     .and_then(|v| v.as_str())
                     .unwrap_or_default();
-                vars.insert(
-                    "xen_cmdline".into(),
-                    plan::with_dom0_mem(given, mib).into(),
-                );
+                vars.insert("xen_cmdline".into(), plan::with_dom0_mem(given, mib).into());
             }
             let rendered = state
                 .templates

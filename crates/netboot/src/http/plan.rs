@@ -125,13 +125,21 @@ async fn build(state: &HttpState, mac: MacAddr) -> Result<Plan, Refusal> {
         .await
         .map_err(|e| Refusal::Busy(e.to_string()))?;
     let BootAction::Profile(name) = &decision.action else {
-        return Err(Refusal::NoPlan(format!("{mac} does not netboot a profile now")));
+        return Err(Refusal::NoPlan(format!(
+            "{mac} does not netboot a profile now"
+        )));
     };
     let profile = state
         .profiles
         .get(name)
         .ok_or_else(|| Refusal::NoPlan(format!("unknown profile {name:?}")))?;
-    let var = |k: &str| profile.vars.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let var = |k: &str| {
+        profile
+            .vars
+            .get(k)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
     let int = |k: &str| profile.vars.get(k).and_then(|v| v.as_integer());
     let mode = var("mode").unwrap_or_else(|| "diskless".to_string());
     let hardware = decision.hardware.clone().unwrap_or_default();
@@ -217,12 +225,17 @@ pub fn with_dom0_mem(xen_cmdline: &str, mib: u32) -> String {
 /// The files of the manifest in `dir` under `[http] root`, by name.
 fn manifest(state: &HttpState, dir: &str) -> Result<BTreeMap<String, String>, String> {
     let path: PathBuf = [dir, MANIFEST].iter().filter(|p| !p.is_empty()).collect();
-    let (file, size) = state
-        .files
-        .file(&path)
-        .map_err(|e| format!("{}: {e} (run `metal image build dom0 --out` into [http] root)", path.display()))?;
+    let (file, size) = state.files.file(&path).map_err(|e| {
+        format!(
+            "{}: {e} (run `metal image build dom0 --out` into [http] root)",
+            path.display()
+        )
+    })?;
     if size > MAX_MANIFEST {
-        return Err(format!("{}: {size} bytes is not a manifest", path.display()));
+        return Err(format!(
+            "{}: {size} bytes is not a manifest",
+            path.display()
+        ));
     }
     let mut text = String::new();
     file.take(MAX_MANIFEST)

@@ -47,7 +47,13 @@ pub fn write_tree(root: &Path) {
         ),
     )
     .unwrap();
-    for t in ["linux.ipxe", "local.ipxe", "xen.ipxe", "dom0.ipxe", "installer.ipxe"] {
+    for t in [
+        "linux.ipxe",
+        "local.ipxe",
+        "xen.ipxe",
+        "dom0.ipxe",
+        "installer.ipxe",
+    ] {
         std::fs::copy(Path::new(templates).join(t), root.join("pxe").join(t)).unwrap();
     }
 }
