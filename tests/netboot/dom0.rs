@@ -62,6 +62,17 @@ pub fn config(lab: &Lab, hosts: &str) -> String {
     )
 }
 
+/// A board that runs Xen under TCG (1 GiB, `-cpu max`) with `disks`, booting from `boot`
+/// (`n` network, `c` disk).
+fn xen_board(disks: Vec<PathBuf>, boot: &'static str) -> Machine {
+    Machine {
+        memory_mib: 1024,
+        cpu: Some("max"),
+        disks,
+        boot,
+    }
+}
+
 /// A sparse raw disk of `gib` GiB.
 pub fn disk(lab: &Lab, name: &str, gib: u64) -> PathBuf {
     let path = lab.dir.path().join(name);
@@ -104,12 +115,7 @@ fn g_diskless_board_runs_dom0_from_ram_and_reports_deployed() {
         "tap0",
         DISKLESS,
         Firmware::Bios,
-        &Machine {
-            memory_mib: 1024,
-            cpu: Some("max"),
-            disks: vec![blank.clone()],
-            boot: "n",
-        },
+        &xen_board(vec![blank.clone()], "n"),
     );
     let took = wait_unless(&serial, "METAL-READY", "METAL-FAILED", DOM0_BOOT).unwrap();
     eprintln!("(g) diskless Dom0: VM start to Dom0 ready {took:.1?}");
@@ -205,12 +211,7 @@ fn install(
         "tap0",
         mac,
         firmware,
-        &Machine {
-            memory_mib: 1024,
-            cpu: Some("max"),
-            disks: disks.clone(),
-            boot: "n",
-        },
+        &xen_board(disks.clone(), "n"),
     );
     let took = wait_unless(
         &serial,
@@ -252,12 +253,7 @@ fn h_raid10_bios_board_installs_boots_xen_from_disk_and_survives_a_lost_disk() {
         "tap0",
         RAID10,
         Firmware::Bios,
-        &Machine {
-            memory_mib: 1024,
-            cpu: Some("max"),
-            disks: disks.clone(),
-            boot: "c",
-        },
+        &xen_board(disks.clone(), "c"),
     );
     let text = booted_from_disk(&serial);
     let md = mdstat(&text);
@@ -279,12 +275,7 @@ fn h_raid10_bios_board_installs_boots_xen_from_disk_and_survives_a_lost_disk() {
         "tap0",
         RAID10,
         Firmware::Bios,
-        &Machine {
-            memory_mib: 1024,
-            cpu: Some("max"),
-            disks: disks[1..].to_vec(),
-            boot: "c",
-        },
+        &xen_board(disks[1..].to_vec(), "c"),
     );
     let text = booted_from_disk(&serial);
     let md = mdstat(&text);
@@ -303,12 +294,7 @@ fn i_raid0_uefi_board_installs_and_boots_xen_from_disk() {
         "tap0",
         RAID0,
         Firmware::Uefi,
-        &Machine {
-            memory_mib: 1024,
-            cpu: Some("max"),
-            disks,
-            boot: "c",
-        },
+        &xen_board(disks, "c"),
     );
     let text = booted_from_disk(&serial);
     let md = mdstat(&text);
@@ -348,12 +334,7 @@ fn j_a_missing_disk_and_a_too_small_disk_end_failed_with_the_cause() {
             &tap,
             mac,
             Firmware::Bios,
-            &Machine {
-                memory_mib: 1024,
-                cpu: Some("max"),
-                disks,
-                boot: "n",
-            },
+            &xen_board(disks, "n"),
         ));
     }
     for (serial, mac, cause) in [
@@ -414,12 +395,7 @@ fn k_the_network_dropped_during_the_image_write_ends_failed_once_it_returns() {
         "tap0",
         DROPPED,
         Firmware::Bios,
-        &Machine {
-            memory_mib: 1024,
-            cpu: Some("max"),
-            disks,
-            boot: "n",
-        },
+        &xen_board(disks, "n"),
     );
     // The cable is pulled as the root image starts to come, and put back only once the
     // installer has given up (three tries of at most 15 s each, `metal.fetch_deadline`): its

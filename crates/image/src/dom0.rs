@@ -13,7 +13,6 @@ use crate::{Error, tools};
 
 pub const XEN_ELF: &str = "xen.elf";
 pub const XEN_EFI: &str = "xen.efi";
-pub const KERNEL: &str = "vmlinuz";
 pub const INITRD: &str = "dom0-initrd.img";
 pub const ROOT: &str = "dom0-root.squashfs";
 
@@ -32,12 +31,7 @@ pub fn build(
         &tree.root.join("boot/xen-4.17-amd64.efi"),
         &dir.join(XEN_EFI),
     )?;
-    copy(
-        &tree
-            .root
-            .join(format!("boot/vmlinuz-{}", tree.kernel_version)),
-        &dir.join(KERNEL),
-    )?;
+    copy(&tree.kernel(), &dir.join(tree::KERNEL))?;
 
     step("dom0: boot initramfs");
     let work = dir.join(".work");

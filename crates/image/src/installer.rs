@@ -10,7 +10,6 @@ use crate::manifest::{self, Manifest};
 use crate::recipe::{self, Kind, Recipe};
 use crate::tree::{self, Tree};
 
-pub const KERNEL: &str = "vmlinuz";
 pub const INITRD: &str = "installer-initrd.img";
 
 pub fn build(
@@ -19,10 +18,8 @@ pub fn build(
     dir: &Path,
     step: &mut dyn FnMut(&str),
 ) -> Result<Manifest, Error> {
-    let kernel = tree
-        .root
-        .join(format!("boot/vmlinuz-{}", tree.kernel_version));
-    std::fs::copy(&kernel, dir.join(KERNEL)).map_err(io(&kernel))?;
+    let kernel = tree.kernel();
+    std::fs::copy(&kernel, dir.join(tree::KERNEL)).map_err(io(&kernel))?;
     step("installer: initramfs with partitioning, RAID, LVM and GRUB");
     let work = dir.join(".work");
     let stage = Stage::new(work.join("initramfs"), tree)?;

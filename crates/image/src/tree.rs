@@ -16,6 +16,17 @@ pub struct Tree {
     pub kernel_version: String,
 }
 
+/// The name both images publish the kernel under.
+pub const KERNEL: &str = "vmlinuz";
+
+impl Tree {
+    /// The tree's kernel (`boot/vmlinuz-<version>`): it boots the Dom0 and the installer.
+    pub fn kernel(&self) -> PathBuf {
+        self.root
+            .join(format!("boot/vmlinuz-{}", self.kernel_version))
+    }
+}
+
 pub fn ensure(recipe: &Recipe, cache: &Path, step: &mut dyn FnMut(&str)) -> Result<Tree, Error> {
     let root = cache.join(format!("tree-{}", &recipe.tree_key()[..16]));
     if !root.join("etc/metal-tree").exists() {
