@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use error::Error;
-pub use manifest::{FileEntry, Manifest};
+pub use manifest::{FileEntry, Listed, Manifest, Problem};
 pub use recipe::Kind;
 
 /// Where a build reads and writes.
@@ -99,5 +99,3 @@ pub fn build(kind: Kind, options: &Options, step: &mut dyn FnMut(&str)) -> Resul
 pub fn list(dir: &Path) -> Result<Vec<Listed>, Error> {
     manifest::list(dir)
 }
-
-pub use manifest::{Listed, Problem};

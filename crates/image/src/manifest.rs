@@ -97,8 +97,21 @@ pub fn write(manifest: &Manifest, path: &Path) -> Result<(), Error> {
     std::fs::write(path, text + "\n").map_err(io(path))
 }
 
+/// A manifest is a few kilobytes (a line per package and file); a larger file is not one.
+const MAX_MANIFEST: u64 = 1 << 20;
+
 pub fn read(path: &Path) -> Result<Manifest, Error> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    let mut text = String::new();
+    file.take(MAX_MANIFEST + 1)
+        .read_to_string(&mut text)
+        .map_err(io(path))?;
+    if text.len() as u64 > MAX_MANIFEST {
+        return Err(Error::Tree {
+            path: path.to_path_buf(),
+            reason: format!("larger than {MAX_MANIFEST} bytes: not a manifest"),
+        });
+    }
     serde_json::from_str(&text).map_err(|source| Error::Manifest {
         path: path.to_path_buf(),
         source,
@@ -118,6 +131,8 @@ pub struct Listed {
 pub enum Problem {
     Missing(String),
     Changed(String),
+    /// A name that is not a plain file name of the folder (`../x`, `a/b`): never read.
+    NotInFolder(String),
 }
 
 impl std::fmt::Display for Problem {
@@ -125,6 +140,7 @@ impl std::fmt::Display for Problem {
         match self {
             Problem::Missing(n) => write!(f, "{n} is missing"),
             Problem::Changed(n) => write!(f, "{n} differs from its manifest"),
+            Problem::NotInFolder(n) => write!(f, "{n:?} is not a file name of this folder"),
         }
     }
 }
@@ -146,6 +162,11 @@ pub fn list(dir: &Path) -> Result<Vec<Listed>, Error> {
         let manifest = read(&path)?;
         let mut problems = Vec::new();
         for f in &manifest.files {
+            let plain = Path::new(&f.name).file_name() == Some(std::ffi::OsStr::new(&f.name));
+            if !plain {
+                problems.push(Problem::NotInFolder(f.name.clone()));
+                continue;
+            }
             let p = dir.join(&f.name);
             match digest(&p) {
                 Err(_) => problems.push(Problem::Missing(f.name.clone())),
@@ -206,6 +227,15 @@ mod tests {
         let ok = list(dir.path()).unwrap();
         assert_eq!(ok.len(), 1);
         assert!(ok[0].problems.is_empty(), "{:?}", ok[0].problems);
+        let mut outside = read(&dir.path().join("dom0.manifest.json")).unwrap();
+        outside.files[0].name = "../secret".into();
+        write(&outside, &dir.path().join("outside.manifest.json")).unwrap();
+        let listed = list(dir.path()).unwrap();
+        assert_eq!(
+            listed[1].problems,
+            vec![Problem::NotInFolder("../secret".into())]
+        );
+        std::fs::remove_file(dir.path().join("outside.manifest.json")).unwrap();
         std::fs::write(dir.path().join("vmlinuz"), b"kernel, patched").unwrap();
         std::fs::remove_file(dir.path().join("dom0-initrd.img")).unwrap();
         let bad = list(dir.path()).unwrap();

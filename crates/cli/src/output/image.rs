@@ -5,6 +5,7 @@ use std::io::Write;
 use metal_ops::Error;
 use metal_ops::image::{Built, Listed, Manifest};
 use metal_types::Document;
+use metal_types::text::Escaped as E;
 use serde::Serialize;
 
 use crate::commands::Ctx;
@@ -74,9 +75,11 @@ pub fn listed(ctx: &Ctx, listed: &[Listed]) -> Result<(), Error> {
         )?;
         return Ok(());
     }
+    // A folder's manifests are anyone's files: their text is escaped for the terminal.
     let mut table = super::table(["IMAGE", "KERNEL", "FILES", "SIZE", "KEY", "STATUS"]);
     for l in listed {
-        let size: u64 = l.manifest.files.iter().map(|f| f.size).sum();
+        let m = &l.manifest;
+        let size: u64 = m.files.iter().map(|f| f.size).sum();
         let status = if l.problems.is_empty() {
             "ok".to_string()
         } else {
@@ -86,13 +89,14 @@ pub fn listed(ctx: &Ctx, listed: &[Listed]) -> Result<(), Error> {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
+        let key: String = m.key.chars().take(16).collect();
         table.add_row([
-            l.manifest.kind.clone(),
-            l.manifest.kernel_version.clone(),
-            l.manifest.files.len().to_string(),
+            E(&m.kind).to_string(),
+            E(&m.kernel_version).to_string(),
+            m.files.len().to_string(),
             format!("{:.1} MiB", size as f64 / (1 << 20) as f64),
-            l.manifest.key.chars().take(16).collect(),
-            status,
+            E(&key).to_string(),
+            E(&status).to_string(),
         ]);
     }
     out.write_all(format!("{table}\n").as_bytes())?;
