@@ -23,20 +23,55 @@ use metal_netboot::policy::{
 pub use metal_netboot::{Addresses, Mode};
 use metal_netboot::{ConfigPolicy, Netboot};
 use metal_netboot::{Grant, Heard};
-use metal_types::{BootEvent, MacAddr};
+use metal_types::{BootDevice, BootEvent, HostOutcome, MacAddr};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::progress::Silent;
 use crate::{Config, Error, inventory};
 
-/// Decides boots from the inventory.
+/// Decides boots from the inventory, and sets a machine that deployed onto its disks to
+/// boot from them over AMT (with `config`'s credentials).
 #[derive(Debug, Clone)]
 pub struct InventoryPolicy {
     store: Store,
+    config: Config,
 }
 
 impl InventoryPolicy {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, config: Config) -> Self {
+        Self { store, config }
+    }
+
+    /// A machine installed on its disks just deployed: its next boot is its disk, set over
+    /// AMT before the installer's `deployed` call is answered (so before it reboots). Should
+    /// that fail, the netboot server still sends it to its disk (the `LocalDisk` decision);
+    /// the returned line says which happened.
+    async fn boot_from_disk(&self, hostname: &str) -> String {
+        let target = [hostname.to_string()];
+        let config = self.config.clone();
+        // The board workflows' futures are not provably `Send` (rustc cannot see through
+        // their higher-ranked closures), and a policy's futures must be: the call runs on a
+        // blocking thread of this runtime instead.
+        let runtime = tokio::runtime::Handle::current();
+        let outcome = tokio::task::spawn_blocking(move || {
+            runtime.block_on(crate::boot::boot(&config, BootDevice::Disk, false, &target, &Silent))
+        })
+        .await
+        .map_err(|e| Error::Netboot(format!("setting the boot device: {e}")))
+        .and_then(|r| r);
+        let failed = match outcome {
+            Ok(report) => match report.hosts.into_iter().next().map(|h| h.outcome) {
+                Some(HostOutcome::Ok(_)) => {
+                    return format!("{hostname}: next boot set to disk over AMT");
+                }
+                Some(HostOutcome::Failed { error }) => error.message,
+                None => "no such board".to_string(),
+            },
+            Err(e) => e.to_string(),
+        };
+        format!(
+            "{hostname}: the next boot could not be set to disk over AMT ({failed}); the netboot server sends it to its disk instead"
+        )
     }
 }
 
@@ -149,9 +184,21 @@ impl BootPolicy for InventoryPolicy {
                 .record_boot(event.mac, report, moves_to, ends_boot(&event.stage))
                 .await
                 .map_err(|e| PolicyError(Box::new(e)))?;
-            Ok(recorded
-                .moved_to
-                .map(|to| format!("inventory: {} is {}", recorded.hostname, to.as_str())))
+            let Some(to) = recorded.moved_to else {
+                return Ok(None);
+            };
+            let mut note = format!("inventory: {} is {}", recorded.hostname, to.as_str());
+            if to == MachineState::Deployed {
+                let machine = self
+                    .store
+                    .machine_by_mac(event.mac)
+                    .await
+                    .map_err(|e| PolicyError(Box::new(e)))?;
+                if machine.is_some_and(|m| m.storage.is_some_and(|s| s != Storage::Diskless)) {
+                    note = format!("{note}; {}", self.boot_from_disk(&recorded.hostname).await);
+                }
+            }
+            Ok(Some(note))
         })
     }
 }
@@ -197,7 +244,7 @@ impl Service {
             None
         };
         let policy: Arc<dyn BootPolicy> = match &store {
-            Some(store) => Arc::new(InventoryPolicy::new(store.clone())),
+            Some(store) => Arc::new(InventoryPolicy::new(store.clone(), config.clone())),
             None => Arc::new(ConfigPolicy::new(&netboot)),
         };
         let server = Netboot::bind(netboot, policy).await.map_err(|e| {

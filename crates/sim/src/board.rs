@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use metal_types::{BootDevice, MacAddr};
 use tokio::sync::{broadcast, mpsc, watch};
@@ -13,7 +13,7 @@ use crate::boot_settings::default_boot_settings;
 use crate::config::SimConfig;
 use crate::digest::AuthState;
 use crate::events::{BootRecord, RequestRecord, SimEvent};
-use crate::identity::Identity;
+use crate::identity::{Hardware, Identity};
 use crate::machine::{Effect, Machine, RV_IN_USE};
 use crate::render::{EnumerationMode, Instance};
 use crate::sol::boot::HostInfo;
@@ -155,7 +155,15 @@ impl Board {
         cfg: Arc<SimConfig>,
         events: broadcast::Sender<SimEvent>,
     ) -> (Self, mpsc::UnboundedReceiver<HostInput>) {
-        let id = Identity::derive(cfg.seed, index);
+        let mut id = Identity::derive(cfg.seed, index);
+        // A QEMU board is the VM it runs, and starts without power like a box just cabled.
+        let power = match &cfg.qemu {
+            Some(q) => {
+                id.hardware = Hardware::of_vm(q.memory_mib, q.disks, index);
+                8
+            }
+            None => 2,
+        };
         let (host, inputs) = mpsc::unbounded_channel();
         // amt-protocol.md §2a "Enabling SOL": 32771 = IDE-R and SOL on; 32768 = both off.
         let enabled_state = if cfg.sol_enabled { 32771 } else { 32768 };
@@ -171,7 +179,7 @@ impl Board {
             console: Console::default(),
             host,
             state: Mutex::new(BoardState {
-                machine: Machine::new(),
+                machine: Machine::with_power(power),
                 boot_settings: default_boot_settings(),
                 redirection: (enabled_state, true),
                 sol_sessions: 0,
@@ -196,23 +204,66 @@ impl Board {
         st
     }
 
-    /// Turns state-machine effects into events (and clears the boot options on a boot, as
-    /// firmware does after one boot).
+    /// Turns state-machine effects into events and the host's inputs (and clears the boot
+    /// options on a boot, as firmware does after one boot).
     pub(crate) fn apply(&self, st: &mut BoardState, effects: impl IntoIterator<Item = Effect>) {
+        self.emit(st, effects, true);
+    }
+
+    /// The host rebooted by itself: the boot uses (and consumes) the override like any
+    /// other, and is logged; returns the device it boots from.
+    pub(crate) fn host_rebooted(&self) -> BootDevice {
+        let mut st = self.lock();
+        let record = st.machine.host_boot(SystemTime::now());
+        self.emit(
+            &mut st,
+            [Effect::Boot {
+                record,
+                cold: false,
+            }],
+            false,
+        );
+        record.device
+    }
+
+    /// The host powered itself off (or died): the board shows power off.
+    pub(crate) fn host_stopped(&self) {
+        let mut st = self.lock();
+        let effect = st.machine.set_power(8);
+        self.emit(&mut st, effect, false);
+    }
+
+    /// [`Board::apply`]; `tell_host` false for what the host itself did.
+    fn emit(
+        &self,
+        st: &mut BoardState,
+        effects: impl IntoIterator<Item = Effect>,
+        tell_host: bool,
+    ) {
+        let effects: Vec<Effect> = effects.into_iter().collect();
+        // Power coming on with a boot is one input to the host: the boot.
+        let booting = effects.iter().any(|e| matches!(e, Effect::Boot { .. }));
         for effect in effects {
             // The host task only goes away at shutdown, so sends to it cannot matter then.
             let event = match effect {
                 Effect::Power { from, to } => {
                     self.console.power(to == 2);
-                    let _ = self.host.send(HostInput::Power(to == 2));
+                    if tell_host && !(to == 2 && booting) {
+                        let _ = self.host.send(HostInput::Power(to == 2));
+                    }
                     SimEvent::Power {
                         ip: self.ip,
                         from,
                         to,
                     }
                 }
-                Effect::Boot(record) => {
-                    let _ = self.host.send(HostInput::Boot(record.device));
+                Effect::Boot { record, cold } => {
+                    if tell_host {
+                        let _ = self.host.send(HostInput::Boot {
+                            device: record.device,
+                            cold,
+                        });
+                    }
                     st.boot_settings = default_boot_settings();
                     SimEvent::Boot {
                         ip: self.ip,

@@ -6,6 +6,8 @@ use std::net::Ipv4Addr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::qemu::QemuBoards;
+
 /// The firmware generation a simulated board pretends to be.
 ///
 /// The profile decides the version strings (`Server:` header, `CIM_SoftwareIdentity`,
@@ -169,6 +171,9 @@ pub struct SimConfig {
     pub sol_enabled: bool,
     /// What some boards report instead of their identity's values.
     pub reports: ReportsByBoard,
+    /// Back every board's host with a QEMU VM (see [`QemuBoards`]) instead of the simulated
+    /// console; such boards start powered off.
+    pub qemu: Option<QemuBoards>,
 }
 
 impl Default for SimConfig {
@@ -194,6 +199,7 @@ impl Default for SimConfig {
             boot_output_delay: Duration::from_millis(1500),
             sol_enabled: true,
             reports: Default::default(),
+            qemu: None,
         }
     }
 }

@@ -119,6 +119,13 @@ pub enum SimEvent {
         /// The requested DMTF power state.
         requested: u16,
     },
+    /// What the VM of a QEMU board did (started, stopped by itself, could not start).
+    Vm {
+        /// Board address.
+        ip: Ipv4Addr,
+        /// What happened, in words.
+        note: String,
+    },
 }
 
 impl fmt::Display for SimEvent {
@@ -162,6 +169,7 @@ impl fmt::Display for SimEvent {
                 f,
                 "{ip} power change to {requested} refused: a SOL session is open"
             ),
+            Self::Vm { ip, note } => write!(f, "{ip} {note}"),
         }
     }
 }
@@ -230,6 +238,14 @@ mod tests {
         assert_eq!(
             closed.to_string(),
             "127.0.10.5 sol session closed: closed by the client (5 bytes typed, 1200 bytes printed)"
+        );
+        let vm = SimEvent::Vm {
+            ip,
+            note: "VM stopped by itself: guest-shutdown".into(),
+        };
+        assert_eq!(
+            vm.to_string(),
+            "127.0.10.5 VM stopped by itself: guest-shutdown"
         );
     }
 }

@@ -7,6 +7,8 @@
 
 use metal_types::MacAddr;
 
+use crate::qemu::Disks;
+
 /// Chassis maker and model (CIM_Chassis), also printed by the host's BIOS banner.
 pub(crate) const SYSTEM_MAKER: &str = "Intel(R) Client Systems";
 pub(crate) const SYSTEM_MODEL: &str = "NUC9V7QNX";
@@ -30,6 +32,8 @@ pub(crate) enum DiskKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Disk {
     pub kind: DiskKind,
+    /// `CIM_PhysicalPackage.Manufacturer`.
+    pub maker: &'static str,
     pub model: &'static str,
     pub serial: String,
     /// Capacity in kilobytes (1000 bytes), the unit of `CIM_MediaAccessDevice.MaxMediaSize`.
@@ -137,6 +141,10 @@ impl Hardware {
     fn for_index(index: usize, st: &mut u64) -> Self {
         let mut disk = |kind, model, size_kb| Disk {
             kind,
+            maker: match kind {
+                DiskKind::Hdd => "Western Digital",
+                DiskKind::Ssd => "Samsung",
+            },
             model,
             serial: format!("{:012X}", mix(st) >> 16),
             size_kb,
@@ -158,6 +166,31 @@ impl Hardware {
                     .map(|_| disk(DiskKind::Ssd, "Samsung SSD 860 EVO 1TB", 976_762_584))
                     .collect(),
             },
+        }
+    }
+}
+
+impl Hardware {
+    /// The hardware of a QEMU board's VM: one DIMM of its memory and its disks, named the
+    /// way QEMU names its emulated drives ("QEMU HARDDISK"; "SSD" in the model is what tells
+    /// an SSD in the inventory), serials unique per board.
+    pub(crate) fn of_vm(memory_mib: u32, disks: Disks, index: usize) -> Self {
+        let (kind, model) = if disks.ssd {
+            (DiskKind::Ssd, "QEMU SSD")
+        } else {
+            (DiskKind::Hdd, "QEMU HARDDISK")
+        };
+        Self {
+            dimms: vec![u64::from(memory_mib) << 20],
+            disks: (0..disks.count)
+                .map(|i| Disk {
+                    kind,
+                    maker: "QEMU",
+                    model,
+                    serial: format!("QM{index:08X}{i:02}"),
+                    size_kb: disks.bytes / 1000,
+                })
+                .collect(),
         }
     }
 }

@@ -37,6 +37,7 @@ mod http;
 mod identity;
 mod listener;
 mod machine;
+mod qemu;
 mod render;
 mod reports;
 mod sim;
@@ -51,6 +52,7 @@ pub use board::{BoardHandle, Fault, SolFault};
 pub use config::{Profile, ProfileParseError, Reports, ReportsByBoard, SimConfig};
 pub use events::{BootRecord, RequestRecord, SimEvent, SimStats, SolAuth};
 pub use http::MAX_BODY;
+pub use qemu::{Disks, Firmware, MAX_DISKS, QemuBoards};
 pub use sim::Sim;
 pub use wsman::{Operation, ParseError, WsmanRequest, parse_request};
 pub use xml::{Element, XmlError};
@@ -69,6 +71,14 @@ pub enum SimError {
     /// The configuration cannot work.
     #[error("invalid simulator configuration: {0}")]
     Config(String),
+    /// A QEMU board cannot be set up (its tap, its disks).
+    #[error("QEMU board {ip}: {reason}")]
+    Qemu {
+        /// The board.
+        ip: Ipv4Addr,
+        /// What failed.
+        reason: String,
+    },
     /// A board's TLS certificate could not be made.
     #[error("cannot create the TLS certificate of {ip}: {reason}")]
     Tls {

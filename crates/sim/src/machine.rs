@@ -46,6 +46,8 @@ pub(crate) const BOOT_CONFIG_ID: &str = "Intel(r) AMT: Boot Configuration 0";
 struct Transition {
     target: u16,
     boots: bool,
+    /// The boot follows power off (power on, power cycle) rather than a reset.
+    cold: bool,
     until: Instant,
     until_wall: SystemTime,
 }
@@ -54,7 +56,7 @@ struct Transition {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Effect {
     Power { from: u16, to: u16 },
-    Boot(BootRecord),
+    Boot { record: BootRecord, cold: bool },
 }
 
 /// Power and boot state of one host.
@@ -70,10 +72,10 @@ pub(crate) struct Machine {
 }
 
 impl Machine {
-    /// A host that is on, with no override pending.
-    pub(crate) fn new() -> Self {
+    /// A host in DMTF power state `power`, with no override pending.
+    pub(crate) fn with_power(power: u16) -> Self {
         Self {
-            power: 2,
+            power,
             transition: None,
             role_next: false,
             source: None,
@@ -125,9 +127,17 @@ impl Machine {
             effects.push(Effect::Power { from, to: t.target });
         }
         if t.boots {
-            effects.push(Effect::Boot(self.boot(t.until_wall)));
+            effects.push(Effect::Boot {
+                record: self.boot(t.until_wall),
+                cold: t.cold,
+            });
         }
         effects
+    }
+
+    /// A boot the host started itself (its OS rebooted): like any boot, it uses the override.
+    pub(crate) fn host_boot(&mut self, time: SystemTime) -> BootRecord {
+        self.boot(time)
     }
 
     /// The host comes up: use the override if complete, then forget it either way.
@@ -176,10 +186,12 @@ impl Machine {
             _ => return (RV_OK, None),
         };
         let boots = target == 2 && self.power != 4;
+        let cold = value == 5 || self.power != 2;
         let until = now + window;
         self.transition = Some(Transition {
             target,
             boots,
+            cold,
             until,
             until_wall: SystemTime::now() + window,
         });
@@ -232,7 +244,7 @@ mod tests {
     #[test]
     fn off_waits_for_the_window_and_refuses_a_second_change() {
         let t0 = Instant::now();
-        let mut m = Machine::new();
+        let mut m = Machine::with_power(2);
         assert_eq!(m.request(8, t0, W), (RV_OK, Some(t0 + W)));
         assert_eq!(m.power(), 2);
         assert_eq!(m.request(2, t0, W).0, RV_BUSY);
@@ -244,7 +256,7 @@ mod tests {
     #[test]
     fn override_needs_role_and_source_and_lasts_one_boot() {
         let t0 = Instant::now();
-        let mut m = Machine::new();
+        let mut m = Machine::with_power(2);
         assert_eq!(m.change_boot_order(Some(SOURCE_PXE)), RV_OK);
         assert_eq!(m.next_boot(), None);
         assert_eq!(m.set_boot_config_role(Some(BOOT_CONFIG_ID), "1"), RV_OK);

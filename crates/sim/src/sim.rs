@@ -13,7 +13,14 @@ use crate::board::{Board, BoardHandle};
 use crate::config::SimConfig;
 use crate::events::{SimEvent, SimStats};
 use crate::listener::{self, Service};
+use crate::qemu::vm::VmFiles;
+use crate::qemu::{self, Firmware, QemuBoards};
 use crate::sol::host;
+
+/// The memory a QEMU board may have: enough for Xen and a Dom0, at most what a desktop
+/// board holds.
+const MIN_VM_MIB: u32 = 128;
+const MAX_VM_MIB: u32 = 128 * 1024;
 
 /// Capacity of the event channel; slow receivers miss the oldest events.
 const EVENT_CAPACITY: usize = 16_384;
@@ -29,6 +36,8 @@ pub struct Sim {
     events: broadcast::Sender<SimEvent>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// The taps of QEMU boards, removed once their VMs are gone.
+    taps: Vec<String>,
 }
 
 impl std::fmt::Debug for Sim {
@@ -85,7 +94,12 @@ impl Sim {
             events,
             shutdown,
             tasks: Vec::new(),
+            taps: Vec::new(),
         };
+        let qemu = cfg.qemu.clone().map(Arc::new);
+        if let Some(q) = &qemu {
+            check_qemu(q)?;
+        }
         for i in 0..count {
             let ip = Ipv4Addr::from(first + i);
             let (board, inputs) = Board::new(i as usize, ip, Arc::clone(&cfg), sim.events.clone());
@@ -100,11 +114,30 @@ impl Sim {
                 ports.push((cfg.tls_port, (Service::Wsman, true)));
                 ports.push((cfg.sol_tls_port, (Service::Sol, true)));
             }
-            sim.tasks.push(tokio::spawn(host::run(
-                Arc::clone(&board),
-                inputs,
-                sim.shutdown.subscribe(),
-            )));
+            match &qemu {
+                Some(q) => {
+                    let tap = match prepare_vm(q, ip).await {
+                        Ok(tap) => tap,
+                        Err(reason) => {
+                            sim.stop().await;
+                            return Err(SimError::Qemu { ip, reason });
+                        }
+                    };
+                    sim.taps.push(tap.clone());
+                    sim.tasks.push(tokio::spawn(qemu::host::run(
+                        Arc::clone(&board),
+                        Arc::clone(q),
+                        tap,
+                        inputs,
+                        sim.shutdown.subscribe(),
+                    )));
+                }
+                None => sim.tasks.push(tokio::spawn(host::run(
+                    Arc::clone(&board),
+                    inputs,
+                    sim.shutdown.subscribe(),
+                ))),
+            }
             for (port, kind) in ports {
                 let addr = SocketAddr::from((ip, port));
                 let bound = match listener::bind(addr) {
@@ -173,5 +206,34 @@ impl Sim {
         for task in self.tasks.drain(..) {
             let _ = task.await;
         }
+        if let Some(q) = self.boards.first().and_then(|b| b.cfg.qemu.as_ref()) {
+            for tap in self.taps.drain(..) {
+                // A tap that cannot be removed is replaced by the next run's.
+                let _ = qemu::tap::remove(q, &tap).await;
+            }
+        }
     }
+}
+
+/// The QEMU settings a board cannot run without.
+fn check_qemu(q: &QemuBoards) -> Result<(), SimError> {
+    if !(MIN_VM_MIB..=MAX_VM_MIB).contains(&q.memory_mib) {
+        return Err(SimError::Config(format!(
+            "a QEMU board's memory must be {MIN_VM_MIB} to {MAX_VM_MIB} MiB, not {}",
+            q.memory_mib
+        )));
+    }
+    if q.firmware == Firmware::Uefi && !q.ovmf.is_file() {
+        return Err(SimError::Config(format!(
+            "UEFI boards need OVMF at {} (Debian package ovmf)",
+            q.ovmf.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The board's disks and tap.
+async fn prepare_vm(q: &QemuBoards, ip: Ipv4Addr) -> Result<String, String> {
+    VmFiles::new(q, ip).prepare(q)?;
+    qemu::tap::create(q, ip).await
 }

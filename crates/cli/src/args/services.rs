@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use clap_complete::Shell;
-use metal_sim::Profile;
+use metal_sim::{Disks, Firmware, Profile};
 
 #[derive(Debug, Args)]
 pub struct SimArgs {
@@ -49,6 +49,30 @@ pub struct SimArgs {
     /// Print boots and power changes only, not every request.
     #[arg(long)]
     pub quiet: bool,
+    /// Back every board with a QEMU VM: power runs the VM, the one-shot boot setting picks
+    /// network or disk, SOL is its serial port, the inventory is its memory, disks and MAC.
+    /// The boards start powered off.
+    #[arg(long, requires = "bridge")]
+    pub qemu: bool,
+    /// (--qemu) The bridge each board's tap joins.
+    #[arg(long, requires = "qemu")]
+    pub bridge: Option<String>,
+    /// (--qemu) The network namespace of the bridge; the VMs run there.
+    #[arg(long, requires = "qemu")]
+    pub netns: Option<String>,
+    /// (--qemu) Each board's disks: COUNTxSIZE[:ssd] (4x8G, 2x4G:ssd) or 0.
+    #[arg(long, requires = "qemu", default_value = "0")]
+    pub disks: Disks,
+    /// (--qemu) Each VM's memory in MiB.
+    #[arg(long, requires = "qemu", default_value_t = 1024)]
+    pub memory: u32,
+    /// (--qemu) bios (SeaBIOS) or uefi (OVMF).
+    #[arg(long, requires = "qemu", default_value = "bios")]
+    pub firmware: Firmware,
+    /// (--qemu) Where disk images, QEMU logs and monitor sockets go; disks found there are
+    /// kept. Default: $METAL_CACHE/sim (/var/cache/metal/sim).
+    #[arg(long, requires = "qemu")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

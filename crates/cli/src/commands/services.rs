@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use metal_ops::Error;
 use metal_ops::netboot::Service;
-use metal_sim::{Fault, ReportsByBoard, Sim, SimConfig, SimEvent};
+use metal_sim::{Fault, QemuBoards, ReportsByBoard, Sim, SimConfig, SimEvent};
 use metal_types::{Document, ExitCode};
 use serde::Serialize;
 use tokio::signal::unix::{SignalKind, signal};
@@ -174,6 +174,7 @@ pub async fn sim(ctx: &Ctx, args: SimArgs) -> Result<i32, Error> {
         page_size: args.page_size.max(1),
         boot_output_delay: Duration::from_millis(args.boot_output_ms),
         sol_enabled: !args.sol_disabled,
+        qemu: qemu_boards(&args),
         ..SimConfig::default()
     };
     // Each board holds two listeners plus its connections.
@@ -220,4 +221,19 @@ pub async fn sim(ctx: &Ctx, args: SimArgs) -> Result<i32, Error> {
     )?;
     sim.shutdown().await;
     Ok(ExitCode::OK)
+}
+
+/// `--qemu` and its settings.
+fn qemu_boards(args: &SimArgs) -> Option<QemuBoards> {
+    let bridge = args.bridge.as_ref().filter(|_| args.qemu)?;
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| metal_ops::image::cache_dir().join("sim"));
+    let mut boards = QemuBoards::new(bridge.clone(), dir);
+    boards.netns = args.netns.clone();
+    boards.disks = args.disks;
+    boards.memory_mib = args.memory;
+    boards.firmware = args.firmware;
+    Some(boards)
 }

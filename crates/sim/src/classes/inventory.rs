@@ -6,7 +6,7 @@
 
 use super::build::{epr, inst, t};
 use crate::board::{Board, BoardState};
-use crate::identity::{BIOS_VERSION, BOARD_MODEL, CPU, DiskKind, SYSTEM_MAKER, SYSTEM_MODEL};
+use crate::identity::{BIOS_VERSION, BOARD_MODEL, CPU, SYSTEM_MAKER, SYSTEM_MODEL};
 use crate::render::{Instance, Value};
 
 /// CIM_ComputerSystemPackage: chassis -> computer system, with the PlatformGUID.
@@ -79,10 +79,7 @@ pub(crate) fn card(b: &Board, _: &BoardState) -> Vec<Instance> {
 pub(crate) fn physical_packages(b: &Board, st: &BoardState) -> Vec<Instance> {
     let mut out = card(b, st);
     for (i, disk) in b.id.hardware.disks.iter().enumerate() {
-        let maker = match disk.kind {
-            DiskKind::Hdd => "Western Digital",
-            DiskKind::Ssd => "Samsung",
-        };
+        let maker = disk.maker;
         out.push(inst(
             "CIM_PhysicalPackage",
             vec![

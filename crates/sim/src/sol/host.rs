@@ -56,7 +56,7 @@ pub(crate) async fn run(
                     (HostInput::Power(true), State::Off { resume }) => {
                         State::Up(resume.unwrap_or_else(|| fresh(BootDevice::Disk)))
                     }
-                    (HostInput::Boot(device), _) => {
+                    (HostInput::Boot { device, .. }, _) => {
                         let script = info.script(device);
                         let total: u32 = script.iter().map(|(w, _)| *w).sum();
                         let delay = board.cfg.boot_output_delay;

@@ -8,8 +8,9 @@ use metal_types::BootDevice;
 pub(crate) enum HostInput {
     /// The power state became on (true) or off, asleep or hibernating (false).
     Power(bool),
-    /// The firmware boots from this device.
-    Boot(BootDevice),
+    /// The firmware boots from `device`; `cold` after power was off (power on, power cycle),
+    /// else a warm reset.
+    Boot { device: BootDevice, cold: bool },
     /// Keystrokes from a SOL client.
     Keys(Vec<u8>),
 }
