@@ -54,7 +54,13 @@ impl InventoryPolicy {
         // blocking thread of this runtime instead.
         let runtime = tokio::runtime::Handle::current();
         let outcome = tokio::task::spawn_blocking(move || {
-            runtime.block_on(crate::boot::boot(&config, BootDevice::Disk, false, &target, &Silent))
+            runtime.block_on(crate::boot::boot(
+                &config,
+                BootDevice::Disk,
+                false,
+                &target,
+                &Silent,
+            ))
         })
         .await
         .map_err(|e| Error::Netboot(format!("setting the boot device: {e}")))

@@ -4,7 +4,9 @@
 //! QMP's `system_reset`, into an exit (the SHUTDOWN event says which); `bootindex` on a
 //! device sets the firmware's boot order, lowest first, and devices without one come after;
 //! `-nodefaults` leaves out the default NIC, serial and monitor so only what is listed here
-//! exists; `-chardev stdio,signal=off` keeps a Ctrl-C typed over SOL a keystroke instead of
+//! exists; `-machine graphics=off` (what `-nographic` implies) tells SeaBIOS, through the
+//! `etc/sercon-port` fw_cfg file, to mirror its console and option ROMs' (iPXE's) onto the
+//! serial port, since there is no screen; `-chardev stdio,signal=off` keeps a Ctrl-C typed over SOL a keystroke instead of
 //! a signal to QEMU.
 
 use std::net::Ipv4Addr;
@@ -86,6 +88,8 @@ pub(crate) fn command(
     .arg("-m")
     .arg(boards.memory_mib.to_string())
     .args([
+        "-machine",
+        "graphics=off",
         "-nodefaults",
         "-no-user-config",
         "-display",
