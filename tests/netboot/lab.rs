@@ -175,6 +175,25 @@ impl Lab {
         }
     }
 
+    /// Asks the process started as `label` to stop (SIGTERM, by its PID) and waits up to
+    /// `patience` for it, then kills it: for processes that clean up after themselves.
+    pub fn terminate(&mut self, label: &str, patience: Duration) {
+        if let Some((_, child)) = self.children.iter_mut().find(|(l, _)| l == label) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let start = Instant::now();
+            while start.elapsed() < patience {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Stops the process started as `label` (by its PID) and waits for it.
     pub fn stop(&mut self, label: &str) {
         if let Some((_, child)) = self.children.iter_mut().find(|(l, _)| l == label) {
@@ -369,6 +388,16 @@ impl Drop for Lab {
             }
         }
         for ns in self.extra_ns.iter().chain(std::iter::once(&self.ns)) {
+            // What the killed processes started in the lab's namespaces (a simulator's VMs)
+            // is the lab's too.
+            let pids = Command::new("ip").args(["netns", "pids", ns]).output();
+            for pid in pids
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default()
+                .split_whitespace()
+            {
+                let _ = Command::new("kill").args(["-KILL", pid]).status();
+            }
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
     }

@@ -14,6 +14,7 @@
 
 mod assets;
 mod dom0;
+mod flow;
 mod lab;
 
 use std::net::Ipv4Addr;

@@ -6,11 +6,14 @@
 //! - `METAL_CONFIG` = `DIR/config.toml`, which does not exist unless the test writes it
 //!   ([`Metal::config_file`]);
 //! - `METAL_SECRETS` = `DIR/secrets.toml`, likewise ([`Metal::secrets_file`]);
-//! - `METAL_PROFILES` = the repository's `hardware-profiles/` ([`profiles_dir`]);
+//! - `METAL_PROFILES` = the repository's `hardware-profiles/` ([`profiles_dir`]), or the
+//!   test's own ([`Metal::profiles`]);
 //! - `METAL_AMT_PASSWORD` only when the test gives one ([`Metal::password`]);
 //! - `XDG_CONFIG_HOME` and `XDG_DATA_HOME` inside `DIR`, so nothing of the user's own
 //!   configuration, known-hosts file or inventory is read or written;
 //! - no other `METAL_*` variable of the environment the tests were started in.
+//!
+//! With [`Metal::netns`], every command runs in a network namespace (`ip netns exec`).
 //!
 //! Commands return `(exit code, stdout, stderr)` ([`Metal::run`]) or the exit code and the
 //! parsed `--json` document ([`Metal::json`]); [`MetalCommand`] adds per-command environment,
@@ -38,6 +41,8 @@ pub struct Metal {
     dir: TempDir,
     password: Option<String>,
     inventory: bool,
+    profiles: PathBuf,
+    netns: Option<String>,
 }
 
 impl Metal {
@@ -49,7 +54,21 @@ impl Metal {
             dir: tempfile::tempdir().expect("temporary directory"),
             password: None,
             inventory: true,
+            profiles: profiles_dir(),
+            netns: None,
         }
+    }
+
+    /// Hardware profiles from `dir` instead of the repository's.
+    pub fn profiles(mut self, dir: impl Into<PathBuf>) -> Metal {
+        self.profiles = dir.into();
+        self
+    }
+
+    /// Every command runs in network namespace `ns`.
+    pub fn netns(mut self, ns: &str) -> Metal {
+        self.netns = Some(ns.to_string());
+        self
     }
 
     /// Every command gets `password` in `METAL_AMT_PASSWORD`.
@@ -92,7 +111,14 @@ impl Metal {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = Command::new(&self.bin);
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&self.bin);
+                c
+            }
+            None => Command::new(&self.bin),
+        };
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("METAL_") {
                 cmd.env_remove(name);
@@ -103,7 +129,7 @@ impl Metal {
         }
         cmd.env("METAL_CONFIG", self.config_file())
             .env("METAL_SECRETS", self.secrets_file())
-            .env("METAL_PROFILES", profiles_dir())
+            .env("METAL_PROFILES", &self.profiles)
             .env("XDG_CONFIG_HOME", self.dir().join("xdg-config"))
             .env("XDG_DATA_HOME", self.dir().join("xdg-data"));
         if let Some(password) = &self.password {

@@ -46,6 +46,10 @@ pub struct SimArgs {
     /// Give one board N instances of CLASS (copies of its first): ADDRESS:CLASS=N.
     #[arg(long = "copies", value_name = "ADDRESS:CLASS=N")]
     pub copies: Vec<String>,
+    /// Seed of the boards' identities (UUID, serial numbers, MAC, digest realm): simulators
+    /// run side by side need different seeds for their boards to differ.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Print boots and power changes only, not every request.
     #[arg(long)]
     pub quiet: bool,

@@ -175,6 +175,7 @@ pub async fn sim(ctx: &Ctx, args: SimArgs) -> Result<i32, Error> {
         boot_output_delay: Duration::from_millis(args.boot_output_ms),
         sol_enabled: !args.sol_disabled,
         qemu: qemu_boards(&args),
+        seed: args.seed,
         ..SimConfig::default()
     };
     // Each board holds two listeners plus its connections.
