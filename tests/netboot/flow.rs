@@ -288,3 +288,83 @@ fn l_enroll_boot_brings_qemu_boards_to_deployed_dom0_hosts() {
         lab.terminate(&format!("sim-{}", board.amt), Duration::from_secs(30));
     }
 }
+
+#[test]
+#[ignore = "end-to-end: needs root, QEMU, debootstrap and .ci/netboot-deps.sh; run with --ignored"]
+fn m_an_installer_that_dies_mid_install_ends_broken_naming_its_last_step() {
+    lab::require_root();
+    images();
+    let mut lab = Lab::new("m");
+    let profiles = lab.dir.path().join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    let (name, text) = PROFILES[0];
+    std::fs::write(profiles.join(format!("{name}.toml")), text).unwrap();
+    let metal = Metal::new(env!("CARGO_BIN_EXE_metal"))
+        .password(PASSWORD)
+        .netns(&lab.ns)
+        .profiles(&profiles);
+    let netboot = lab.dir.path().join("netboot.toml");
+    std::fs::write(&netboot, config(&lab, "")).unwrap();
+    lab.advertise_router();
+    // Silence for 90 s while provisioning is death (the default is 30 minutes).
+    let mut serve = metal
+        .command([
+            "serve",
+            "--inventory",
+            "--provision-timeout",
+            "90",
+            "--config",
+        ])
+        .into_command();
+    serve.arg(&netboot).env("METAL_LOG", "metal_netboot=info");
+    let server = lab.spawn("metal-serve", serve);
+    wait_for(&server, "ready ", Duration::from_secs(20)).expect("metal serve did not start");
+    let mut sim = metal
+        .command([
+            "sim", "--qemu", "--bridge", "br0", "--boards", "1", "--quiet",
+        ])
+        .into_command();
+    sim.args(["--first-ip", RAID10.amt, "--disks", RAID10.disks])
+        .arg("--dir")
+        .arg(lab.dir.path().join("vms"));
+    let sim_log = lab.spawn("sim", sim);
+    wait_for(&sim_log, "ready ", Duration::from_secs(20)).expect("metal sim did not start");
+
+    let (code, out, err) = metal.run(&[
+        "enroll",
+        "127.0.30.1",
+        "--rack",
+        "q02",
+        "--pool",
+        "10.99.0.64/27",
+        "--boot",
+    ]);
+    assert_eq!(code, 0, "enroll --boot: {out}{err}");
+    let host = machine(&metal, RAID10.amt)["hostname"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The power goes once the array is being built: the installer dies without a word, in
+    // the middle of a step.
+    wait_for(&server, "install/array", DOM0_BOOT).expect("the installer reached the array");
+    let (code, out, err) = metal.run(&["power", "off", &host]);
+    assert_eq!(code, 0, "power off: {out}{err}");
+    wait_for(&sim_log, "VM stopped (power off)", Duration::from_secs(30)).unwrap();
+
+    settle(&metal, Duration::from_secs(200));
+    let m = machine(&metal, RAID10.amt);
+    assert_eq!(m["state"], "broken", "{m}");
+    let expected = format!("inventory: {host} is broken: no word from the machine for ");
+    wait_for(&server, &expected, Duration::from_secs(10)).expect("the server says so");
+    let (code, events, err) = metal.run(&["events", &host]);
+    assert_eq!(code, 0, "{err}");
+    let last = events.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("provisioning -> broken")
+            && last.contains("no word from the machine")
+            && last.contains("; last: boot event start: install/"),
+        "the last event names the silence and the last step: {events}"
+    );
+    assert!(!events.contains("-> deployed"), "never deployed: {events}");
+    lab.terminate("sim", Duration::from_secs(30));
+}

@@ -146,4 +146,85 @@ impl Store {
         tx.commit().await.map_err(db("committing the boot event"))?;
         Ok(BootRecorded { hostname, moved_to })
     }
+
+    /// Moves every provisioning machine that has logged nothing for `idle_ms` to broken:
+    /// an installer that was killed, lost its power or hung never reports a failure itself.
+    /// Its boot's grant ends with it (a late callback changes nothing), and the reason names
+    /// the silence and the last thing the machine did. One transaction per machine, each
+    /// re-checking the state, so a report that lands meanwhile wins.
+    pub async fn expire_provisioning(&self, idle_ms: u64) -> Result<Vec<Expired>, Error> {
+        let db = |what: &str| Error::db(format!("{}: {what}", self.url()));
+        let now = crate::store::now_ms();
+        let cutoff = now.saturating_sub(i64::try_from(idle_ms).unwrap_or(i64::MAX));
+        let rows = sqlx::query(
+            "SELECT m.id AS id, m.hostname AS hostname, MAX(e.at_ms) AS last_ms \
+             FROM machines m JOIN events e ON e.machine_id = m.id \
+             WHERE m.state = 'provisioning' GROUP BY m.id, m.hostname HAVING MAX(e.at_ms) < $1",
+        )
+        .bind(cutoff)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("looking for silent provisioning machines"))?;
+        let mut expired = Vec::new();
+        for row in rows {
+            let (id, hostname): (i64, String) = (get(&row, "id")?, get(&row, "hostname")?);
+            let last_ms: i64 = get(&row, "last_ms")?;
+            let mut tx = self.begin_allocation().await?;
+            let last = sqlx::query(
+                "SELECT reason FROM events WHERE machine_id = $1 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("reading the last event"))?
+            .map(|r| get::<String>(&r, "reason"))
+            .transpose()?
+            .unwrap_or_default();
+            let moved = sqlx::query(
+                "UPDATE machines SET state = 'broken', updated_ms = $1 \
+                 WHERE id = $2 AND state = 'provisioning' \
+                 AND NOT EXISTS (SELECT 1 FROM events WHERE machine_id = $2 AND at_ms >= $3)",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("marking a silent machine broken"))?
+            .rows_affected();
+            if moved == 0 {
+                continue;
+            }
+            sqlx::query("DELETE FROM boot_grants WHERE machine_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("ending the boot grant"))?;
+            let idle_secs = u64::try_from(now - last_ms).unwrap_or(0) / 1000;
+            let reason = format!(
+                "no word from the machine for {idle_secs} s while provisioning (the installer was killed, lost power or hangs); last: {last}"
+            );
+            log_event(
+                &mut tx,
+                id,
+                &hostname,
+                "netboot watchdog",
+                Some(MachineState::Provisioning),
+                Some(MachineState::Broken),
+                &reason,
+            )
+            .await?;
+            tx.commit().await.map_err(db("committing"))?;
+            expired.push(Expired { hostname, reason });
+        }
+        Ok(expired)
+    }
+}
+
+/// A provisioning machine that went silent and is now broken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    pub hostname: String,
+    /// The reason logged with the change.
+    pub reason: String,
 }

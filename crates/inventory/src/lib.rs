@@ -24,7 +24,7 @@ pub mod naming;
 pub mod profiles;
 pub mod store;
 
-pub use boots::{BootGrant, BootRecorded, BootReport};
+pub use boots::{BootGrant, BootRecorded, BootReport, Expired};
 pub use enroll::{EnrollRequest, Enrolled, Outcome};
 pub use error::Error;
 pub use model::{BoardFacts, Event, Guest, Machine, MachineState, Rack, Role, Storage, TlsPin};

@@ -553,3 +553,105 @@ async fn boot_grants_and_reports_are_kept_per_machine() {
         drop_db(kind, &url, store).await;
     }
 }
+
+#[tokio::test]
+async fn silent_provisioning_machines_become_broken_naming_their_last_step() {
+    for (kind, url, _dir) in backends().await {
+        let store = Store::open(&url).await.unwrap();
+        enroll_all(&store, 0..3).await;
+        let names: Vec<String> = store
+            .machines()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.hostname)
+            .collect();
+        for name in &names[..2] {
+            store
+                .set_state(name, MachineState::Provisioning, "test", "PXE boot started")
+                .await
+                .unwrap();
+        }
+        let (talking, silent) = (
+            board(0).hardware.mac.unwrap(),
+            board(1).hardware.mac.unwrap(),
+        );
+        let grant = BootGrant {
+            token_sha256: [7; 32],
+            address: "10.20.0.2".parse().unwrap(),
+            issued_ms: 1,
+        };
+        store.grant_boot(silent, &grant).await.unwrap();
+        assert_eq!(
+            store.expire_provisioning(3_600_000).await.unwrap(),
+            vec![],
+            "{kind}: nobody is silent for an hour"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let step = BootReport {
+            stage: "start",
+            message: "install/array",
+            from: "10.20.0.1".parse().unwrap(),
+        };
+        store.record_boot(talking, step, None, false).await.unwrap();
+        let expired = store.expire_provisioning(300).await.unwrap();
+        assert_eq!(expired.len(), 1, "{kind}: {expired:?}");
+        assert_eq!(expired[0].hostname, names[1], "{kind}");
+        assert!(
+            expired[0]
+                .reason
+                .starts_with("no word from the machine for 0 s while provisioning")
+                && expired[0].reason.ends_with("last: PXE boot started"),
+            "{kind}: {}",
+            expired[0].reason
+        );
+        let state = |i: usize| {
+            let store = &store;
+            let name = names[i].clone();
+            async move { store.machine(&name).await.unwrap().unwrap().state }
+        };
+        assert_eq!(
+            state(0).await,
+            MachineState::Provisioning,
+            "{kind}: it spoke"
+        );
+        assert_eq!(state(1).await, MachineState::Broken, "{kind}");
+        assert_eq!(
+            state(2).await,
+            MachineState::Enrolled,
+            "{kind}: never booted"
+        );
+        assert_eq!(
+            store.boot_grant(silent).await.unwrap(),
+            None,
+            "{kind}: its boot is over"
+        );
+        let last = store.events(Some(&names[1])).await.unwrap().pop().unwrap();
+        assert_eq!(
+            (last.actor.as_str(), last.from, last.to),
+            (
+                "netboot watchdog",
+                Some(MachineState::Provisioning),
+                Some(MachineState::Broken)
+            ),
+            "{kind}"
+        );
+        // A late report from the silent machine changes nothing; expiring again neither.
+        let late = BootReport {
+            stage: "deployed",
+            message: "too late",
+            from: "10.20.0.2".parse().unwrap(),
+        };
+        let recorded = store
+            .record_boot(silent, late, Some(MachineState::Deployed), true)
+            .await
+            .unwrap();
+        assert_eq!(recorded.moved_to, None, "{kind}");
+        assert_eq!(
+            store.expire_provisioning(300).await.unwrap(),
+            vec![],
+            "{kind}"
+        );
+        drop_db(kind, &url, store).await;
+    }
+}

@@ -13,6 +13,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use metal_inventory::{BootGrant, BootReport, Machine, MachineState, Storage, Store};
@@ -226,20 +227,29 @@ pub enum ServiceLog {
     Inventory(String),
 }
 
+/// How long a provisioning machine may stay silent (no boot event, no step) before it is
+/// marked broken, unless `metal serve --provision-timeout` says otherwise. An install takes
+/// minutes; half an hour leaves room for slow disks and a slow mirror.
+pub const DEFAULT_PROVISION_TIMEOUT: Duration = Duration::from_secs(1800);
+
 /// The netboot service, bound and ready.
 pub struct Service {
     server: Netboot,
+    /// With the inventory: the store and how long a provisioning machine may stay silent.
+    watchdog: Option<(Store, Duration)>,
     pub mode: Mode,
     pub addresses: Addresses,
 }
 
 impl Service {
     /// Binds DHCP (or proxyDHCP), TFTP and HTTP from the netboot configuration file; with
-    /// `use_inventory`, boots follow the inventory and events are applied to it.
+    /// `use_inventory`, boots follow the inventory, events are applied to it, and a
+    /// provisioning machine silent for `provision_timeout` becomes broken.
     pub async fn start(
         config: &Config,
         netboot_config: &Path,
         use_inventory: bool,
+        provision_timeout: Duration,
     ) -> Result<Service, Error> {
         let netboot = metal_netboot::Config::load(netboot_config)
             .map_err(|e| Error::Netboot(e.to_string()))?;
@@ -262,40 +272,83 @@ impl Service {
         let addresses = server.addresses();
         Ok(Service {
             server,
+            watchdog: store.map(|s| (s, provision_timeout)),
             mode,
             addresses,
         })
     }
 
-    /// Serves until the service fails or `log` (which hears every event and what it did)
-    /// cannot write.
+    /// Serves until the service fails or `log` (which hears every event, what it did, and
+    /// which silent machines became broken) cannot write.
     pub async fn run(
         self,
         mut log: impl FnMut(ServiceLog) -> std::io::Result<()> + Send,
     ) -> Result<(), Error> {
         let mut events = self.server.events().subscribe();
+        let (expired_tx, mut expired) = tokio::sync::mpsc::unbounded_channel::<String>();
         // Events are kept by the policy before they are accepted; this only shows them, so
         // falling behind loses log lines (counted), never events.
         let shown = async move {
             loop {
-                match events.recv().await {
-                    Ok(Heard { event, note }) => {
-                        log(ServiceLog::Event(event))?;
-                        if let Some(line) = note {
-                            log(ServiceLog::Inventory(line))?;
+                tokio::select! {
+                    heard = events.recv() => match heard {
+                        Ok(Heard { event, note }) => {
+                            log(ServiceLog::Event(event))?;
+                            if let Some(line) = note {
+                                log(ServiceLog::Inventory(line))?;
+                            }
                         }
-                    }
-                    Err(RecvError::Lagged(n)) => log(ServiceLog::Inventory(format!(
-                        "log: {n} boot events arrived faster than they could be shown (all are kept; see `metal events`)"
-                    )))?,
-                    Err(RecvError::Closed) => break,
+                        Err(RecvError::Lagged(n)) => log(ServiceLog::Inventory(format!(
+                            "log: {n} boot events arrived faster than they could be shown (all are kept; see `metal events`)"
+                        )))?,
+                        Err(RecvError::Closed) => break,
+                    },
+                    Some(line) = expired.recv() => log(ServiceLog::Inventory(line))?,
                 }
             }
             std::future::pending::<std::io::Result<()>>().await
         };
+        let watchdog = async move {
+            let Some((store, timeout)) = self.watchdog else {
+                return std::future::pending::<()>().await;
+            };
+            watch_provisioning(&store, timeout, &expired_tx).await
+        };
         tokio::select! {
             r = self.server.run() => r.map_err(|e| Error::Netboot(format!("netboot service stopped: {e}"))),
             r = shown => r.map_err(Error::Output),
+            () = watchdog => Ok(()),
+        }
+    }
+}
+
+/// Every tenth of `timeout` (1 to 30 s), marks broken the provisioning machines silent for
+/// `timeout`, and says so on `lines`; runs until nobody listens.
+async fn watch_provisioning(
+    store: &Store,
+    timeout: Duration,
+    lines: &tokio::sync::mpsc::UnboundedSender<String>,
+) {
+    let idle_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+    let every = (timeout / 10).clamp(Duration::from_secs(1), Duration::from_secs(30));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let said = match store.expire_provisioning(idle_ms).await {
+            Ok(gone) => gone
+                .into_iter()
+                .map(|e| format!("inventory: {} is broken: {}", e.hostname, e.reason))
+                .collect(),
+            // A store that is away is reported and tried again at the next tick.
+            Err(e) => vec![format!(
+                "inventory: cannot check for silent provisioning machines: {e}"
+            )],
+        };
+        for line in said {
+            if lines.send(line).is_err() {
+                return;
+            }
         }
     }
 }

@@ -100,6 +100,11 @@ pub struct ServeArgs {
     /// provisioning machine marks it deployed.
     #[arg(long)]
     pub inventory: bool,
+    /// (--inventory) Seconds a provisioning machine may stay silent (no boot event, no
+    /// installer step) before it is marked broken: an installer that was killed, lost power
+    /// or hangs never reports its own failure.
+    #[arg(long, requires = "inventory", default_value_t = metal_ops::netboot::DEFAULT_PROVISION_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400 * 7))]
+    pub provision_timeout: u64,
 }
 
 /// TFTP server on its own (read-only; blksize, tsize, timeout and windowsize negotiated).

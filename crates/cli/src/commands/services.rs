@@ -26,7 +26,8 @@ async fn stopped() -> Result<(), Error> {
 }
 
 pub async fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32, Error> {
-    let service = Service::start(&ctx.config, &args.config, args.inventory).await?;
+    let timeout = Duration::from_secs(args.provision_timeout);
+    let service = Service::start(&ctx.config, &args.config, args.inventory, timeout).await?;
     let json = ctx.json;
     output::services::serve_ready(
         &mut std::io::stdout(),
