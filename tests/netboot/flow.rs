@@ -356,15 +356,35 @@ fn m_an_installer_that_dies_mid_install_ends_broken_naming_its_last_step() {
     assert_eq!(m["state"], "broken", "{m}");
     let expected = format!("inventory: {host} is broken: no word from the machine for ");
     wait_for(&server, &expected, Duration::from_secs(10)).expect("the server says so");
-    let (code, events, err) = metal.run(&["events", &host]);
-    assert_eq!(code, 0, "{err}");
-    let last = events.lines().last().unwrap_or_default();
-    assert!(
-        last.contains("provisioning -> broken")
-            && last.contains("no word from the machine")
-            && last.contains("; last: boot event start: install/"),
-        "the last event names the silence and the last step: {events}"
+    let (code, doc) = metal.json(&["events", &host]);
+    assert_eq!(code, 0, "{doc}");
+    let events = doc["events"].as_array().unwrap();
+    let [.., step, last] = events.as_slice() else {
+        panic!("too few events: {doc}")
+    };
+    assert_eq!(
+        (&last["from"], &last["to"], &last["actor"]),
+        (
+            &"provisioning".into(),
+            &"broken".into(),
+            &"netboot watchdog".into()
+        ),
+        "{doc}"
     );
-    assert!(!events.contains("-> deployed"), "never deployed: {events}");
+    let (reason, step) = (
+        last["reason"].as_str().unwrap(),
+        step["reason"].as_str().unwrap(),
+    );
+    assert!(
+        step.starts_with("boot event ") && step.contains("install/"),
+        "the installer was mid-install: {doc}"
+    );
+    assert!(
+        reason.starts_with("no word from the machine for ")
+            && reason.ends_with(&format!("; last: {step}")),
+        "the reason names the silence and the last step: {doc}"
+    );
+    let events = doc.to_string();
+    assert!(!events.contains("\"deployed\""), "never deployed: {events}");
     lab.terminate("sim", Duration::from_secs(30));
 }
