@@ -9,6 +9,7 @@
 //! - [`enroll`] and [`lifecycle`]: recording boards with hostname and address allocated in one
 //!   transaction, state changes, guests; every change is logged with time, actor and reason.
 //! - [`boots`]: netboots in progress: each boot's token digest and address, its reports.
+//! - [`leases`]: the DHCP leases of netboot servers sharing a segment.
 //! - [`naming`]: hostname schemes and address pools.
 //! - [`profiles`]: hardware profiles (`hardware-profiles/*.toml`) and matching.
 //! - [`credentials`]: credential sets; the database holds their names, never passwords.
@@ -18,6 +19,7 @@ pub mod credentials;
 pub mod enroll;
 mod error;
 mod insert;
+pub mod leases;
 pub mod lifecycle;
 pub mod model;
 pub mod naming;
@@ -27,6 +29,7 @@ pub mod store;
 pub use boots::{BootGrant, BootRecorded, BootReport, Expired};
 pub use enroll::{EnrollRequest, Enrolled, Outcome};
 pub use error::Error;
+pub use leases::{LeaseKind, LeaseRecord};
 pub use model::{BoardFacts, Event, Guest, Machine, MachineState, Rack, Role, Storage, TlsPin};
 pub use profiles::{HardwareProfile, Match};
 pub use store::{Backend, Store};

@@ -655,3 +655,83 @@ async fn silent_provisioning_machines_become_broken_naming_their_last_step() {
         drop_db(kind, &url, store).await;
     }
 }
+
+#[tokio::test]
+async fn two_servers_sharing_the_store_never_hold_one_address_for_two_clients() {
+    use metal_inventory::{LeaseKind, LeaseRecord};
+    for (kind, url, _dir) in backends().await {
+        // Two servers: two stores on one database.
+        let (a, b) = (
+            Store::open(&url).await.unwrap(),
+            Store::open(&url).await.unwrap(),
+        );
+        let seg = "10.99.0.0/24";
+        let lease = |mac: u8, ip: u8, kind: LeaseKind, expires: u64| LeaseRecord {
+            ip: std::net::Ipv4Addr::new(10, 99, 0, ip),
+            mac: metal_types::MacAddr([2, 0, 0, 0, 0, mac]),
+            kind,
+            expires,
+        };
+        assert!(
+            a.claim_lease(seg, &lease(1, 100, LeaseKind::Offered, 160), 100)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !b.claim_lease(seg, &lease(2, 100, LeaseKind::Offered, 160), 100)
+                .await
+                .unwrap(),
+            "{kind}: offered to another client"
+        );
+        assert!(
+            b.claim_lease(seg, &lease(2, 100, LeaseKind::Offered, 200), 160)
+                .await
+                .unwrap(),
+            "{kind}: free again once the offer expired"
+        );
+        assert!(
+            b.claim_lease(seg, &lease(1, 101, LeaseKind::Bound, 900), 160)
+                .await
+                .unwrap(),
+            "{kind}"
+        );
+        assert!(
+            a.claim_lease(seg, &lease(2, 102, LeaseKind::Bound, 900), 160)
+                .await
+                .unwrap(),
+            "{kind}: its own client moves"
+        );
+        assert!(
+            b.claim_lease(seg, &lease(9, 100, LeaseKind::Offered, 900), 160)
+                .await
+                .unwrap(),
+            "{kind}: 100 was dropped when its holder took 102"
+        );
+        let mut held: Vec<(u8, u8)> = a
+            .leases(seg)
+            .await
+            .unwrap()
+            .iter()
+            .map(|l| (l.mac.0[5], l.ip.octets()[3]))
+            .collect();
+        held.sort();
+        assert_eq!(held, vec![(1, 101), (2, 102), (9, 100)], "{kind}");
+        assert!(
+            a.leases("10.98.0.0/24").await.unwrap().is_empty(),
+            "{kind}: per segment"
+        );
+        let (mac1, ip101) = (
+            metal_types::MacAddr([2, 0, 0, 0, 0, 1]),
+            "10.99.0.101".parse().unwrap(),
+        );
+        assert!(
+            !b.release_lease(seg, metal_types::MacAddr([2, 0, 0, 0, 0, 2]), ip101)
+                .await
+                .unwrap()
+        );
+        assert!(b.release_lease(seg, mac1, ip101).await.unwrap(), "{kind}");
+        assert_eq!(a.leases(seg).await.unwrap().len(), 2, "{kind}");
+        a.close().await;
+        drop_db(kind, &url, b).await;
+    }
+}

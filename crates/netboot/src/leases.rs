@@ -1,13 +1,17 @@
 //! The address pool and its leases, persisted so that a restart never hands an address twice.
 //!
-//! Every change is written to the lease file (a JSON list, replaced atomically by rename) before
-//! the reply that depends on it is sent. Offers are recorded too, with a short lifetime, so an
-//! address offered just before a restart is not offered to someone else just after it.
+//! Every change is written before the reply that depends on it is sent: to the lease file (a
+//! JSON list, replaced atomically by rename) of a server on its own, or, for servers sharing a
+//! segment, to a [`LeaseStore`] they share, which takes each claim only if no other client
+//! holds the address (the pool then only computes the changes: [`Leases::shared`]). Offers are
+//! recorded too, with a short lifetime, so an address offered just before a restart (or by the
+//! other server) is not offered to someone else just after it.
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
+use futures::future::BoxFuture;
 use metal_types::MacAddr;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +30,9 @@ pub enum LeaseError {
         /// Why.
         source: std::io::Error,
     },
+    /// The shared lease store failed.
+    #[error("shared leases: {0}")]
+    Store(String),
     /// The lease file exists but is not a lease list.
     #[error("lease file {path} is corrupt: {source}")]
     Corrupt {
@@ -61,10 +68,34 @@ pub struct Lease {
     pub expires: u64,
 }
 
+/// Leases kept where every server of a segment sees them (the inventory's database), so two
+/// servers never hand out one address twice.
+pub trait LeaseStore: Send + Sync + 'static {
+    /// Every lease of the segment, expired or not.
+    fn load(&self) -> BoxFuture<'_, Result<Vec<Lease>, LeaseError>>;
+
+    /// Takes `lease` for its MAC, atomically: refused (`false`) while another MAC holds an
+    /// unexpired lease on the address at `now`. On success the MAC's other leases (but a
+    /// declined one) are gone: a client holds one address.
+    fn claim(&self, lease: Lease, now: u64) -> BoxFuture<'_, Result<bool, LeaseError>>;
+
+    /// DHCPRELEASE: frees `ip` if `mac` holds it.
+    fn release(&self, mac: MacAddr, ip: Ipv4Addr) -> BoxFuture<'_, Result<bool, LeaseError>>;
+}
+
+/// A change a shared pool computed, for its [`LeaseStore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseChange {
+    Claim(Lease),
+    Release { mac: MacAddr, ip: Ipv4Addr },
+}
+
 /// The pool: a dynamic range, addresses excluded from it, and the leases.
 #[derive(Debug)]
 pub struct Leases {
-    path: PathBuf,
+    /// The lease file; `None` for a shared pool, whose changes wait in `pending`.
+    path: Option<PathBuf>,
+    pending: Vec<LeaseChange>,
     first: u32,
     last: u32,
     excluded: HashSet<Ipv4Addr>,
@@ -92,12 +123,37 @@ impl Leases {
             Err(e) => return Err(io(e)),
         };
         Ok(Leases {
-            path: path.to_path_buf(),
+            path: Some(path.to_path_buf()),
+            pending: Vec::new(),
             first: range[0].into(),
             last: range[1].into(),
             excluded,
             by_ip: list.into_iter().map(|l| (l.ip, l)).collect(),
         })
+    }
+
+    /// A pool whose leases live in a [`LeaseStore`]: load them with [`Leases::replace`] before
+    /// an exchange, and hand [`Leases::take_pending`] to the store after it.
+    pub fn shared(range: [Ipv4Addr; 2], excluded: HashSet<Ipv4Addr>) -> Leases {
+        Leases {
+            path: None,
+            pending: Vec::new(),
+            first: range[0].into(),
+            last: range[1].into(),
+            excluded,
+            by_ip: BTreeMap::new(),
+        }
+    }
+
+    /// Replaces the picture of the leases (of a shared pool, with the store's).
+    pub fn replace(&mut self, leases: Vec<Lease>) {
+        self.pending.clear();
+        self.by_ip = leases.into_iter().map(|l| (l.ip, l)).collect();
+    }
+
+    /// The changes made since the last call (a shared pool's; a file's are written at once).
+    pub fn take_pending(&mut self) -> Vec<LeaseChange> {
+        std::mem::take(&mut self.pending)
     }
 
     /// The lease of `ip`, expired or not.
@@ -150,15 +206,16 @@ impl Leases {
     ) -> Result<(), LeaseError> {
         self.by_ip
             .retain(|other, l| *other == ip || l.mac != mac || l.state == LeaseState::Declined);
-        self.by_ip.insert(
+        let lease = Lease {
             ip,
-            Lease {
-                ip,
-                mac,
-                state,
-                expires,
-            },
-        );
+            mac,
+            state,
+            expires,
+        };
+        self.by_ip.insert(ip, lease.clone());
+        if self.path.is_none() {
+            self.pending.push(LeaseChange::Claim(lease));
+        }
         self.save()
     }
 
@@ -167,6 +224,9 @@ impl Leases {
         match self.by_ip.get(&ip) {
             Some(l) if l.mac == mac && l.state != LeaseState::Declined => {
                 self.by_ip.remove(&ip);
+                if self.path.is_none() {
+                    self.pending.push(LeaseChange::Release { mac, ip });
+                }
                 self.save()?;
                 Ok(true)
             }
@@ -175,15 +235,18 @@ impl Leases {
     }
 
     fn save(&self) -> Result<(), LeaseError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
         let io = |source| LeaseError::Io {
-            path: self.path.clone(),
+            path: path.clone(),
             source,
         };
         let list: Vec<&Lease> = self.by_ip.values().collect();
         let json = serde_json::to_vec_pretty(&list).map_err(|e| io(std::io::Error::other(e)))?;
-        let tmp = self.path.with_extension("tmp");
+        let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, json).map_err(io)?;
-        std::fs::rename(&tmp, &self.path).map_err(io)
+        std::fs::rename(&tmp, path).map_err(io)
     }
 }
 

@@ -81,6 +81,24 @@ impl Netboot {
     /// Loads the templates, checks that every profile's template exists, opens the lease file
     /// and binds every socket, so that all configuration errors surface here.
     pub async fn bind(config: Config, policy: Arc<dyn BootPolicy>) -> Result<Netboot, Error> {
+        Self::bind_with(config, policy, None).await
+    }
+
+    /// [`Netboot::bind`] for a server that shares its segment with others: the DHCP leases
+    /// live in `leases` (the lease file is not used), so no two servers hand out one address.
+    pub async fn bind_shared(
+        config: Config,
+        policy: Arc<dyn BootPolicy>,
+        leases: Arc<dyn leases::LeaseStore>,
+    ) -> Result<Netboot, Error> {
+        Self::bind_with(config, policy, Some(leases)).await
+    }
+
+    async fn bind_with(
+        config: Config,
+        policy: Arc<dyn BootPolicy>,
+        leases: Option<Arc<dyn leases::LeaseStore>>,
+    ) -> Result<Netboot, Error> {
         let templates = templates::Templates::load(&config.http.templates)?;
         for (name, profile) in &config.profiles {
             if !templates.has(&profile.template) {
@@ -105,7 +123,7 @@ impl Netboot {
             .unwrap_or(listen.port());
         let base_url = format!("http://{}:{port}", config.server_ip);
         let events = Events::new();
-        let dhcp = dhcp::DhcpServer::bind(&config, policy.clone(), base_url.clone())?;
+        let dhcp = dhcp::DhcpServer::bind(&config, policy.clone(), base_url.clone(), leases)?;
         let tftp = tftp::bind(&config.tftp.root, config.tftp_listen())?;
         let root = |path: &std::path::Path| {
             safe_root::SafeRoot::open(path)

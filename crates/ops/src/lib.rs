@@ -25,6 +25,7 @@ mod error;
 pub mod export;
 pub mod image;
 pub mod inventory;
+mod leases;
 pub mod lifecycle;
 pub mod netboot;
 pub mod power;

@@ -1,7 +1,9 @@
 //! The netboot service as `metal serve` runs it: `metal-netboot` with what a MAC boots decided
 //! by the configuration's `[[hosts]]` or by the inventory ([`InventoryPolicy`]), each boot's
 //! token kept in the inventory, and boot events logged there before they are accepted (a
-//! provisioning machine that reports itself up becomes deployed, in the same transaction).
+//! provisioning machine that reports itself up becomes deployed, in the same transaction),
+//! and, in DHCP mode, the leases kept there as well, so that several servers sharing the
+//! inventory's database serve one segment without handing out an address twice.
 //!
 //! | state | boots |
 //! |---|---|
@@ -27,6 +29,7 @@ use metal_netboot::{Grant, Heard};
 use metal_types::{BootDevice, BootEvent, HostOutcome, MacAddr};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::leases::InventoryLeases;
 use crate::progress::Silent;
 use crate::{Config, Error, inventory};
 
@@ -263,7 +266,19 @@ impl Service {
             Some(store) => Arc::new(InventoryPolicy::new(store.clone(), config.clone())),
             None => Arc::new(ConfigPolicy::new(&netboot)),
         };
-        let server = Netboot::bind(netboot, policy).await.map_err(|e| {
+        // With the inventory, DHCP leases live there too: servers sharing its database on one
+        // segment never hand out one address twice.
+        let shared = match (&store, &netboot.dhcp) {
+            (Some(store), Some(dhcp)) if mode == Mode::Dhcp => Some(Arc::new(
+                InventoryLeases::new(store.clone(), dhcp.subnet.to_string()),
+            )),
+            _ => None,
+        };
+        let bound = match shared {
+            Some(leases) => Netboot::bind_shared(netboot, policy, leases).await,
+            None => Netboot::bind(netboot, policy).await,
+        };
+        let server = bound.map_err(|e| {
             Error::Netboot(format!(
                 "starting the netboot service from {}: {e}",
                 netboot_config.display()

@@ -55,6 +55,18 @@ impl Pool {
         Ok(Pool { config, leases })
     }
 
+    /// A pool whose leases live in a shared store (the lease file is not used).
+    pub fn shared(
+        config: DhcpConfig,
+        server: Ipv4Addr,
+        reserved: impl IntoIterator<Item = Ipv4Addr>,
+    ) -> Pool {
+        let mut excluded: HashSet<Ipv4Addr> = reserved.into_iter().collect();
+        excluded.insert(server);
+        let leases = Leases::shared(config.range, excluded);
+        Pool { config, leases }
+    }
+
     /// The address `mac` may have now: its reservation if nobody else holds that, else one
     /// from the dynamic range. The reservation must lie in the subnet.
     fn address_for(&self, client: &ClientRequest, d: &BootDecision, now: u64) -> Option<Ipv4Addr> {

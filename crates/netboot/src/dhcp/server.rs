@@ -11,11 +11,11 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 use tracing::{debug, info, warn};
 
-use super::client;
+use super::client::{self, ClientRequest};
 use super::exchange::{self, Context, Pool, Port};
 use crate::config::{Config, Mode};
-use crate::leases::LeaseError;
-use crate::policy::BootPolicy;
+use crate::leases::{LeaseChange, LeaseError, LeaseStore};
+use crate::policy::{BootDecision, BootPolicy};
 
 /// The DHCP side cannot start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -41,30 +41,35 @@ pub enum DhcpError {
 /// RFC 2131 §4.1: servers send to port 68, relays listen on 67.
 const CLIENT_PORT: u16 = 68;
 const SERVER_PORT: u16 = 67;
+/// How many times one exchange is computed again after losing an address to another server.
+const SHARED_ATTEMPTS: usize = 4;
 
 /// The DHCP/proxyDHCP server, bound and ready to run.
 pub struct DhcpServer {
     ctx: Context,
     pool: Mutex<Option<Pool>>,
+    /// Where the pool's leases live when servers share the segment.
+    shared: Option<Arc<dyn LeaseStore>>,
     policy: Arc<dyn BootPolicy>,
     sockets: Vec<(Port, UdpSocket)>,
     standard_port: bool,
 }
 
 impl DhcpServer {
-    /// Opens the lease file and binds the sockets. `http_base` is `http://ADDR:PORT` of the
-    /// HTTP server that serves the scripts.
+    /// Opens the lease file (or, with `shared`, keeps the leases there) and binds the
+    /// sockets. `http_base` is `http://ADDR:PORT` of the HTTP server that serves the scripts.
     pub fn bind(
         config: &Config,
         policy: Arc<dyn BootPolicy>,
         http_base: String,
+        shared: Option<Arc<dyn LeaseStore>>,
     ) -> Result<DhcpServer, DhcpError> {
-        let pool = match (&config.mode, &config.dhcp) {
-            (Mode::Dhcp, Some(d)) => Some(Pool::open(
-                d.clone(),
-                config.server_ip,
-                config.hosts.iter().filter_map(|h| h.ip),
-            )?),
+        let reserved = config.hosts.iter().filter_map(|h| h.ip);
+        let pool = match (&config.mode, &config.dhcp, &shared) {
+            (Mode::Dhcp, Some(d), None) => Some(Pool::open(d.clone(), config.server_ip, reserved)?),
+            (Mode::Dhcp, Some(d), Some(_)) => {
+                Some(Pool::shared(d.clone(), config.server_ip, reserved))
+            }
             _ => None,
         };
         let iface = config.interface.as_deref();
@@ -79,6 +84,7 @@ impl DhcpServer {
                 files: config.boot_files.clone(),
             },
             pool: Mutex::new(pool),
+            shared,
             policy,
             sockets,
             standard_port: config.ports.dhcp == SERVER_PORT,
@@ -145,9 +151,15 @@ impl DhcpServer {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let exchange = {
-            let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
-            exchange::handle(&self.ctx, pool.as_mut(), &msg, &req, &decision, port, now)
+        let exchange = match &self.shared {
+            None => {
+                let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+                exchange::handle(&self.ctx, pool.as_mut(), &msg, &req, &decision, port, now)
+            }
+            Some(store) => {
+                self.shared_exchange(store.as_ref(), &msg, &req, &decision, port, now)
+                    .await
+            }
         };
         let exchange = match exchange {
             Ok(x) => x,
@@ -179,6 +191,57 @@ impl DhcpServer {
                 None
             }
         }
+    }
+
+    /// One exchange against the shared leases: the store's leases in, the exchange computed,
+    /// its claims made in the store. A claim another server won meanwhile means the picture
+    /// was old: computed again from a fresh one, a few times, then left unanswered (the client
+    /// retries).
+    async fn shared_exchange(
+        &self,
+        store: &dyn LeaseStore,
+        msg: &Message,
+        req: &ClientRequest,
+        decision: &BootDecision,
+        port: Port,
+        now: u64,
+    ) -> Result<exchange::Exchange, LeaseError> {
+        for _ in 0..SHARED_ATTEMPTS {
+            let current = store.load().await?;
+            let (exchange, changes) = {
+                let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(pool) = pool.as_mut() {
+                    pool.leases.replace(current);
+                }
+                let exchange =
+                    exchange::handle(&self.ctx, pool.as_mut(), msg, req, decision, port, now)?;
+                let changes = pool
+                    .as_mut()
+                    .map(|p| p.leases.take_pending())
+                    .unwrap_or_default();
+                (exchange, changes)
+            };
+            let mut lost = false;
+            for change in changes {
+                match change {
+                    LeaseChange::Claim(lease) => {
+                        if !store.claim(lease, now).await? {
+                            lost = true;
+                            break;
+                        }
+                    }
+                    LeaseChange::Release { mac, ip } => {
+                        store.release(mac, ip).await?;
+                    }
+                }
+            }
+            if !lost {
+                return Ok(exchange);
+            }
+        }
+        Err(LeaseError::Store(format!(
+            "another server took the addresses offered {SHARED_ATTEMPTS} times running"
+        )))
     }
 
     /// RFC 2131 §4.1, "If the 'giaddr' field ... is non-zero, the server sends any return
