@@ -39,3 +39,11 @@ END $$;
 SQL
 su postgres -c "psql -qAtc \"SELECT 1 FROM pg_database WHERE datname = 'metal_test'\"" | grep -q 1 ||
     su postgres -c "createdb -O metal metal_test"
+
+# Servers inside network namespaces (the two-server netboot test) reach PostgreSQL over its Unix
+# socket, which namespaces do not separate: role metal logs in there with its password too.
+hba=$(su postgres -c "psql -qAtc 'SHOW hba_file'")
+if ! grep -q '^local[[:space:]]\+all[[:space:]]\+metal[[:space:]]' "$hba"; then
+    sed -i '0,/^local/s//local   all             metal                                   scram-sha-256\n&/' "$hba"
+    su postgres -c "psql -qAtc 'SELECT pg_reload_conf()'" >/dev/null
+fi

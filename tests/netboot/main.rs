@@ -16,6 +16,7 @@ mod assets;
 mod dom0;
 mod flow;
 mod lab;
+mod shared;
 
 use std::net::Ipv4Addr;
 use std::time::Duration;

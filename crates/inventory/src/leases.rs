@@ -61,7 +61,9 @@ impl Store {
     }
 
     /// Takes `lease` for its MAC unless another MAC holds an unexpired lease on the address at
-    /// `now`; on success drops the MAC's other leases of the segment (but declined ones).
+    /// `now`. A bound lease replaces the MAC's other leases of the segment (but declined
+    /// ones); an offer does not, since every server on the segment offers to each DISCOVER
+    /// and the client picks one.
     pub async fn claim_lease(
         &self,
         segment: &str,
@@ -71,28 +73,38 @@ impl Store {
         let db =
             |what: &str| Error::db(format!("{}: {what} {} in {segment}", self.url(), lease.ip));
         let mut tx = self.begin_allocation().await?;
-        let held =
-            sqlx::query("SELECT mac, expires FROM dhcp_leases WHERE segment = $1 AND ip = $2")
-                .bind(segment)
-                .bind(lease.ip.to_string())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db("reading the lease of"))?;
-        if let Some(row) = held {
-            let (mac, expires): (String, i64) = (get(&row, "mac")?, get(&row, "expires")?);
-            if mac != lease.mac.to_string() && u64::try_from(expires).unwrap_or(0) > now {
-                return Ok(false);
-            }
-        }
-        sqlx::query(
-            "DELETE FROM dhcp_leases WHERE segment = $1 AND mac = $2 AND ip <> $3 AND state <> 'declined'",
+        let held = sqlx::query(
+            "SELECT mac, state, expires FROM dhcp_leases WHERE segment = $1 AND ip = $2",
         )
         .bind(segment)
-        .bind(lease.mac.to_string())
         .bind(lease.ip.to_string())
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(db("dropping the other leases of the holder of"))?;
+        .map_err(db("reading the lease of"))?;
+        if let Some(row) = held {
+            let (mac, expires): (String, i64) = (get(&row, "mac")?, get(&row, "expires")?);
+            let live = u64::try_from(expires).unwrap_or(0) > now;
+            if mac != lease.mac.to_string() && live {
+                return Ok(false);
+            }
+            // A slower server's offer of the address the client already bound through the
+            // other one must not shorten its lease to an offer's minute.
+            let state: String = get(&row, "state")?;
+            if live && state == "bound" && lease.kind == LeaseKind::Offered {
+                return Ok(true);
+            }
+        }
+        if lease.kind == LeaseKind::Bound {
+            sqlx::query(
+                "DELETE FROM dhcp_leases WHERE segment = $1 AND mac = $2 AND ip <> $3 AND state <> 'declined'",
+            )
+            .bind(segment)
+            .bind(lease.mac.to_string())
+            .bind(lease.ip.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db("dropping the other leases of the holder of"))?;
+        }
         sqlx::query(
             "INSERT INTO dhcp_leases (segment, ip, mac, state, expires) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (segment, ip) DO UPDATE SET mac = excluded.mac, state = excluded.state, \

@@ -735,3 +735,36 @@ async fn two_servers_sharing_the_store_never_hold_one_address_for_two_clients() 
         drop_db(kind, &url, b).await;
     }
 }
+
+#[tokio::test]
+async fn a_late_offer_never_shortens_a_bound_lease() {
+    use metal_inventory::{LeaseKind, LeaseRecord};
+    for (kind, url, _dir) in backends().await {
+        let store = Store::open(&url).await.unwrap();
+        let seg = "10.99.0.0/24";
+        let lease = |kind: LeaseKind, expires: u64| LeaseRecord {
+            ip: std::net::Ipv4Addr::new(10, 99, 0, 108),
+            mac: metal_types::MacAddr([2, 0, 0, 0, 0, 8]),
+            kind,
+            expires,
+        };
+        assert!(
+            store
+                .claim_lease(seg, &lease(LeaseKind::Bound, 700), 100)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .claim_lease(seg, &lease(LeaseKind::Offered, 160), 100)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.leases(seg).await.unwrap(),
+            vec![lease(LeaseKind::Bound, 700)],
+            "{kind}"
+        );
+        drop_db(kind, &url, store).await;
+    }
+}

@@ -75,8 +75,8 @@ pub trait LeaseStore: Send + Sync + 'static {
     fn load(&self) -> BoxFuture<'_, Result<Vec<Lease>, LeaseError>>;
 
     /// Takes `lease` for its MAC, atomically: refused (`false`) while another MAC holds an
-    /// unexpired lease on the address at `now`. On success the MAC's other leases (but a
-    /// declined one) are gone: a client holds one address.
+    /// unexpired lease on the address at `now`. A bound lease replaces the MAC's other leases (but a declined one); an offer does not:
+    /// every server on the segment offers to each DISCOVER, and the client picks one.
     fn claim(&self, lease: Lease, now: u64) -> BoxFuture<'_, Result<bool, LeaseError>>;
 
     /// DHCPRELEASE: frees `ip` if `mac` holds it.
@@ -173,6 +173,13 @@ impl Leases {
             Some(l) if l.expires <= now => true,
             Some(l) => l.mac == mac && l.state != LeaseState::Declined,
         }
+    }
+
+    /// Whether `mac` may bind `ip` of the dynamic range (a DHCPREQUEST for it): in the range,
+    /// not excluded, and nobody else holds it. With servers sharing a segment the client may
+    /// hold another server's offer too, so this is not "the address [`Leases::pick`] gives".
+    pub fn bindable(&self, ip: Ipv4Addr, mac: MacAddr, now: u64) -> bool {
+        self.in_range(ip) && !self.excluded.contains(&ip) && self.available_to(ip, mac, now)
     }
 
     /// An address of the dynamic range for `mac` (RFC 2131 §4.3.1, in this order): the one it

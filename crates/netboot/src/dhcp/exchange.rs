@@ -82,7 +82,7 @@ impl Pool {
     fn may_bind(&self, client: &ClientRequest, d: &BootDecision, ip: Ipv4Addr, now: u64) -> bool {
         match d.address {
             Some(reserved) => reserved == ip && self.leases.available_to(ip, client.mac, now),
-            None => self.leases.pick(client.mac, Some(ip), now) == Some(ip),
+            None => self.leases.bindable(ip, client.mac, now),
         }
     }
 

@@ -1,0 +1,226 @@
+//! Two `metal serve --inventory` on one segment (one in the lab's namespace on `br0`, one in a
+//! neighbour namespace on a veth joined to it) sharing a real PostgreSQL, reached over its
+//! Unix socket (namespaces do not separate those; `.ci/inventory-deps.sh` lets role `metal` log
+//! in there). Both answer every DHCPDISCOVER; busybox `udhcpc` clients, each in a namespace of
+//! its own, must still end up with distinct addresses, also once one server is gone.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use metal_test_support::metal::Metal;
+
+use crate::lab::{self, Lab, wait_for};
+
+/// A database of its own on the test PostgreSQL, dropped with this.
+struct Database {
+    name: String,
+}
+
+fn psql(sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "metal",
+            "-d",
+            "metal_test",
+            "-qAtc",
+            sql,
+        ])
+        .env("PGPASSWORD", "metal")
+        .output()
+        .expect("psql (postgresql-client)");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {} (run .ci/inventory-deps.sh)",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Database {
+    fn create(name: &str) -> Database {
+        let name = format!("metal_e2e_{name}_{}", std::process::id());
+        psql(&format!("DROP DATABASE IF EXISTS {name}"));
+        psql(&format!("CREATE DATABASE {name}"));
+        Database { name }
+    }
+
+    /// The URL for a server inside a namespace: the Unix socket.
+    fn socket_url(&self) -> String {
+        format!(
+            "postgres://metal:metal@localhost/{}?host=/var/run/postgresql",
+            self.name
+        )
+    }
+
+    fn query(&self, sql: &str) -> String {
+        let out = Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "metal",
+                "-d",
+                &self.name,
+                "-qAtc",
+                sql,
+            ])
+            .env("PGPASSWORD", "metal")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "metal",
+                "-d",
+                "metal_test",
+                "-qAtc",
+            ])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .env("PGPASSWORD", "metal")
+            .output();
+    }
+}
+
+/// `udhcpc` in namespace `ns` on `iface`, printing `lease IP` once bound.
+fn udhcpc(ns: &str, iface: &str, script: &Path) -> Child {
+    Command::new("ip")
+        .args(["netns", "exec", ns, "busybox", "udhcpc", "-i", iface])
+        .args(["-n", "-q", "-f", "-t", "6", "-T", "2", "-s"])
+        .arg(script)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The addresses `clients` were given; every one must have got one.
+fn leases(clients: Vec<(String, Child)>) -> Vec<Ipv4Addr> {
+    clients
+        .into_iter()
+        .map(|(name, child)| {
+            let out = child.wait_with_output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{name} got no lease: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            text.trim()
+                .trim_start_matches("lease ")
+                .parse()
+                .unwrap_or_else(|_| panic!("{name}: {text}"))
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "end-to-end: needs root, .ci/netboot-deps.sh and .ci/inventory-deps.sh; run with --ignored"]
+fn n_two_servers_sharing_postgresql_never_hand_out_one_address_twice() {
+    lab::require_root();
+    let db = Database::create("n");
+    let mut lab = Lab::new("n");
+    let second = lab.neighbour("b", Some("10.99.0.2/24"));
+    let metal = |ns: &str| {
+        Metal::new(env!("CARGO_BIN_EXE_metal"))
+            .no_inventory()
+            .netns(ns)
+    };
+    let config_a = lab.config("dhcp", "");
+    let config_b = config_a
+        .replace("server_ip = \"10.99.0.1\"", "server_ip = \"10.99.0.2\"")
+        .replace("interface = \"br0\"", "interface = \"vbp\"")
+        .replace("listen = \"10.99.0.1:8080\"", "listen = \"10.99.0.2:8080\"");
+    assert_ne!(config_a, config_b);
+    let mut logs: Vec<PathBuf> = Vec::new();
+    for (label, ns, config) in [
+        ("serve-a", lab.ns.clone(), config_a),
+        ("serve-b", second.clone(), config_b),
+    ] {
+        let path = lab.dir.path().join(format!("{label}.toml"));
+        std::fs::write(&path, config).unwrap();
+        let cmd = metal(&ns)
+            .command(["serve", "--inventory", "--config"])
+            .arg(&path)
+            .env("METAL_DB", db.socket_url())
+            .env("METAL_LOG", "metal_netboot=info")
+            .into_command();
+        let log = lab.spawn(label, cmd);
+        wait_for(&log, "ready ", Duration::from_secs(20)).expect("metal serve did not start");
+        logs.push(log);
+    }
+    let script = lab.dir.path().join("lease.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\n[ \"$1\" = bound ] && echo \"lease $ip\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+
+    // Twenty clients at once; both servers offer to each.
+    let clients: Vec<(String, Child)> = (0..20)
+        .map(|i| {
+            let suffix = format!("c{i}");
+            let ns = lab.neighbour(&suffix, None);
+            let child = udhcpc(&ns, &format!("v{suffix}p"), &script);
+            (suffix, child)
+        })
+        .collect();
+    let first = leases(clients);
+    let distinct: BTreeSet<Ipv4Addr> = first.iter().copied().collect();
+    assert_eq!(distinct.len(), 20, "one address twice: {first:?}");
+    for ip in &distinct {
+        assert!(
+            (100..=149).contains(&ip.octets()[3]),
+            "{ip} outside the range"
+        );
+    }
+    for log in &logs {
+        let text = lab::read_lossy(log);
+        assert!(
+            text.contains("DISCOVER → OFFER"),
+            "both servers answered:\n{text}"
+        );
+    }
+    let bound = db.query("SELECT count(DISTINCT ip) FROM dhcp_leases WHERE state = 'bound'");
+    assert_eq!(
+        bound.trim(),
+        "20",
+        "the store holds the twenty: {}",
+        db.query("SELECT ip, mac, state, expires FROM dhcp_leases ORDER BY ip")
+    );
+
+    // The first server gone, the second serves the segment alone and knows the first's leases.
+    lab.stop("serve-a");
+    let clients: Vec<(String, Child)> = (20..25)
+        .map(|i| {
+            let suffix = format!("c{i}");
+            let ns = lab.neighbour(&suffix, None);
+            (suffix.clone(), udhcpc(&ns, &format!("v{suffix}p"), &script))
+        })
+        .collect();
+    let later = leases(clients);
+    for ip in &later {
+        assert!(
+            !distinct.contains(ip),
+            "{ip} was already given by the other server"
+        );
+    }
+    assert_eq!(later.iter().collect::<BTreeSet<_>>().len(), 5, "{later:?}");
+}
