@@ -100,14 +100,15 @@ netboot = "install-raid0"
 EOF
 
 ip netns add "$ns"
-in_ns() { ip netns exec "$ns" "$@"; }
+# Not a function: a backgrounded function is a subshell, and its PID is not the program's.
+in_ns=(ip netns exec "$ns")
 ip -n "$ns" link set lo up
 ip -n "$ns" link add br0 type bridge
 ip -n "$ns" addr add 10.99.0.1/24 dev br0
 ip -n "$ns" addr add fd99::1/64 dev br0 nodad
 ip -n "$ns" link set br0 up
 # Router advertisements, so iPXE does not wait for IPv6 autoconfiguration.
-in_ns dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root --bind-interfaces \
+"${in_ns[@]}" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root --bind-interfaces \
     --interface=br0 --enable-ra --dhcp-range=::,constructor:br0,ra-only >"$work/ra.log" 2>&1 &
 pids+=($!)
 
@@ -131,14 +132,14 @@ run() {
     export METAL_DB=sqlite://$dir/inventory.db
     # Each run is a fresh site: its own inventory and no leases of the previous run's MACs.
     rm -f "$work/leases.json"
-    in_ns "$metal" serve --inventory --config "$work/netboot.toml" >"$dir/serve.log" 2>&1 &
+    "${in_ns[@]}" "$metal" serve --inventory --config "$work/netboot.toml" >"$dir/serve.log" 2>&1 &
     local serve=$!
     pids+=($serve)
     wait_line "$dir/serve.log" "ready " 20
     local sims=() targets=() seed=0
     for spec in "$@"; do
         set -- $spec
-        in_ns "$metal" sim --qemu --bridge br0 --first-ip "$1" --disks "$2" --firmware "$3" \
+        "${in_ns[@]}" "$metal" sim --qemu --bridge br0 --first-ip "$1" --disks "$2" --firmware "$3" \
             --boards "$4" --seed $((seed++)) --memory 1024 --dir "$dir/vms" --quiet >"$dir/sim-$1.log" 2>&1 &
         sims+=($!)
         pids+=($!)
@@ -148,18 +149,18 @@ run() {
     done
     local list
     list=$(IFS=,; echo "${targets[*]}")
-    in_ns "$metal" console --record "$list" --dir "$dir/consoles" >"$dir/record.log" 2>&1 &
+    "${in_ns[@]}" "$metal" console --record "$list" --dir "$dir/consoles" >"$dir/record.log" 2>&1 &
     local record=$!
     pids+=($record)
     for t in "${targets[@]}"; do wait_line "$dir/consoles/$t.log" "SOL session 1 opened" 20; done
     local t0
     t0=$(date +%s%3N)
-    in_ns "$metal" enroll "${targets[@]}" --rack "$name" --pool 10.99.0.32/27 --boot >"$dir/enroll.log"
+    "${in_ns[@]}" "$metal" enroll "${targets[@]}" --rack "$name" --pool 10.99.0.32/27 --boot >"$dir/enroll.log"
     for t in "${targets[@]}"; do wait_line "$dir/consoles/$t.log" "METAL-READY" 900; done
-    in_ns "$metal" ls --json >"$dir/machines.json"
+    "${in_ns[@]}" "$metal" ls --json >"$dir/machines.json"
     for t in "${targets[@]}"; do
         host=$(python3 -c 'import json,sys; print(next(m["hostname"] for m in json.load(open(sys.argv[1]))["machines"] if m["amt_address"]==sys.argv[2]))' "$dir/machines.json" "$t")
-        in_ns "$metal" events "$host" --json >"$dir/events-$t.json"
+        "${in_ns[@]}" "$metal" events "$host" --json >"$dir/events-$t.json"
     done
     python3 - "$dir" "$t0" "$name" "${targets[@]}" <<'PY'
 import datetime, json, sys

@@ -45,22 +45,36 @@ network() {
     busybox udhcpc -i "$nic" -q -n -t 20 -T 1 -s /usr/lib/metal/udhcpc.script >/dev/null 2>&1 || return 1
 }
 
-# An event for this boot: event STAGE MESSAGE. Needs the plan's events URL (or the kernel's).
+# The netboot servers of the segment, the plan's own first (its `servers`, else the one of its
+# events URL): a request that gets no answer from one goes to the next.
+servers() {
+    local list
+    list=$(jq -r '.servers[]? // empty' /run/metal/plan.json 2>/dev/null)
+    if [ -n "$list" ]; then
+        echo "$list"
+    else
+        list=$(jq -r '.events_url // empty' /run/metal/plan.json 2>/dev/null)
+        [ -n "$list" ] && echo "${list%/events}"
+    fi
+}
+
+# An event for this boot: event STAGE MESSAGE. Needs the plan (its servers).
 event() {
-    local to msg tries
-    to=$(jq -r '.events_url // empty' /run/metal/plan.json 2>/dev/null)
-    [ -n "$to" ] || return 0
+    local msg tries base
+    [ -n "$(servers)" ] || return 0
     msg=$(printf '%s' "$2" | head -c 3000 | sed 's/%/%25/g; s/&/%26/g; s/+/%2B/g; s/ /+/g; s/=/%3D/g')
     # The last word of a boot (deployed, failed) is sent until the server has it, through a
-    # network that is down for a while: 60 tries, 5 s apart. Progress events are sent once. An
-    # answer from the server (a refusal) is final.
+    # network that is down for a while: 60 rounds over the servers, 5 s apart. A progress event
+    # gets one round. An answer from a server (a refusal) is final.
     local out
     tries=1
     case "$1" in deployed | failed) tries=60 ;; esac
     while [ "$tries" -gt 0 ]; do
-        out=$(busybox timeout "$CALL_DEADLINE" busybox wget -q -O /dev/null --header "Authorization: Bearer $(arg metal.token)" \
-            --post-data "mac=$(arg metal.mac)&stage=$1&message=$msg" "$to" 2>&1) && return 0
-        case "$out" in *"server returned error"*) return 1 ;; esac
+        for base in $(servers); do
+            out=$(busybox timeout "$CALL_DEADLINE" busybox wget -q -O /dev/null --header "Authorization: Bearer $(arg metal.token)" \
+                --post-data "mac=$(arg metal.mac)&stage=$1&message=$msg" "$base/events" 2>&1) && return 0
+            case "$out" in *"server returned error"*) return 1 ;; esac
+        done
         tries=$((tries - 1))
         [ "$tries" -gt 0 ] && sleep 5
     done

@@ -12,11 +12,11 @@ use metal_test_support::metal::Metal;
 use crate::dom0::{DOM0_BOOT, config, images};
 use crate::lab::{self, Lab, wait_for, wait_unless};
 
-const PASSWORD: &str = "Fl0w-P@ss";
+pub const PASSWORD: &str = "Fl0w-P@ss";
 
 /// Hardware profiles for 1 GiB QEMU boards, one per storage layout, naming the netboot
 /// profiles of [`config`].
-const PROFILES: [(&str, &str); 3] = [
+pub const PROFILES: [(&str, &str); 3] = [
     (
         "qemu-raid10",
         "description = \"QEMU board, 1 GiB, four disks\"\n[match]\nmemory_gib = 1\ndisks = 4\ndisk_kind = \"hdd\"\n\
@@ -35,13 +35,13 @@ const PROFILES: [(&str, &str); 3] = [
 ];
 
 /// One simulated board: its AMT address, disks and firmware.
-struct Board {
-    amt: &'static str,
-    disks: &'static str,
+pub struct Board {
+    pub amt: &'static str,
+    pub disks: &'static str,
     firmware: &'static str,
 }
 
-const RAID10: Board = Board {
+pub const RAID10: Board = Board {
     amt: "127.0.30.1",
     disks: "4x3G",
     firmware: "bios",
@@ -67,7 +67,7 @@ fn recorded(file: &Path) -> String {
 }
 
 /// The inventory's record of the machine whose AMT interface is `amt`.
-fn machine(metal: &Metal, amt: &str) -> serde_json::Value {
+pub fn machine(metal: &Metal, amt: &str) -> serde_json::Value {
     metal
         .machines()
         .into_iter()
@@ -76,7 +76,7 @@ fn machine(metal: &Metal, amt: &str) -> serde_json::Value {
 }
 
 /// Waits until no machine is provisioning any more (or `timeout` passes).
-fn settle(metal: &Metal, timeout: Duration) {
+pub fn settle(metal: &Metal, timeout: Duration) {
     let start = Instant::now();
     while start.elapsed() < timeout {
         let states: Vec<String> = metal

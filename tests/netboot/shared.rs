@@ -224,3 +224,117 @@ fn n_two_servers_sharing_postgresql_never_hand_out_one_address_twice() {
     }
     assert_eq!(later.iter().collect::<BTreeSet<_>>().len(), 5, "{later:?}");
 }
+
+#[test]
+#[ignore = "end-to-end: needs root, QEMU, debootstrap, .ci/netboot-deps.sh and .ci/inventory-deps.sh; run with --ignored"]
+fn o_a_bring_up_started_through_one_server_finishes_through_the_other() {
+    use crate::dom0::{DOM0_BOOT, config, images};
+    use crate::flow::{PASSWORD, PROFILES, RAID10, machine, settle};
+
+    lab::require_root();
+    images();
+    let db = Database::create("o");
+    let mut lab = Lab::new("o");
+    let second = lab.neighbour("b", Some("10.99.0.2/24"));
+    let profiles = lab.dir.path().join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    let (name, text) = PROFILES[0];
+    std::fs::write(profiles.join(format!("{name}.toml")), text).unwrap();
+    let metal = |ns: &str| {
+        Metal::new(env!("CARGO_BIN_EXE_metal"))
+            .password(PASSWORD)
+            .db(&db.socket_url())
+            .netns(ns)
+            .profiles(&profiles)
+    };
+    let base = config(&lab, "");
+    let config_a = base.replace(
+        "listen = \"10.99.0.1:8080\"",
+        "listen = \"10.99.0.1:8080\"\npeers = [\"10.99.0.2:8080\"]",
+    );
+    let config_b = base
+        .replace("server_ip = \"10.99.0.1\"", "server_ip = \"10.99.0.2\"")
+        .replace("interface = \"br0\"", "interface = \"vbp\"")
+        .replace(
+            "listen = \"10.99.0.1:8080\"",
+            "listen = \"10.99.0.2:8080\"\npeers = [\"10.99.0.1:8080\"]",
+        );
+    assert!(config_a.contains("peers") && config_b.contains("10.99.0.2:8080"));
+    lab.advertise_router();
+    let mut servers = Vec::new();
+    for (label, ns, text) in [
+        ("serve-a", lab.ns.clone(), config_a),
+        ("serve-b", second.clone(), config_b),
+    ] {
+        let path = lab.dir.path().join(format!("{label}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let cmd = metal(&ns)
+            .command(["serve", "--inventory", "--config"])
+            .arg(&path)
+            .env("METAL_LOG", "metal_netboot=info")
+            .into_command();
+        let log = lab.spawn(label, cmd);
+        wait_for(&log, "ready ", Duration::from_secs(20)).expect("metal serve did not start");
+        servers.push((label, log));
+    }
+    let here = metal(&lab.ns);
+    let mut sim = here
+        .command([
+            "sim", "--qemu", "--bridge", "br0", "--boards", "1", "--quiet",
+        ])
+        .into_command();
+    sim.args(["--first-ip", RAID10.amt, "--disks", RAID10.disks])
+        .arg("--dir")
+        .arg(lab.dir.path().join("vms"));
+    let sim_log = lab.spawn("sim", sim);
+    wait_for(&sim_log, "ready ", Duration::from_secs(20)).expect("metal sim did not start");
+    let (code, out, err) = here.run(&[
+        "enroll",
+        RAID10.amt,
+        "--rack",
+        "q03",
+        "--pool",
+        "10.99.0.96/27",
+        "--boot",
+    ]);
+    assert_eq!(code, 0, "enroll --boot: {out}{err}");
+
+    // Whichever server the board took its boot from hears its first steps; it dies there.
+    let started = std::time::Instant::now();
+    let (dead, alive) = loop {
+        let has = |log: &Path| lab::read_lossy(log).contains("install/partition");
+        if has(&servers[0].1) {
+            break (servers[0].clone(), servers[1].clone());
+        }
+        if has(&servers[1].1) {
+            break (servers[1].clone(), servers[0].clone());
+        }
+        assert!(
+            started.elapsed() < DOM0_BOOT,
+            "no installer step reached either server"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    lab.stop(dead.0);
+    settle(&here, DOM0_BOOT);
+    let m = machine(&here, RAID10.amt);
+    assert_eq!(m["state"], "deployed", "{m}");
+    let survivor = lab::read_lossy(&alive.1);
+    let mac = m["mac"].as_str().unwrap();
+    for step in ["install/root", "install/bootloader"] {
+        assert!(
+            survivor
+                .lines()
+                .any(|l| l.starts_with(&format!("event mac={mac} stage=finish "))
+                    && l.contains(step)),
+            "{step} reported to {} after {} died:\n{survivor}",
+            alive.0,
+            dead.0
+        );
+    }
+    assert!(
+        !lab::read_lossy(&dead.1).contains("stage=deployed"),
+        "the dead server heard nothing more"
+    );
+    lab.terminate("sim", Duration::from_secs(30));
+}

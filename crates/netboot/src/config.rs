@@ -210,6 +210,12 @@ pub struct HttpConfig {
     /// Seconds a connection may stay without any byte moving before it is closed.
     #[serde(default = "default_idle_secs")]
     pub idle_timeout_secs: u64,
+    /// The HTTP addresses of the other netboot servers on this segment (sharing the
+    /// inventory's database, `metal serve --inventory`). Every plan lists this server and
+    /// them; an installer or Dom0 whose server stops answering reports its steps to, and
+    /// fetches its images from, the next one (its boot's token is valid there too).
+    #[serde(default)]
+    pub peers: Vec<SocketAddr>,
 }
 
 fn default_per_source() -> usize {

@@ -136,6 +136,7 @@ impl Netboot {
             policy,
             events: events.clone(),
             base_url,
+            peers: config.http.peers.clone(),
             mode: config.mode,
             files: root(&config.http.root)?,
             tftp: root(&config.tftp.root)?,

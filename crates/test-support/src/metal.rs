@@ -1,8 +1,8 @@
 //! The `metal` binary in an isolated environment. A [`Metal`] owns a temporary directory and
 //! runs every command with:
 //!
-//! - `METAL_DB` = `sqlite://DIR/inventory.db` (created by the first command that needs it), or
-//!   no inventory at all with [`Metal::no_inventory`];
+//! - `METAL_DB` = `sqlite://DIR/inventory.db` (created by the first command that needs it), the
+//!   test's own database ([`Metal::db`]), or no inventory at all with [`Metal::no_inventory`];
 //! - `METAL_CONFIG` = `DIR/config.toml`, which does not exist unless the test writes it
 //!   ([`Metal::config_file`]);
 //! - `METAL_SECRETS` = `DIR/secrets.toml`, likewise ([`Metal::secrets_file`]);
@@ -41,6 +41,8 @@ pub struct Metal {
     dir: TempDir,
     password: Option<String>,
     inventory: bool,
+    /// An inventory URL of the test's (a PostgreSQL database) instead of the directory's.
+    db: Option<String>,
     profiles: PathBuf,
     netns: Option<String>,
 }
@@ -54,9 +56,16 @@ impl Metal {
             dir: tempfile::tempdir().expect("temporary directory"),
             password: None,
             inventory: true,
+            db: None,
             profiles: profiles_dir(),
             netns: None,
         }
+    }
+
+    /// The inventory at `url` (`METAL_DB`) instead of the directory's SQLite file.
+    pub fn db(mut self, url: &str) -> Metal {
+        self.db = Some(url.to_string());
+        self
     }
 
     /// Hardware profiles from `dir` instead of the repository's.
@@ -92,7 +101,10 @@ impl Metal {
 
     /// The inventory's URL, for opening the store from the test.
     pub fn db_url(&self) -> String {
-        format!("sqlite://{}", self.dir().join("inventory.db").display())
+        match &self.db {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.dir().join("inventory.db").display()),
+        }
     }
 
     /// Where `METAL_CONFIG` points; absent until the test writes it.

@@ -7,8 +7,10 @@
 //! ```json
 //! { "mac": "52:54:00:00:00:01", "hostname": "r01-h01", "mode": "install",
 //!   "events_url": "http://10.0.0.1:8080/events",
+//!   "servers": ["http://10.0.0.1:8080", "http://10.0.0.2:8080"],
 //!   "storage": { "layout": "raid10", "disks": 4, "root_gib": 8 },
-//!   "image": { "files_url": "http://10.0.0.1:8080/files/", "root_url": "…/dom0-root.squashfs",
+//!   "image": { "files_url": "http://10.0.0.1:8080/files/", "files_path": "/files/",
+//!              "root_url": "…/dom0-root.squashfs",
 //!              "root_sha256": "…", "files": { "vmlinuz": "…", "xen.elf": "…" } },
 //!   "xen_cmdline": "dom0_mem=512M,max:512M …", "dom0_cmdline": "console=hvc0",
 //!   "ssh_authorized_keys": ["ssh-ed25519 …"], "ntp_servers": ["10.0.0.1"] }
@@ -46,6 +48,9 @@ pub struct Plan {
     /// `diskless` or `install`.
     pub mode: String,
     pub events_url: String,
+    /// This server's base URL, then its `[http] peers`: where to turn when it stops answering
+    /// (events at `BASE/events`, files at `BASE` + `image.files_path`).
+    pub servers: Vec<String>,
     pub storage: Option<Storage>,
     pub image: Image,
     pub xen_cmdline: String,
@@ -57,6 +62,8 @@ pub struct Plan {
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub struct Image {
     pub files_url: String,
+    /// `files_url` without the server: the same files on every server.
+    pub files_path: String,
     pub root_url: String,
     pub root_sha256: String,
     /// Every file of the manifest and its SHA-256.
@@ -170,11 +177,12 @@ async fn build(state: &HttpState, mac: MacAddr) -> Result<Plan, Refusal> {
     }
     let dir = var("image_dir").unwrap_or_default();
     let dir = dir.trim_matches('/');
-    let files_url = if dir.is_empty() {
-        format!("{}/files/", state.base_url)
+    let files_path = if dir.is_empty() {
+        "/files/".to_string()
     } else {
-        format!("{}/files/{dir}/", state.base_url)
+        format!("/files/{dir}/")
     };
+    let files_url = format!("{}{files_path}", state.base_url);
     let files = manifest(state, dir).map_err(Refusal::NoPlan)?;
     let root_sha256 = files
         .get(ROOT_IMAGE)
@@ -194,10 +202,14 @@ async fn build(state: &HttpState, mac: MacAddr) -> Result<Plan, Refusal> {
         hostname: decision.hostname.clone(),
         mode,
         events_url: format!("{}/events", state.base_url),
+        servers: std::iter::once(state.base_url.clone())
+            .chain(state.peers.iter().map(|p| format!("http://{p}")))
+            .collect(),
         storage,
         image: Image {
             root_url: format!("{files_url}{ROOT_IMAGE}"),
             files_url,
+            files_path,
             root_sha256,
             files,
         },

@@ -1,6 +1,7 @@
 //! What the HTTP handlers share, and their plain-text answers.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::http::{StatusCode, header};
@@ -26,6 +27,8 @@ pub struct HttpState {
     pub events: Events,
     /// `http://ADDR:PORT` as clients reach us.
     pub base_url: String,
+    /// The other servers of the segment (`[http] peers`), for plans.
+    pub peers: Vec<SocketAddr>,
     /// Whether we hand out the addresses (then a reserved machine's script goes to its
     /// address only).
     pub mode: Mode,
