@@ -7,6 +7,7 @@
 # and prints each board's phases on one time axis: PXE to installer, install (disks to
 # `deployed`), reboot from disk to Dom0 up (METAL-READY on its console, recorded over SOL).
 # Root, QEMU, debootstrap (.ci/netboot-deps.sh). Images come from the cache (metal image build).
+# SKIP_ALONE=1 runs only the boards at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q -p metal-cli
@@ -139,8 +140,10 @@ run() {
     local sims=() targets=() seed=0
     for spec in "$@"; do
         set -- $spec
+        # Counted here: an expansion on a backgrounded command happens in its subshell.
+        seed=$((seed + 1))
         "${in_ns[@]}" "$metal" sim --qemu --bridge br0 --first-ip "$1" --disks "$2" --firmware "$3" \
-            --boards "$4" --seed $((seed++)) --memory 1024 --dir "$dir/vms" --quiet >"$dir/sim-$1.log" 2>&1 &
+            --boards "$4" --seed "$seed" --memory 1024 --dir "$dir/vms" --quiet >"$dir/sim-$1.log" 2>&1 &
         sims+=($!)
         pids+=($!)
         wait_line "$dir/sim-$1.log" "ready " 20
@@ -189,7 +192,9 @@ PY
     wait "$serve" 2>/dev/null || true
 }
 
-run raid10-alone "127.0.31.1 4x3G bios 1"
-run raid0-alone "127.0.32.1 2x3G:ssd uefi 1"
+if [ "${SKIP_ALONE:-0}" != 1 ]; then
+    run raid10-alone "127.0.31.1 4x3G bios 1"
+    run raid0-alone "127.0.32.1 2x3G:ssd uefi 1"
+fi
 run two "127.0.33.1 4x3G bios 1" "127.0.34.1 2x3G:ssd uefi 1"
 run four "127.0.35.1 4x3G bios 2" "127.0.36.1 2x3G:ssd uefi 2"

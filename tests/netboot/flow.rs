@@ -5,6 +5,7 @@
 //! events and the exports.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use metal_test_support::metal::Metal;
@@ -387,4 +388,34 @@ fn m_an_installer_that_dies_mid_install_ends_broken_naming_its_last_step() {
     let events = doc.to_string();
     assert!(!events.contains("\"deployed\""), "never deployed: {events}");
     lab.terminate("sim", Duration::from_secs(30));
+}
+
+#[test]
+#[ignore = "end-to-end: needs root, QEMU, debootstrap and .ci/netboot-deps.sh; run with --ignored"]
+fn p_demo_qemu_walks_one_board_to_a_dom0_on_raid10() {
+    lab::require_root();
+    images();
+    let metal = Metal::new(env!("CARGO_BIN_EXE_metal"));
+    let (code, out, err) = metal.run(&["demo", "--qemu"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let inventory = out
+        .split_once("metal enroll")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no enrolment step: {out}"));
+    for expected in [
+        "r01-h01",
+        "[console] METAL-INSTALLED",
+        "[console] METAL-DOM0 capabilities=control_d",
+        "[console] METAL-READY hostname=r01-h01",
+        "next boot set to disk over AMT",
+        "Dom0 up from disk after",
+        "The board booted from: pxe (one-shot), disk (one-shot)",
+    ] {
+        assert!(inventory.contains(expected), "{expected:?} in:\n{out}");
+    }
+    let leftovers = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&leftovers.stdout).contains("metal-demo-"),
+        "the demo removed its namespace"
+    );
 }

@@ -85,8 +85,15 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 8)]
     pub boards: usize,
     /// First board address; the default moves on to the next free /24 if it is taken.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "qemu")]
     pub first_ip: Option<Ipv4Addr>,
+    /// One QEMU-backed board from enrolment to a running Xen Dom0 installed on RAID-10 (root,
+    /// .ci/netboot-deps.sh; a few minutes, more the first time while the images are built).
+    #[arg(long)]
+    pub qemu: bool,
+    /// (--qemu) Set by the demo when it runs itself inside its network namespace.
+    #[arg(long, hide = true, requires = "qemu")]
+    pub inside_netns: Option<String>,
 }
 
 /// Run the netboot service: DHCP/proxyDHCP, TFTP and HTTP (iPXE scripts, images, boot events).

@@ -18,7 +18,7 @@ use super::ctx::Ctx;
 use crate::args::DemoArgs;
 use crate::output;
 
-const PASSWORD: &str = "Demo-Passw0rd!";
+pub(super) const PASSWORD: &str = "Demo-Passw0rd!";
 
 async fn start_sim(args: &DemoArgs) -> Result<Sim, Error> {
     let boards = args.boards.clamp(1, 250);
@@ -48,7 +48,7 @@ async fn start_sim(args: &DemoArgs) -> Result<Sim, Error> {
 
 /// The operator's configuration, pointed at the simulated rack: its password, plain HTTP,
 /// pins in memory, a scratch inventory unless one was asked for.
-fn demo_config(base: &Config, scratch: &std::path::Path) -> Config {
+pub(super) fn demo_config(base: &Config, scratch: &std::path::Path) -> Config {
     let mut config = base.clone();
     config.credentials = Some(Credentials {
         user: "admin".into(),
@@ -68,11 +68,14 @@ fn demo_config(base: &Config, scratch: &std::path::Path) -> Config {
     config
 }
 
-fn step(n: u32, text: &str) {
+pub(super) fn step(n: u32, text: &str) {
     println!("\n== {n}. {text}");
 }
 
 pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<i32, Error> {
+    if args.qemu {
+        return super::demo_qemu::run(ctx, args).await;
+    }
     super::ctx::no_json(
         ctx,
         "demo",

@@ -5,6 +5,7 @@ mod board;
 mod console;
 mod ctx;
 mod demo;
+mod demo_qemu;
 mod docs;
 mod image;
 mod inventory;
