@@ -240,7 +240,7 @@ async fn walk(config: &Config, sim: &Sim) -> Result<i32, Error> {
 
     step(
         5,
-        "The board's own serial console (over SOL), the milestones: install, reboot, Dom0",
+        "The board's own serial console (what its SOL port carries): the milestones of install, reboot and Dom0",
     );
     let start = Instant::now();
     let mut seen = 0;
