@@ -58,6 +58,24 @@ const DISKLESS: Board = Board {
     firmware: "bios",
 };
 
+/// `metal sim --qemu` with one `board` (identities from `seed`, disks under the lab's `vms/`),
+/// started as `sim-<AMT address>`; returns its log once it is ready.
+pub fn start_sim(lab: &mut Lab, metal: &Metal, board: &Board, seed: usize) -> PathBuf {
+    let mut sim = metal
+        .command([
+            "sim", "--qemu", "--bridge", "br0", "--boards", "1", "--quiet",
+        ])
+        .into_command();
+    sim.args(["--first-ip", board.amt, "--disks", board.disks])
+        .args(["--seed", &seed.to_string()])
+        .args(["--firmware", board.firmware, "--memory", "1024"])
+        .arg("--dir")
+        .arg(lab.dir.path().join("vms"));
+    let log = lab.spawn(&format!("sim-{}", board.amt), sim);
+    wait_for(&log, "ready ", Duration::from_secs(20)).expect("metal sim did not start");
+    log
+}
+
 /// The lines of a `metal console --record` file without their time stamps.
 fn recorded(file: &Path) -> String {
     lab::read_lossy(file)
@@ -121,19 +139,9 @@ fn l_enroll_boot_brings_qemu_boards_to_deployed_dom0_hosts() {
     let server = lab.spawn("metal-serve", serve);
     wait_for(&server, "ready ", Duration::from_secs(20)).expect("metal serve did not start");
 
-    let vms = lab.dir.path().join("vms");
     let mut sims: Vec<(&Board, PathBuf)> = Vec::new();
     for (seed, board) in [&RAID10, &RAID0, &DISKLESS].into_iter().enumerate() {
-        let mut sim = bin(&[
-            "sim", "--qemu", "--bridge", "br0", "--boards", "1", "--quiet",
-        ]);
-        sim.args(["--first-ip", board.amt, "--disks", board.disks])
-            .args(["--seed", &seed.to_string()])
-            .args(["--firmware", board.firmware, "--memory", "1024"])
-            .arg("--dir")
-            .arg(&vms);
-        let log = lab.spawn(&format!("sim-{}", board.amt), sim);
-        wait_for(&log, "ready ", Duration::from_secs(20)).expect("metal sim did not start");
+        let log = start_sim(&mut lab, &metal, board, seed);
         sims.push((board, log));
     }
     // The consoles are recorded from before the first power-on.
@@ -320,16 +328,7 @@ fn m_an_installer_that_dies_mid_install_ends_broken_naming_its_last_step() {
     serve.arg(&netboot).env("METAL_LOG", "metal_netboot=info");
     let server = lab.spawn("metal-serve", serve);
     wait_for(&server, "ready ", Duration::from_secs(20)).expect("metal serve did not start");
-    let mut sim = metal
-        .command([
-            "sim", "--qemu", "--bridge", "br0", "--boards", "1", "--quiet",
-        ])
-        .into_command();
-    sim.args(["--first-ip", RAID10.amt, "--disks", RAID10.disks])
-        .arg("--dir")
-        .arg(lab.dir.path().join("vms"));
-    let sim_log = lab.spawn("sim", sim);
-    wait_for(&sim_log, "ready ", Duration::from_secs(20)).expect("metal sim did not start");
+    let sim_log = start_sim(&mut lab, &metal, &RAID10, 0);
 
     let (code, out, err) = metal.run(&[
         "enroll",
@@ -387,7 +386,7 @@ fn m_an_installer_that_dies_mid_install_ends_broken_naming_its_last_step() {
     );
     let events = doc.to_string();
     assert!(!events.contains("\"deployed\""), "never deployed: {events}");
-    lab.terminate("sim", Duration::from_secs(30));
+    lab.terminate(&format!("sim-{}", RAID10.amt), Duration::from_secs(30));
 }
 
 #[test]

@@ -140,6 +140,19 @@ impl Lab {
         other
     }
 
+    /// A udhcpc hook (`-s`) that prints `lease IP` once bound and configures nothing.
+    pub fn lease_script(&self) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let script = self.dir.path().join("lease.sh");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\n[ \"$1\" = bound ] && echo \"lease $ip\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+
     /// Starts `cmd` with stdout and stderr in `<label>.log`; returns the log's path.
     pub fn spawn(&mut self, label: &str, mut cmd: Command) -> PathBuf {
         let log = self.dir.path().join(format!("{label}.log"));

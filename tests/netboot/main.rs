@@ -230,13 +230,7 @@ fn f_dhcp_answers_only_on_its_interface_and_inside_the_range() {
     lab.ip(&["addr", "add", "10.98.0.1/24", "dev", "vout"]);
     let inside = lab.neighbour("in", None);
     let server = lab.serve(&lab.config("dhcp", ""));
-    let script = lab.dir.path().join("lease.sh");
-    std::fs::write(
-        &script,
-        "#!/bin/sh\n[ \"$1\" = bound ] && echo \"lease $ip\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = lab.lease_script();
     let udhcpc = |ns: &str, iface: &str| {
         std::process::Command::new("ip")
             .args([

@@ -19,34 +19,29 @@ struct Database {
     name: String,
 }
 
-fn psql(sql: &str) -> String {
+/// `psql` as role metal on database `db` over TCP loopback (from the root namespace):
+/// (success, stdout, stderr).
+fn psql(db: &str, sql: &str) -> (bool, String, String) {
     let out = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "metal",
-            "-d",
-            "metal_test",
-            "-qAtc",
-            sql,
-        ])
+        .args(["-h", "127.0.0.1", "-U", "metal", "-d", db, "-qAtc", sql])
         .env("PGPASSWORD", "metal")
         .output()
         .expect("psql (postgresql-client)");
-    assert!(
-        out.status.success(),
-        "psql {sql}: {} (run .ci/inventory-deps.sh)",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+/// [`psql`] on the server's `metal_test` database, which must succeed.
+fn admin(sql: &str) {
+    let (ok, _, err) = psql("metal_test", sql);
+    assert!(ok, "psql {sql}: {err} (run .ci/inventory-deps.sh)");
 }
 
 impl Database {
     fn create(name: &str) -> Database {
         let name = format!("metal_e2e_{name}_{}", std::process::id());
-        psql(&format!("DROP DATABASE IF EXISTS {name}"));
-        psql(&format!("CREATE DATABASE {name}"));
+        admin(&format!("DROP DATABASE IF EXISTS {name}"));
+        admin(&format!("CREATE DATABASE {name}"));
         Database { name }
     }
 
@@ -59,43 +54,66 @@ impl Database {
     }
 
     fn query(&self, sql: &str) -> String {
-        let out = Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "metal",
-                "-d",
-                &self.name,
-                "-qAtc",
-                sql,
-            ])
-            .env("PGPASSWORD", "metal")
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        psql(&self.name, sql).1
     }
 }
 
 impl Drop for Database {
     fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "metal",
-                "-d",
-                "metal_test",
-                "-qAtc",
-            ])
-            .arg(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .env("PGPASSWORD", "metal")
-            .output();
+        psql(
+            "metal_test",
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
     }
+}
+
+/// `serve --inventory` twice on the segment: `serve-a` in the lab's namespace on br0 with
+/// `config`, `serve-b` in `second` on its veth at 10.99.0.2; with `peers`, each names the other
+/// in `[http] peers`. Returns (label, log) of each, once both are ready.
+fn start_servers(
+    lab: &mut Lab,
+    metal: &dyn Fn(&str) -> Metal,
+    second: &str,
+    config: &str,
+    peers: bool,
+) -> Vec<(&'static str, PathBuf)> {
+    let listen = |own: &str, other: &str| {
+        let peer = if peers {
+            format!("\npeers = [\"{other}:8080\"]")
+        } else {
+            String::new()
+        };
+        format!("listen = \"{own}:8080\"{peer}")
+    };
+    let config_a = config.replace(
+        "listen = \"10.99.0.1:8080\"",
+        &listen("10.99.0.1", "10.99.0.2"),
+    );
+    let config_b = config
+        .replace("server_ip = \"10.99.0.1\"", "server_ip = \"10.99.0.2\"")
+        .replace("interface = \"br0\"", "interface = \"vbp\"")
+        .replace(
+            "listen = \"10.99.0.1:8080\"",
+            &listen("10.99.0.2", "10.99.0.1"),
+        );
+    assert!(config_b.contains("server_ip = \"10.99.0.2\"") && config_b.contains("vbp"));
+    let mut servers = Vec::new();
+    for (label, ns, text) in [
+        ("serve-a", lab.ns.clone(), config_a),
+        ("serve-b", second.to_string(), config_b),
+    ] {
+        let path = lab.dir.path().join(format!("{label}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let cmd = metal(&ns)
+            .command(["serve", "--inventory", "--config"])
+            .arg(&path)
+            .env("METAL_LOG", "metal_netboot=info")
+            .into_command();
+        let log = lab.spawn(label, cmd);
+        wait_for(&log, "ready ", Duration::from_secs(20)).expect("metal serve did not start");
+        servers.push((label, log));
+    }
+    servers
 }
 
 /// `udhcpc` in namespace `ns` on `iface`, printing `lease IP` once bound.
@@ -139,39 +157,15 @@ fn n_two_servers_sharing_postgresql_never_hand_out_one_address_twice() {
     let second = lab.neighbour("b", Some("10.99.0.2/24"));
     let metal = |ns: &str| {
         Metal::new(env!("CARGO_BIN_EXE_metal"))
-            .no_inventory()
+            .db(&db.socket_url())
             .netns(ns)
     };
-    let config_a = lab.config("dhcp", "");
-    let config_b = config_a
-        .replace("server_ip = \"10.99.0.1\"", "server_ip = \"10.99.0.2\"")
-        .replace("interface = \"br0\"", "interface = \"vbp\"")
-        .replace("listen = \"10.99.0.1:8080\"", "listen = \"10.99.0.2:8080\"");
-    assert_ne!(config_a, config_b);
-    let mut logs: Vec<PathBuf> = Vec::new();
-    for (label, ns, config) in [
-        ("serve-a", lab.ns.clone(), config_a),
-        ("serve-b", second.clone(), config_b),
-    ] {
-        let path = lab.dir.path().join(format!("{label}.toml"));
-        std::fs::write(&path, config).unwrap();
-        let cmd = metal(&ns)
-            .command(["serve", "--inventory", "--config"])
-            .arg(&path)
-            .env("METAL_DB", db.socket_url())
-            .env("METAL_LOG", "metal_netboot=info")
-            .into_command();
-        let log = lab.spawn(label, cmd);
-        wait_for(&log, "ready ", Duration::from_secs(20)).expect("metal serve did not start");
-        logs.push(log);
-    }
-    let script = lab.dir.path().join("lease.sh");
-    std::fs::write(
-        &script,
-        "#!/bin/sh\n[ \"$1\" = bound ] && echo \"lease $ip\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let config = lab.config("dhcp", "");
+    let logs: Vec<PathBuf> = start_servers(&mut lab, &metal, &second, &config, false)
+        .into_iter()
+        .map(|(_, log)| log)
+        .collect();
+    let script = lab.lease_script();
 
     // Twenty clients at once; both servers offer to each.
     let clients: Vec<(String, Child)> = (0..20)
@@ -229,7 +223,7 @@ fn n_two_servers_sharing_postgresql_never_hand_out_one_address_twice() {
 #[ignore = "end-to-end: needs root, QEMU, debootstrap, .ci/netboot-deps.sh and .ci/inventory-deps.sh; run with --ignored"]
 fn o_a_bring_up_started_through_one_server_finishes_through_the_other() {
     use crate::dom0::{DOM0_BOOT, config, images};
-    use crate::flow::{PASSWORD, PROFILES, RAID10, machine, settle};
+    use crate::flow::{PASSWORD, PROFILES, RAID10, machine, settle, start_sim};
 
     lab::require_root();
     images();
@@ -247,47 +241,11 @@ fn o_a_bring_up_started_through_one_server_finishes_through_the_other() {
             .netns(ns)
             .profiles(&profiles)
     };
-    let base = config(&lab, "");
-    let config_a = base.replace(
-        "listen = \"10.99.0.1:8080\"",
-        "listen = \"10.99.0.1:8080\"\npeers = [\"10.99.0.2:8080\"]",
-    );
-    let config_b = base
-        .replace("server_ip = \"10.99.0.1\"", "server_ip = \"10.99.0.2\"")
-        .replace("interface = \"br0\"", "interface = \"vbp\"")
-        .replace(
-            "listen = \"10.99.0.1:8080\"",
-            "listen = \"10.99.0.2:8080\"\npeers = [\"10.99.0.1:8080\"]",
-        );
-    assert!(config_a.contains("peers") && config_b.contains("10.99.0.2:8080"));
     lab.advertise_router();
-    let mut servers = Vec::new();
-    for (label, ns, text) in [
-        ("serve-a", lab.ns.clone(), config_a),
-        ("serve-b", second.clone(), config_b),
-    ] {
-        let path = lab.dir.path().join(format!("{label}.toml"));
-        std::fs::write(&path, text).unwrap();
-        let cmd = metal(&ns)
-            .command(["serve", "--inventory", "--config"])
-            .arg(&path)
-            .env("METAL_LOG", "metal_netboot=info")
-            .into_command();
-        let log = lab.spawn(label, cmd);
-        wait_for(&log, "ready ", Duration::from_secs(20)).expect("metal serve did not start");
-        servers.push((label, log));
-    }
+    let base = config(&lab, "");
+    let servers = start_servers(&mut lab, &metal, &second, &base, true);
     let here = metal(&lab.ns);
-    let mut sim = here
-        .command([
-            "sim", "--qemu", "--bridge", "br0", "--boards", "1", "--quiet",
-        ])
-        .into_command();
-    sim.args(["--first-ip", RAID10.amt, "--disks", RAID10.disks])
-        .arg("--dir")
-        .arg(lab.dir.path().join("vms"));
-    let sim_log = lab.spawn("sim", sim);
-    wait_for(&sim_log, "ready ", Duration::from_secs(20)).expect("metal sim did not start");
+    start_sim(&mut lab, &here, &RAID10, 0);
     let (code, out, err) = here.run(&[
         "enroll",
         RAID10.amt,
@@ -336,5 +294,5 @@ fn o_a_bring_up_started_through_one_server_finishes_through_the_other() {
         !lab::read_lossy(&dead.1).contains("stage=deployed"),
         "the dead server heard nothing more"
     );
-    lab.terminate("sim", Duration::from_secs(30));
+    lab.terminate(&format!("sim-{}", RAID10.amt), Duration::from_secs(30));
 }

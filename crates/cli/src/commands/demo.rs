@@ -68,6 +68,22 @@ pub(super) fn demo_config(base: &Config, scratch: &std::path::Path) -> Config {
     config
 }
 
+/// The devices a simulated board booted from, in order (`pxe (one-shot), disk`).
+pub(super) fn boots(board: &metal_sim::BoardHandle) -> String {
+    board
+        .boots()
+        .iter()
+        .map(|b| {
+            format!(
+                "{}{}",
+                b.device,
+                if b.one_shot { " (one-shot)" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(super) fn step(n: u32, text: &str) {
     println!("\n== {n}. {text}");
 }
@@ -139,18 +155,7 @@ async fn walk(config: &Config, sim: &Sim) -> Result<i32, Error> {
     // A reset completes after AMT's busy window; the boards are rebooting right now.
     tokio::time::sleep(Duration::from_millis(600)).await;
     for board in &boards {
-        let booted: Vec<String> = board
-            .boots()
-            .iter()
-            .map(|b| {
-                format!(
-                    "{}{}",
-                    b.device,
-                    if b.one_shot { " (one-shot)" } else { "" }
-                )
-            })
-            .collect();
-        println!("  {}  booted from: {}", board.ip(), booted.join(", "));
+        println!("  {}  booted from: {}", board.ip(), boots(board));
     }
 
     step(

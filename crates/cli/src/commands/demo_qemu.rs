@@ -22,7 +22,7 @@ use metal_sim::{QemuBoards, Sim, SimConfig};
 use metal_types::text::Escaped;
 
 use super::ctx::Ctx;
-use super::demo::{PASSWORD, demo_config, step};
+use super::demo::{PASSWORD, boots, demo_config, step};
 use crate::args::DemoArgs;
 use crate::output;
 
@@ -282,20 +282,9 @@ async fn walk(config: &Config, sim: &Sim) -> Result<i32, Error> {
     if let Shown::Machine(tree) = &shown {
         output::inventory::tree(out, tree, false)?;
     }
-    let boots: Vec<String> = board
-        .boots()
-        .iter()
-        .map(|b| {
-            format!(
-                "{}{}",
-                b.device,
-                if b.one_shot { " (one-shot)" } else { "" }
-            )
-        })
-        .collect();
     println!(
         "The board booted from: {} (the disk boot set over AMT once it deployed).",
-        boots.join(", ")
+        boots(&board)
     );
     Ok(shown.exit_code())
 }
