@@ -21,7 +21,7 @@ pub const PROFILES: [(&str, &str); 3] = [
     (
         "qemu-raid10",
         "description = \"QEMU board, 1 GiB, four disks\"\n[match]\nmemory_gib = 1\ndisks = 4\ndisk_kind = \"hdd\"\n\
-         [provision]\nstorage = \"raid10\"\ndom0_memory_mib = 512\nrole = \"storage\"\nnetboot = \"install-raid10\"\n",
+         [provision]\nstorage = \"raid10\"\ndom0_memory_mib = 512\nroot_gib = 3\nrole = \"storage\"\nnetboot = \"install-raid10\"\n",
     ),
     (
         "qemu-raid0",
@@ -242,6 +242,10 @@ fn l_enroll_boot_brings_qemu_boards_to_deployed_dom0_hosts() {
             .unwrap_or_else(|| panic!("no METAL-MDSTAT from {}", board.amt))
             .to_string()
     };
+    assert!(
+        recorded(&console(&RAID10)).contains("METAL-INSTALL plan: layout=raid10 disks=4 root=3G"),
+        "the hardware profile's root volume size reached the installer"
+    );
     let md = mdstat(&RAID10);
     assert!(md.contains("raid10") && md.contains("[4/4]"), "{md}");
     for p in ["vda3", "vdb3", "vdc3", "vdd3"] {

@@ -156,7 +156,8 @@ impl Store {
         };
         sqlx::query(
             "UPDATE machines SET profile = $1, profile_note = NULL, storage = $2, role = $3, \
-             dom0_memory_mib = $4, netboot = $5, state = $6, updated_ms = $7 WHERE uuid = $8",
+             dom0_memory_mib = $4, netboot = $5, state = $6, updated_ms = $7, root_gib = $9 \
+             WHERE uuid = $8",
         )
         .bind(&p.name)
         .bind(p.storage.as_str())
@@ -166,6 +167,7 @@ impl Store {
         .bind(MachineState::Enrolled.as_str())
         .bind(now_ms())
         .bind(facts.uuid())
+        .bind(p.root_gib.map(i64::from))
         .execute(&mut **tx)
         .await
         .map_err(Error::db(format!(
@@ -431,6 +433,7 @@ async fn insert_machine(
             "dom0_memory_mib",
             profile.map(|p| i64::from(p.dom0_memory_mib)),
         )
+        .int("root_gib", profile.and_then(|p| p.root_gib).map(i64::from))
         .text("netboot", profile.map(|p| &p.netboot))
         .text("tls_pin", facts.tls_pin)
         .text("credential_set", Some(&req.credential_set))

@@ -253,6 +253,8 @@ pub struct Machine {
     pub storage: Option<Storage>,
     pub role: Option<Role>,
     pub dom0_memory_mib: Option<u32>,
+    /// The root volume its profile asks for (GiB); `None`: the plan's default.
+    pub root_gib: Option<u32>,
     /// The netboot profile this machine boots while being provisioned.
     pub netboot: Option<String>,
     /// The board's TLS certificate, pinned at enrolment.

@@ -12,6 +12,7 @@
 //! [provision]
 //! storage = "raid10"         # diskless | raid10 | ssd-raid0
 //! dom0_memory_mib = 2048
+//! root_gib = 8               # vg00/root on installed storage; default 4 (the plan's)
 //! role = "storage"
 //! netboot = "dom0-raid10"    # the netboot profile; default dom0-<storage>
 //! ```
@@ -51,6 +52,7 @@ struct Rules {
 struct Provision {
     storage: Storage,
     dom0_memory_mib: u32,
+    root_gib: Option<u32>,
     role: String,
     netboot: Option<String>,
 }
@@ -72,6 +74,8 @@ pub struct HardwareProfile {
     pub description: String,
     pub storage: Storage,
     pub dom0_memory_mib: u32,
+    /// The size of `vg00/root` on installed storage; `None`: the plan's default.
+    pub root_gib: Option<u32>,
     pub role: Role,
     pub netboot: String,
     rules: Rules,
@@ -86,6 +90,8 @@ pub enum Match {
 }
 
 const GIB: u64 = 1 << 30;
+/// The largest root volume a profile may ask for: a Dom0 root is a few GiB.
+const MAX_ROOT_GIB: u32 = 1024;
 
 impl HardwareProfile {
     /// Parses one profile; `name` is the file stem, `path` is for messages.
@@ -118,12 +124,24 @@ impl HardwareProfile {
         if p.dom0_memory_mib == 0 {
             return Err(bad("dom0_memory_mib must be set".into()));
         }
+        match (p.storage, p.root_gib) {
+            (Storage::Diskless, Some(_)) => {
+                return Err(bad("root_gib needs installed storage, not diskless".into()));
+            }
+            (_, Some(g)) if !(1..=MAX_ROOT_GIB).contains(&g) => {
+                return Err(bad(format!(
+                    "root_gib must be 1 to {MAX_ROOT_GIB}, not {g}"
+                )));
+            }
+            _ => {}
+        }
         let role = Role::new(&p.role).map_err(|e| bad(e.to_string()))?;
         Ok(HardwareProfile {
             name: name.to_string(),
             description: file.description,
             storage: p.storage,
             dom0_memory_mib: p.dom0_memory_mib,
+            root_gib: p.root_gib,
             role,
             netboot: p
                 .netboot
@@ -219,5 +237,32 @@ pub fn match_board(profiles: &[HardwareProfile], board: &BoardFacts) -> Match {
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RAID10: &str = "[match]\nmemory_gib = 8\ndisks = 4\n[provision]\nstorage = \"raid10\"\n\
+                          dom0_memory_mib = 512\nrole = \"storage\"\n";
+
+    #[test]
+    fn root_volume_size_is_optional_bounded_and_only_for_installed_storage() {
+        let p = HardwareProfile::parse("a", "a.toml", RAID10).unwrap();
+        assert_eq!(p.root_gib, None);
+        let p = HardwareProfile::parse("a", "a.toml", &format!("{RAID10}root_gib = 8\n")).unwrap();
+        assert_eq!(p.root_gib, Some(8));
+        for bad in ["root_gib = 0\n", "root_gib = 5000\n"] {
+            let e = HardwareProfile::parse("a", "a.toml", &format!("{RAID10}{bad}")).unwrap_err();
+            assert!(e.to_string().contains("root_gib must be 1 to 1024"), "{e}");
+        }
+        let diskless = "[match]\ndisks = 0\n[provision]\nstorage = \"diskless\"\n\
+                        dom0_memory_mib = 512\nrole = \"compute\"\nroot_gib = 4\n";
+        let e = HardwareProfile::parse("d", "d.toml", diskless).unwrap_err();
+        assert!(
+            e.to_string().contains("root_gib needs installed storage"),
+            "{e}"
+        );
     }
 }

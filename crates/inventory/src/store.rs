@@ -23,7 +23,7 @@ macro_rules! machine_select {
         "SELECT m.id, m.hostname, m.address, r.name AS rack, s.name AS site, m.slot, \
          m.amt_address, m.uuid, m.serial, m.board_maker, m.board_model, m.mac, m.memory_bytes, \
          m.disks, m.ssds, m.profile, m.profile_note, m.storage, m.role, m.dom0_memory_mib, \
-         m.netboot, m.tls_pin, m.credential_set, m.state, m.hardware, m.created_ms, m.updated_ms \
+         m.root_gib, m.netboot, m.tls_pin, m.credential_set, m.state, m.hardware, m.created_ms, m.updated_ms \
          FROM machines m JOIN racks r ON r.id = m.rack_id JOIN sites s ON s.id = r.site_id"
     };
 }
@@ -493,6 +493,7 @@ pub(crate) fn machine_from_row(r: &AnyRow) -> Result<Machine, Error> {
         ))
     })?;
     let dom0_memory_mib: Option<i64> = get(r, "dom0_memory_mib")?;
+    let root_gib: Option<i64> = get(r, "root_gib")?;
     Ok(Machine {
         address: parsed(r, "address", owner)?,
         rack: get(r, "rack")?,
@@ -517,6 +518,13 @@ pub(crate) fn machine_from_row(r: &AnyRow) -> Result<Machine, Error> {
                     Error::Invalid(format!(
                         "{owner}: stored dom0_memory_mib {n} is out of range"
                     ))
+                })
+            })
+            .transpose()?,
+        root_gib: root_gib
+            .map(|n| {
+                u32::try_from(n).map_err(|_| {
+                    Error::Invalid(format!("{owner}: stored root_gib {n} is out of range"))
                 })
             })
             .transpose()?,

@@ -117,7 +117,9 @@ fn hardware_facts(machine: &Machine) -> HardwareFacts {
         storage: layout.map(|layout| metal_netboot::Storage {
             layout,
             disks: layout.disks(),
-            root_gib: metal_netboot::Storage::DEFAULT_ROOT_GIB,
+            root_gib: machine
+                .root_gib
+                .unwrap_or(metal_netboot::Storage::DEFAULT_ROOT_GIB),
         }),
         dom0_memory_mib: machine.dom0_memory_mib,
     }

@@ -27,6 +27,7 @@ pub fn machine(hostname: &str) -> Machine {
         storage: None,
         role: None,
         dom0_memory_mib: None,
+        root_gib: None,
         netboot: None,
         tls_pin: None,
         credential_set: "default".into(),
