@@ -268,11 +268,12 @@ async fn a_tftp_flood_from_one_address_does_not_lock_others_out() {
         .await
         .expect("another client is served");
     assert_eq!(got.map(|f| f.len()), Ok(200_000));
-    // Most of the flood was told to go away.
+    // Most of the flood was told to go away. The refusals are already queued on their sockets;
+    // the wait only bounds the few that were served (16 × 200 ms), with room for a loaded host.
     let mut refused = 0;
     for s in &flood {
         let mut buf = [0u8; 600];
-        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(20), s.recv(&mut buf)).await
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(200), s.recv(&mut buf)).await
             && buf[..n].starts_with(&[0, 5])
         {
             refused += 1;

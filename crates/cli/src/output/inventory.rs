@@ -97,9 +97,11 @@ pub fn tree(out: &mut dyn Write, tree: &Tree, json: bool) -> io::Result<()> {
     }
     let profile = match (&m.profile, &m.profile_note) {
         (Some(p), _) => format!(
-            "profile {p} ({}, Dom0 {} MiB, role {})",
+            "profile {p} ({}, Dom0 {} MiB{}, role {})",
             m.storage.map_or_else(|| "?".into(), |s| s.to_string()),
             m.dom0_memory_mib.unwrap_or(0),
+            m.root_gib
+                .map_or_else(String::new, |g| format!(", root {g} GiB")),
             m.role.as_ref().map_or("?", |r| r.as_str())
         ),
         (None, Some(why)) => format!("no profile: {why}"),
