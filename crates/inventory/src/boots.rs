@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use crate::Error;
 use crate::enroll::log_event;
-use crate::model::MachineState;
+use crate::model::{MachineState, Storage};
 use crate::store::{Store, get};
 
 /// The credentials of one boot.
@@ -36,6 +36,8 @@ pub struct BootReport<'a> {
 pub struct BootRecorded {
     /// The machine's hostname.
     pub hostname: String,
+    /// Its storage layout (whether a deployed machine boots from disks of its own).
+    pub storage: Option<Storage>,
     /// The state it moved to from provisioning (deployed, or broken), if it moved.
     pub moved_to: Option<MachineState>,
 }
@@ -106,7 +108,7 @@ impl Store {
     ) -> Result<BootRecorded, Error> {
         let db = |what: &str| Error::db(format!("{}: {what} for {mac}", self.url()));
         let mut tx = self.begin_allocation().await?;
-        let row = sqlx::query("SELECT id, hostname, state FROM machines WHERE mac = $1")
+        let row = sqlx::query("SELECT id, hostname, state, storage FROM machines WHERE mac = $1")
             .bind(mac.to_string())
             .fetch_optional(&mut *tx)
             .await
@@ -116,6 +118,7 @@ impl Store {
             row.try_get("id").map_err(db("reading"))?,
             get(&row, "hostname")?,
         );
+        let storage = crate::store::parsed_opt(&row, "storage", &hostname)?;
         let state: MachineState = get::<String>(&row, "state")?
             .parse()
             .map_err(|e: crate::model::StateParseError| Error::Invalid(e.to_string()))?;
@@ -144,7 +147,11 @@ impl Store {
         let actor = format!("netboot {}", report.from);
         log_event(&mut tx, id, &hostname, &actor, from, to, &reason).await?;
         tx.commit().await.map_err(db("committing the boot event"))?;
-        Ok(BootRecorded { hostname, moved_to })
+        Ok(BootRecorded {
+            hostname,
+            storage,
+            moved_to,
+        })
     }
 
     /// Moves every provisioning machine that has logged nothing for `idle_ms` to broken:

@@ -463,7 +463,7 @@ where
 }
 
 /// An optional text column holding a value of `T`.
-fn parsed_opt<T>(row: &AnyRow, column: &str, owner: &str) -> Result<Option<T>, Error>
+pub(crate) fn parsed_opt<T>(row: &AnyRow, column: &str, owner: &str) -> Result<Option<T>, Error>
 where
     T: FromStr,
     T::Err: std::fmt::Display,

@@ -75,8 +75,9 @@ pub trait LeaseStore: Send + Sync + 'static {
     fn load(&self) -> BoxFuture<'_, Result<Vec<Lease>, LeaseError>>;
 
     /// Takes `lease` for its MAC, atomically: refused (`false`) while another MAC holds an
-    /// unexpired lease on the address at `now`. A bound lease replaces the MAC's other leases (but a declined one); an offer does not:
-    /// every server on the segment offers to each DISCOVER, and the client picks one.
+    /// unexpired lease on the address at `now`. A bound lease replaces the MAC's other leases
+    /// (but a declined one); an offer does not: every server on the segment offers to each
+    /// DISCOVER, and the client picks one.
     fn claim(&self, lease: Lease, now: u64) -> BoxFuture<'_, Result<bool, LeaseError>>;
 
     /// DHCPRELEASE: frees `ip` if `mac` holds it.

@@ -33,6 +33,10 @@ use crate::leases::InventoryLeases;
 use crate::progress::Silent;
 use crate::{Config, Error, inventory};
 
+/// How long setting a deployed machine's disk boot over AMT may hold up the answer to its
+/// installer, which gives each call 20 s (`CALL_DEADLINE` in `images/initramfs/common.sh`).
+const DISK_BOOT_DEADLINE: Duration = Duration::from_secs(12);
+
 /// Decides boots from the inventory, and sets a machine that deployed onto its disks to
 /// boot from them over AMT (with `config`'s credentials).
 #[derive(Debug, Clone)]
@@ -56,15 +60,21 @@ impl InventoryPolicy {
         // The board workflows' futures are not provably `Send` (rustc cannot see through
         // their higher-ranked closures), and a policy's futures must be: the call runs on a
         // blocking thread of this runtime instead.
+        // The installer waits for the answer to `deployed` (20 s a try): the board gets what is
+        // left of that, and the call its own deadline.
         let runtime = tokio::runtime::Handle::current();
         let outcome = tokio::task::spawn_blocking(move || {
-            runtime.block_on(crate::boot::boot(
-                &config,
-                BootDevice::Disk,
-                false,
-                &target,
-                &Silent,
-            ))
+            runtime.block_on(async {
+                let boot = crate::boot::boot(&config, BootDevice::Disk, false, &target, &Silent);
+                tokio::time::timeout(DISK_BOOT_DEADLINE, boot)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(Error::Netboot(format!(
+                            "no answer from the board within {} s",
+                            DISK_BOOT_DEADLINE.as_secs()
+                        )))
+                    })
+            })
         })
         .await
         .map_err(|e| Error::Netboot(format!("setting the boot device: {e}")))
@@ -200,15 +210,9 @@ impl BootPolicy for InventoryPolicy {
                 return Ok(None);
             };
             let mut note = format!("inventory: {} is {}", recorded.hostname, to.as_str());
-            if to == MachineState::Deployed {
-                let machine = self
-                    .store
-                    .machine_by_mac(event.mac)
-                    .await
-                    .map_err(|e| PolicyError(Box::new(e)))?;
-                if machine.is_some_and(|m| m.storage.is_some_and(|s| s != Storage::Diskless)) {
-                    note = format!("{note}; {}", self.boot_from_disk(&recorded.hostname).await);
-                }
+            let installed = recorded.storage.is_some_and(|s| s != Storage::Diskless);
+            if to == MachineState::Deployed && installed {
+                note = format!("{note}; {}", self.boot_from_disk(&recorded.hostname).await);
             }
             Ok(Some(note))
         })
@@ -340,7 +344,7 @@ impl Service {
 }
 
 /// Every tenth of `timeout` (1 to 30 s), marks broken the provisioning machines silent for
-/// `timeout`, and says so on `lines`; runs until nobody listens.
+/// `timeout`, and says so on `lines`; runs as long as the service does.
 async fn watch_provisioning(
     store: &Store,
     timeout: Duration,
@@ -363,9 +367,8 @@ async fn watch_provisioning(
             )],
         };
         for line in said {
-            if lines.send(line).is_err() {
-                return;
-            }
+            // Only a service that is stopping has no log left to tell.
+            let _ = lines.send(line);
         }
     }
 }

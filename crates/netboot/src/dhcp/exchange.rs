@@ -32,6 +32,14 @@ pub struct Context {
     pub files: BootFiles,
 }
 
+/// What the dynamic range never hands out: the reservations and the server itself.
+fn excluded(server: Ipv4Addr, reserved: impl IntoIterator<Item = Ipv4Addr>) -> HashSet<Ipv4Addr> {
+    reserved
+        .into_iter()
+        .chain(std::iter::once(server))
+        .collect()
+}
+
 /// Our address pool (mode `dhcp`).
 #[derive(Debug)]
 pub struct Pool {
@@ -49,8 +57,7 @@ impl Pool {
         server: Ipv4Addr,
         reserved: impl IntoIterator<Item = Ipv4Addr>,
     ) -> Result<Pool, LeaseError> {
-        let mut excluded: HashSet<Ipv4Addr> = reserved.into_iter().collect();
-        excluded.insert(server);
+        let excluded = excluded(server, reserved);
         let leases = Leases::open(&config.lease_file, config.range, excluded)?;
         Ok(Pool { config, leases })
     }
@@ -61,9 +68,7 @@ impl Pool {
         server: Ipv4Addr,
         reserved: impl IntoIterator<Item = Ipv4Addr>,
     ) -> Pool {
-        let mut excluded: HashSet<Ipv4Addr> = reserved.into_iter().collect();
-        excluded.insert(server);
-        let leases = Leases::shared(config.range, excluded);
+        let leases = Leases::shared(config.range, excluded(server, reserved));
         Pool { config, leases }
     }
 
