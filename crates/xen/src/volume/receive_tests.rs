@@ -94,12 +94,15 @@ fn a_well_formed_stream_is_accepted_and_answered_ok() {
     );
 }
 
+/// Frames, whether an END follows, and what the refusal must say.
+type Case = (Vec<(Header, Vec<u8>)>, bool, &'static str);
+
 #[test]
 fn hostile_frames_are_refused_with_their_reason() {
     let over = vec![7u8; MAX_DATA as usize + 1];
     let mut lying = data(0, b"abcd");
     lying.1 = b"abce".to_vec();
-    let cases: Vec<(Vec<(Header, Vec<u8>)>, bool, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (vec![data(0, b"ab"), data(1, b"cd")], true, "overlaps"),
         (vec![data(4094, b"abcd")], true, "past the end"),
         (

@@ -68,7 +68,7 @@ pub fn send_full<S: Read + Write>(
         size,
         Kind::Full,
         0,
-        vec![0..size],
+        Vec::from([0..size]),
         token,
         compression,
     )
