@@ -214,7 +214,7 @@ fn a_delta_sends_only_the_changed_ranges_on_top_of_its_base() {
                 &s2,
                 size,
                 base ^ 1,
-                Vec::from([0..4096]),
+                std::iter::once(0..4096).collect(),
                 &t2,
                 Compression::default(),
             )

@@ -68,7 +68,7 @@ pub fn send_full<S: Read + Write>(
         size,
         Kind::Full,
         0,
-        Vec::from([0..size]),
+        std::iter::once(0..size).collect(),
         token,
         compression,
     )
