@@ -15,6 +15,8 @@
 //! - [`process`]: child processes whose output is read while they run, and [`process::wait_until`].
 //! - [`records`]: inventory records for tests without a database.
 //! - [`terminal`]: a tmux session, for what `metal` does on a real terminal.
+//! - [`vm`]: a test program run inside a QEMU VM with the Dom0 image's kernel (device mapper,
+//!   which this machine's kernel lacks).
 //!
 //! Binary paths are the caller's: `env!("CARGO_BIN_EXE_metal")` exists only in the cli crate's
 //! own tests, so those pass it in.
@@ -27,3 +29,4 @@ pub mod records;
 pub mod sim;
 pub mod terminal;
 pub mod tools;
+pub mod vm;

@@ -113,10 +113,10 @@ impl Vm {
     }
 
     async fn type_keys(&mut self, keys: &[u8]) {
-        if let Some(stdin) = self.stdin.as_mut() {
-            if stdin.write_all(keys).await.is_err() {
-                self.stdin = None;
-            }
+        if let Some(stdin) = self.stdin.as_mut()
+            && stdin.write_all(keys).await.is_err()
+        {
+            self.stdin = None;
         }
     }
 }

@@ -119,7 +119,7 @@ impl fmt::Display for Disks {
         if self.count == 0 {
             return f.write_str("0");
         }
-        let (n, unit) = if self.bytes % (1 << 30) == 0 {
+        let (n, unit) = if self.bytes.is_multiple_of(1 << 30) {
             (self.bytes >> 30, "G")
         } else {
             (self.bytes >> 20, "M")

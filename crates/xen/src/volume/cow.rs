@@ -20,6 +20,8 @@ use std::fs::File;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 
+use super::aligned::Aligned;
+
 const SNAP_MAGIC: u32 = 0x7041_6e53;
 const SECTOR: u64 = 512;
 const EXCEPTION: u64 = 16;
@@ -57,9 +59,9 @@ impl Exceptions {
     pub fn read(cow: &File, cow_bytes: u64, origin_bytes: u64) -> Result<Self, CowError> {
         // 4 KiB: the smallest chunk LVM makes, and a whole logical block on any disk.
         let mut head = Aligned::new(4096);
-        read_at(cow, head.as_mut(), 0)?;
+        read_at(cow, head.as_mut_slice(), 0)?;
         let word =
-            |i: usize| u32::from_le_bytes(head.as_ref()[i * 4..i * 4 + 4].try_into().expect("4"));
+            |i: usize| u32::from_le_bytes(head.as_slice()[i * 4..i * 4 + 4].try_into().expect("4"));
         let (magic, valid, version, chunk_sectors) = (word(0), word(1), word(2), word(3));
         if magic != SNAP_MAGIC {
             return Err(CowError::Magic(magic));
@@ -86,8 +88,8 @@ impl Exceptions {
             if offset + chunk_bytes > cow_bytes {
                 break;
             }
-            read_at(cow, area.as_mut(), offset)?;
-            for e in area.as_ref().chunks_exact(EXCEPTION as usize) {
+            read_at(cow, area.as_mut_slice(), offset)?;
+            for e in area.as_slice().chunks_exact(EXCEPTION as usize) {
                 let old = u64::from_le_bytes(e[..8].try_into().expect("8"));
                 let new = u64::from_le_bytes(e[8..].try_into().expect("8"));
                 if new == 0 {
@@ -139,35 +141,6 @@ impl Exceptions {
 fn read_at(cow: &File, buf: &mut [u8], offset: u64) -> Result<(), CowError> {
     cow.read_exact_at(buf, offset)
         .map_err(|source| CowError::Read { offset, source })
-}
-
-/// A buffer aligned to 4 KiB, as `O_DIRECT` reads need (offset into an over-allocated Vec).
-struct Aligned {
-    storage: Vec<u8>,
-    start: usize,
-    len: usize,
-}
-
-impl Aligned {
-    const ALIGN: usize = 4096;
-
-    fn new(len: usize) -> Self {
-        let storage = vec![0u8; len + Self::ALIGN];
-        let start = storage.as_ptr().align_offset(Self::ALIGN);
-        Self {
-            storage,
-            start,
-            len,
-        }
-    }
-
-    fn as_ref(&self) -> &[u8] {
-        &self.storage[self.start..self.start + self.len]
-    }
-
-    fn as_mut(&mut self) -> &mut [u8] {
-        &mut self.storage[self.start..self.start + self.len]
-    }
 }
 
 #[cfg(test)]

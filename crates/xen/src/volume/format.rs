@@ -5,6 +5,9 @@
 //!   magic "METALVOL" | version u16 | kind u8 (1 full, 2 delta) | 0u8
 //!   | volume size u64 | base digest u128 (delta: the full pass it applies to; full: 0)
 //!   | token [32]
+//! the receiver's answer to the preamble (uncompressed), before any frame is sent:
+//!   "GO"                          send the frames
+//!   "NO" | len u16 | UTF-8 reason refused (token, kind, base, size): nothing was written
 //! then one zstd stream of frames, in strictly increasing, non-overlapping byte order:
 //!   1 DATA  offset u64 | len u32 (1..=1 MiB) | XXH3-128 of the len bytes u128 | the bytes
 //!   2 ZERO  offset u64 | len u64 (> 0): the range reads as zeros on the target
@@ -222,23 +225,45 @@ pub(crate) fn write_verdict_refused(w: &mut impl Write, reason: &str) -> io::Res
     w.flush()
 }
 
-/// The receiver's answer: `Ok(digest)` or `Err(reason)`; `None` when the bytes are not a verdict.
-pub(crate) fn read_verdict(r: &mut impl Read) -> io::Result<Option<Result<u128, String>>> {
+/// "GO": the preamble is accepted, frames may come.
+pub(crate) fn write_go(w: &mut impl Write) -> io::Result<()> {
+    w.write_all(b"GO")?;
+    w.flush()
+}
+
+/// What a receiver can answer.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// The preamble is accepted.
+    Go,
+    /// The target holds every frame, checked and synced, with this digest.
+    Verified(u128),
+    /// Refused or failed, with the receiver's reason.
+    Refused(String),
+    /// Bytes that are no answer at all.
+    Garbage,
+}
+
+/// One answer from the receiver.
+pub(crate) fn read_answer(r: &mut impl Read) -> io::Result<Answer> {
     let mut tag = [0u8; 2];
     r.read_exact(&mut tag)?;
     match &tag {
+        b"GO" => Ok(Answer::Go),
         b"OK" => {
             let mut d = [0u8; 16];
             r.read_exact(&mut d)?;
-            Ok(Some(Ok(u128::from_le_bytes(d))))
+            Ok(Answer::Verified(u128::from_le_bytes(d)))
         }
         b"NO" => {
             let mut n = [0u8; 2];
             r.read_exact(&mut n)?;
             let mut reason = vec![0u8; u16::from_le_bytes(n) as usize];
             r.read_exact(&mut reason)?;
-            Ok(Some(Err(String::from_utf8_lossy(&reason).into_owned())))
+            Ok(Answer::Refused(
+                String::from_utf8_lossy(&reason).into_owned(),
+            ))
         }
-        _ => Ok(None),
+        _ => Ok(Answer::Garbage),
     }
 }

@@ -3,6 +3,7 @@
 //! Only data is read twice or compressed: zeros travel as runs, and the delta is read from the
 //! snapshot's exception table ([`cow`]), not by comparing the volumes.
 
+mod aligned;
 pub mod cow;
 pub mod format;
 mod receive;

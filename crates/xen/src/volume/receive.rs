@@ -9,6 +9,8 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::os::unix::fs::FileExt;
+use std::sync::mpsc;
+use std::thread;
 
 use rustix::fs::{FallocateFlags, fallocate};
 use subtle::ConstantTimeEq;
@@ -98,6 +100,7 @@ fn receive_frames<S: Read + Write>(
         });
     }
     let size = pre.size;
+    format::write_go(stream).map_err(StreamError::Io)?;
 
     let mut dec =
         zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(256 << 10, &mut *stream))
@@ -105,78 +108,82 @@ fn receive_frames<S: Read + Write>(
     let mut digest = Digest::new();
     let mut next = 0u64;
     let (mut data_bytes, mut zero_bytes) = (0u64, 0u64);
-    let mut buf = vec![0u8; MAX_DATA as usize];
-    loop {
-        let header = match format::read_header(&mut dec) {
-            Ok(Some(h)) => h,
-            Ok(None) => {
-                return Err(StreamError::Frame {
-                    offset: next,
-                    reason: "unknown frame tag",
-                });
-            }
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                return Err(StreamError::Truncated);
-            }
-            Err(e) => return Err(StreamError::Io(e)),
-        };
-        match header {
-            Header::Data { offset, len, hash } => {
-                if len == 0 || len > MAX_DATA {
+    let writer = Writer::start(target)?;
+    let decoded = (|| -> Result<(), StreamError> {
+        loop {
+            let header = match format::read_header(&mut dec) {
+                Ok(Some(h)) => h,
+                Ok(None) => {
                     return Err(StreamError::Frame {
-                        offset,
-                        reason: "DATA length outside 1..=1 MiB",
+                        offset: next,
+                        reason: "unknown frame tag",
                     });
                 }
-                check_range(offset, len as u64, next, size)?;
-                let bytes = &mut buf[..len as usize];
-                dec.read_exact(bytes).map_err(|e| match e.kind() {
-                    io::ErrorKind::UnexpectedEof => StreamError::Truncated,
-                    _ => StreamError::Io(e),
-                })?;
-                if xxh3_128(bytes) != hash {
-                    return Err(StreamError::Checksum {
-                        offset,
-                        len: len as u64,
-                    });
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return Err(StreamError::Truncated);
                 }
-                target
-                    .write_all_at(bytes, offset)
-                    .map_err(|e| StreamError::Write { offset, source: e })?;
-                digest.add(&format::header_bytes(&header));
-                data_bytes += len as u64;
-                next = offset + len as u64;
-            }
-            Header::Zero { offset, len } => {
-                if len == 0 {
-                    return Err(StreamError::Frame {
-                        offset,
-                        reason: "empty ZERO run",
-                    });
+                Err(e) => return Err(StreamError::Io(e)),
+            };
+            match header {
+                Header::Data { offset, len, hash } => {
+                    if len == 0 || len > MAX_DATA {
+                        return Err(StreamError::Frame {
+                            offset,
+                            reason: "DATA length outside 1..=1 MiB",
+                        });
+                    }
+                    check_range(offset, len as u64, next, size)?;
+                    let mut buf = writer.buffer();
+                    buf.resize(len as usize, 0);
+                    dec.read_exact(&mut buf).map_err(|e| match e.kind() {
+                        io::ErrorKind::UnexpectedEof => StreamError::Truncated,
+                        _ => StreamError::Io(e),
+                    })?;
+                    if xxh3_128(&buf) != hash {
+                        return Err(StreamError::Checksum {
+                            offset,
+                            len: len as u64,
+                        });
+                    }
+                    writer.send(Job::Data { offset, buf })?;
+                    digest.add(&format::header_bytes(&header));
+                    data_bytes += len as u64;
+                    next = offset + len as u64;
                 }
-                check_range(offset, len, next, size)?;
-                zero_range(target, offset, len)?;
-                digest.add(&format::header_bytes(&header));
-                zero_bytes += len;
-                next = offset + len;
-            }
-            Header::End {
-                frames,
-                digest: theirs,
-            } => {
-                if frames != digest.frames || theirs != digest.value() {
-                    return Err(StreamError::Digest);
+                Header::Zero { offset, len } => {
+                    if len == 0 {
+                        return Err(StreamError::Frame {
+                            offset,
+                            reason: "empty ZERO run",
+                        });
+                    }
+                    check_range(offset, len, next, size)?;
+                    writer.send(Job::Zero { offset, len })?;
+                    digest.add(&format::header_bytes(&header));
+                    zero_bytes += len;
+                    next = offset + len;
                 }
-                if kind == Kind::Full && next != size {
-                    return Err(StreamError::Incomplete {
-                        covered: next,
-                        size,
-                    });
+                Header::End {
+                    frames,
+                    digest: theirs,
+                } => {
+                    if frames != digest.frames || theirs != digest.value() {
+                        return Err(StreamError::Digest);
+                    }
+                    if kind == Kind::Full && next != size {
+                        return Err(StreamError::Incomplete {
+                            covered: next,
+                            size,
+                        });
+                    }
+                    return Ok(());
                 }
-                break;
             }
         }
-    }
+    })();
+    // The writer's own failure comes first: a decode error after it is only its consequence.
+    writer.finish()?;
+    decoded?;
     target.sync_data().map_err(|e| StreamError::Write {
         offset: size,
         source: e,
@@ -189,6 +196,75 @@ fn receive_frames<S: Read + Write>(
         frames: digest.frames,
         digest: digest.value(),
     })
+}
+
+/// One write for the writer thread.
+enum Job {
+    Data { offset: u64, buf: Vec<u8> },
+    Zero { offset: u64, len: u64 },
+}
+
+/// A thread that writes while the next frames are decompressed and checked; it hands its
+/// buffers back for reuse, so at most a few MiB are in flight.
+struct Writer {
+    tx: Option<mpsc::SyncSender<Job>>,
+    back: mpsc::Receiver<Vec<u8>>,
+    thread: thread::JoinHandle<Result<(), StreamError>>,
+}
+
+impl Writer {
+    fn start(target: &File) -> Result<Self, StreamError> {
+        let target = target.try_clone().map_err(|e| StreamError::Write {
+            offset: 0,
+            source: e,
+        })?;
+        let (tx, rx) = mpsc::sync_channel::<Job>(4);
+        let (back_tx, back) = mpsc::channel();
+        let thread = thread::spawn(move || {
+            for w in rx {
+                match w {
+                    Job::Data { offset, buf } => {
+                        target
+                            .write_all_at(&buf, offset)
+                            .map_err(|e| StreamError::Write { offset, source: e })?;
+                        let _ = back_tx.send(buf);
+                    }
+                    Job::Zero { offset, len } => zero_range(&target, offset, len)?,
+                }
+            }
+            Ok(())
+        });
+        Ok(Self {
+            tx: Some(tx),
+            back,
+            thread,
+        })
+    }
+
+    fn buffer(&self) -> Vec<u8> {
+        self.back
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(MAX_DATA as usize))
+    }
+
+    /// A closed channel means the writer stopped on an error, which `finish` returns.
+    fn send(&self, w: Job) -> Result<(), StreamError> {
+        let tx = self.tx.as_ref().expect("until finish");
+        tx.send(w).map_err(|_| StreamError::Write {
+            offset: 0,
+            source: io::Error::other("the writer stopped"),
+        })
+    }
+
+    fn finish(mut self) -> Result<(), StreamError> {
+        drop(self.tx.take());
+        self.thread.join().unwrap_or_else(|_| {
+            Err(StreamError::Write {
+                offset: 0,
+                source: io::Error::other("the writer panicked"),
+            })
+        })
+    }
 }
 
 /// Frames arrive in strictly increasing order and stay inside the volume.

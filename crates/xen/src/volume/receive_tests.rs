@@ -87,6 +87,8 @@ fn a_well_formed_stream_is_accepted_and_answered_ok() {
     ];
     let (r, answer) = run(stream(4096, &frames, true), 4096);
     let r = r.unwrap();
+    assert_eq!(&answer[..2], b"GO", "the preamble is accepted first");
+    let answer = &answer[2..];
     assert_eq!(&answer[..2], b"OK");
     assert_eq!(
         u128::from_le_bytes(answer[2..18].try_into().unwrap()),
@@ -130,6 +132,8 @@ fn hostile_frames_are_refused_with_their_reason() {
         let (r, answer) = run(stream(4096, &frames, end), 4096);
         let err = r.unwrap_err().to_string();
         assert!(err.contains(why), "{why}: {err}");
+        assert_eq!(&answer[..2], b"GO", "{why}: the preamble was fine");
+        let answer = &answer[2..];
         assert_eq!(&answer[..2], b"NO", "{why}");
         assert!(String::from_utf8_lossy(&answer[4..]).contains(why), "{why}");
     }
@@ -160,5 +164,9 @@ fn garbage_instead_of_a_stream_is_refused() {
     };
     let (r, answer) = run(wire, 4096);
     assert!(matches!(r, Err(StreamError::Magic)), "{r:?}");
-    assert_eq!(&answer[..2], b"NO");
+    assert_eq!(
+        &answer[..2],
+        b"NO",
+        "refused in place of GO: no frame is read"
+    );
 }

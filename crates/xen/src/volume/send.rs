@@ -14,7 +14,8 @@ use std::thread;
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::StreamError;
-use super::format::{self, BLOCK, Digest, Header, Kind, MAX_DATA, Token, write_preamble};
+use super::aligned::Aligned;
+use super::format::{self, Answer, BLOCK, Digest, Header, Kind, MAX_DATA, Token, write_preamble};
 
 const WINDOW: u64 = 4 << 20;
 
@@ -55,6 +56,8 @@ pub struct Sent {
 }
 
 /// Send the whole of `source` (`size` bytes, normally a snapshot of the guest's volume).
+/// `source` may be opened with `O_DIRECT` (every read is 4 KiB-aligned in memory, and at
+/// 512-byte multiples on the device when the ranges and the size are).
 pub fn send_full<S: Read + Write>(
     stream: &mut S,
     source: &File,
@@ -99,7 +102,7 @@ pub fn send_delta<S: Read + Write>(
 
 /// One window the reader has read and classified.
 struct Window {
-    buf: Vec<u8>,
+    buf: Aligned,
     /// Byte offset of `buf[0]` in the volume.
     offset: u64,
     /// (start within buf, len, Some(hash) for data | None for zeros)
@@ -127,13 +130,24 @@ fn send<S: Read + Write>(
         }
     }
     write_preamble(stream, kind, size, base, token).map_err(StreamError::Io)?;
+    stream.flush().map_err(StreamError::Io)?;
+    match format::read_answer(stream) {
+        Ok(Answer::Go) => {}
+        Ok(Answer::Refused(reason)) => return Err(StreamError::Refused(reason)),
+        Ok(Answer::Verified(_) | Answer::Garbage) => {
+            return Err(StreamError::Refused(
+                "an answer to the preamble that is not GO or NO".into(),
+            ));
+        }
+        Err(e) => return Err(StreamError::NoVerdict(e)),
+    }
 
     let source = source.try_clone().map_err(|e| StreamError::Read {
         offset: 0,
         source: e,
     })?;
     let (tx, rx) = mpsc::sync_channel::<Result<Window, StreamError>>(2);
-    let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
+    let (back_tx, back_rx) = mpsc::channel::<Aligned>();
     let reader = thread::spawn(move || read_windows(&source, ranges, &tx, &back_rx));
 
     let mut counting = Counting {
@@ -182,7 +196,7 @@ fn send<S: Read + Write>(
                             )?;
                             zero_bytes += l;
                         }
-                        let bytes = &window.buf[start..start + len];
+                        let bytes = &window.buf.as_slice()[start..start + len];
                         emit(
                             &mut enc,
                             &mut digest,
@@ -222,13 +236,23 @@ fn send<S: Read + Write>(
     // A failed write ends the loop above early; the reader then stops on its closed channel.
     drop(rx);
     let read_result = reader.join().unwrap_or(Ok(()));
-    let (digest, data_bytes, zero_bytes) = result?;
+    let (digest, data_bytes, zero_bytes) = match result {
+        Ok(r) => r,
+        // The receiver stopped reading: it may have said why before it closed.
+        Err(StreamError::Io(e)) => {
+            return Err(match format::read_answer(stream) {
+                Ok(Answer::Refused(reason)) => StreamError::Refused(reason),
+                _ => StreamError::Io(e),
+            });
+        }
+        Err(e) => return Err(e),
+    };
     read_result?;
     let wire_bytes = counting.bytes;
     stream.flush().map_err(StreamError::Io)?;
 
-    match format::read_verdict(stream) {
-        Ok(Some(Ok(theirs))) if theirs == digest.value() => Ok(Sent {
+    match format::read_answer(stream) {
+        Ok(Answer::Verified(theirs)) if theirs == digest.value() => Ok(Sent {
             kind,
             size,
             data_bytes,
@@ -237,9 +261,9 @@ fn send<S: Read + Write>(
             frames: digest.frames,
             digest: theirs,
         }),
-        Ok(Some(Ok(_))) => Err(StreamError::VerdictDigest),
-        Ok(Some(Err(reason))) => Err(StreamError::Refused(reason)),
-        Ok(None) => Err(StreamError::Refused(
+        Ok(Answer::Verified(_)) => Err(StreamError::VerdictDigest),
+        Ok(Answer::Refused(reason)) => Err(StreamError::Refused(reason)),
+        Ok(Answer::Go | Answer::Garbage) => Err(StreamError::Refused(
             "an answer that is not a verdict".into(),
         )),
         Err(e) => Err(StreamError::NoVerdict(e)),
@@ -263,20 +287,20 @@ fn read_windows(
     source: &File,
     ranges: Vec<Range<u64>>,
     tx: &mpsc::SyncSender<Result<Window, StreamError>>,
-    back: &mpsc::Receiver<Vec<u8>>,
+    back: &mpsc::Receiver<Aligned>,
 ) -> Result<(), StreamError> {
     for range in ranges {
         let mut offset = range.start;
         while offset < range.end {
             let len = (range.end - offset).min(WINDOW) as usize;
-            let mut buf = back.try_recv().unwrap_or_default();
-            buf.resize(len, 0);
-            if let Err(e) = source.read_exact_at(&mut buf, offset) {
+            let mut buf = back.try_recv().unwrap_or_else(|_| Aligned::new(len));
+            buf.set_len(len);
+            if let Err(e) = source.read_exact_at(buf.as_mut_slice(), offset) {
                 let err = StreamError::Read { offset, source: e };
                 let _ = tx.send(Err(err));
                 return Ok(());
             }
-            let runs = classify(&buf, offset);
+            let runs = classify(buf.as_slice(), offset);
             if tx.send(Ok(Window { buf, offset, runs })).is_err() {
                 return Ok(());
             }
