@@ -7,7 +7,7 @@
 #   2. `metal-agent volume send|receive` (what `metal vm migrate` streams)
 # Each result is compared with the source byte for byte. Target: >= 20x the pipeline's logical
 # throughput (2 GiB / wall time). Root; netcat-openbsd, gzip. ROUNDS=N repeats both (default 3);
-# LEVEL=N sets the zstd level (default 1, negative levels are zstd's fast modes).
+# LEVEL=N sets the zstd level (default: the agent's own, -3; negative levels are zstd's fast modes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release -p metal-agent
@@ -103,7 +103,7 @@ for round in $(seq "$rounds"); do
     listener=$!
     sleep 0.3
     t0=$(now)
-    METAL_STREAM_TOKEN=$token ip netns exec "$a" "$agent" volume send --level="${LEVEL:-1}" --to 10.77.0.2:7002 "$src" >"$work/send.log"
+    METAL_STREAM_TOKEN=$token ip netns exec "$a" "$agent" volume send ${LEVEL:+--level=$LEVEL} --to 10.77.0.2:7002 "$src" >"$work/send.log"
     wait "$listener"
     t1=$(now)
     metal=$(python3 -c "print($t1 - $t0)")

@@ -25,8 +25,9 @@ pub enum Op {
         /// The transfer's token: 64 hex digits, the same at both ends.
         #[arg(long, env = "METAL_STREAM_TOKEN", hide_env_values = true)]
         token: TokenArg,
-        /// zstd level (1 is the fastest of the standard levels).
-        #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+        /// zstd level: negative levels are zstd's fast modes (-3, the default, suits fast
+        /// links; 1 to 3 send fewer bytes over a slow one).
+        #[arg(long, default_value_t = Compression::default().level, allow_negative_numbers = true)]
         level: i32,
         #[arg(value_name = "DEVICE")]
         device: PathBuf,

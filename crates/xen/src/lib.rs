@@ -5,6 +5,7 @@
 //! It takes Dom0 facts as plain values (never inventory rows); `metal-ops` gathers them.
 
 pub mod domu;
+pub mod load;
 pub mod lvm;
 pub mod placement;
 pub mod volume;

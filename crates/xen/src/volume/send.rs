@@ -27,12 +27,15 @@ pub struct Compression {
 }
 
 impl Default for Compression {
-    /// Level 1 on every core: on this kind of machine zstd -1 -T2 compresses 2 GiB of mostly
-    /// zeros and binaries at ≈ 800 MB/s (bringup.md, "Moving a volume").
+    /// zstd's fast level -3 on every core. On two cores both ends of a move share the CPUs and
+    /// compression is what limits the stream: level -3 moves the benchmark's 2 GiB volume
+    /// (BENCHMARKS.md, "Volume streams") in ≈ 2.1–2.3 s against ≈ 2.8 s at level 1, for 29 % more
+    /// bytes on the wire (311 MB instead of 241 MB). On a slow link with idle CPUs a higher
+    /// level pays (`metal-agent volume send --level`).
     fn default() -> Self {
         let cores = thread::available_parallelism().map_or(1, |n| n.get()) as u32;
         Self {
-            level: 1,
+            level: -3,
             workers: cores.max(1),
         }
     }
