@@ -38,7 +38,8 @@ pub fn dom0_images() -> &'static Path {
     })
 }
 
-/// The `/init` of the appended archive. `@MODULES@` and `@RUN@` are filled in per run.
+/// The `/init` of the appended archive. `@MODULES@`, `@PROGRAM@` and `@RUN@` are filled in
+/// per run; the program runs from a copy in the VM's `/run`.
 const INIT: &str = r#"#!/bin/busybox sh
 B=/bin/busybox
 $B mount -t proc proc /proc
@@ -55,9 +56,11 @@ $B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose host
 $B mount -t proc proc /host/proc
 $B mount -t sysfs sys /host/sys
 $B mount -t devtmpfs dev /host/dev
-$B mount -t tmpfs -o size=75% tmp /host/tmp
 $B mount -t tmpfs run /host/run
-$B mkdir -p /host/run/lock
+$B mkdir -p /host/run/lock /host/run/metal-vm
+# The program may live under /tmp, which the VM's own RAM /tmp is about to cover.
+$B cp /host@PROGRAM@ /host/run/metal-vm/program || { echo "metal-vm: cannot copy @PROGRAM@"; echo "metal-vm-exit 125"; $B poweroff -f; }
+$B mount -t tmpfs -o size=75% tmp /host/tmp
 $B ip link set lo up 2>/dev/null || $B ifconfig lo 127.0.0.1 up
 echo "metal-vm: running"
 $B chroot /host /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp TMPDIR=/tmp METAL_IN_VM=1 @RUN@ </dev/null
@@ -87,12 +90,20 @@ pub fn run(
 ) -> Outcome {
     let images = dom0_images();
     let work = tempfile::tempdir().expect("VM work folder");
-    let run_line = std::iter::once(program.display().to_string())
+    let program = program.display().to_string();
+    assert!(
+        program.starts_with('/')
+            && !program.contains(char::is_whitespace)
+            && !program.contains('\''),
+        "the VM runs a program by an absolute path without spaces or quotes: {program}"
+    );
+    let run_line = std::iter::once("/run/metal-vm/program".to_string())
         .chain(args.iter().map(|a| shell_quote(a)))
         .collect::<Vec<_>>()
         .join(" ");
     let init = INIT
         .replace("@MODULES@", &modules.join(" "))
+        .replace("@PROGRAM@", &program)
         .replace("@RUN@", &run_line);
     let initrd = appended_initrd(&images.join("dom0-initrd.img"), &init, work.path());
     let console = work.path().join("console.log");
