@@ -25,6 +25,9 @@ use metal_xen::volume::{
     Compression, Expect, Kind, Received, Sent, StreamError, Token, receive, send_delta, send_full,
 };
 
+mod support;
+use support::noise;
+
 const MIB: u64 = 1 << 20;
 
 fn main() {
@@ -144,19 +147,6 @@ fn open_rw(path: &Path) -> File {
         .unwrap()
 }
 
-/// Deterministic bytes that do not compress to nothing (xorshift).
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 /// Every byte of a device, read past the page cache's view of any other opener.
 fn contents(path: &Path) -> Vec<u8> {
     let mut v = Vec::new();
@@ -226,6 +216,35 @@ fn over_tcp(
     let sent = sender.join().unwrap();
     relay.join().unwrap();
     (sent, received)
+}
+
+/// A full stream of `size` bytes of `source` into `target` with token `t` ([`over_tcp`]).
+fn full_over_tcp(
+    source: &Path,
+    size: u64,
+    target: &Path,
+    t: &Token,
+    cut: Option<usize>,
+) -> (Result<Sent, StreamError>, Result<Received, StreamError>) {
+    let (source, t2) = (source.to_path_buf(), t.clone());
+    over_tcp(
+        move |w| {
+            send_full(
+                w,
+                &File::open(&source).unwrap(),
+                size,
+                &t2,
+                Compression::default(),
+            )
+        },
+        target,
+        Expect {
+            token: t.clone(),
+            kind: Kind::Full,
+            base: None,
+        },
+        cut,
+    )
 }
 
 fn device_size(path: &Path) -> u64 {
@@ -309,25 +328,7 @@ fn a_snapshot_streams_whole_then_its_changes_as_a_delta() -> Result<(), Failed> 
         })
     };
     let t = token(7);
-    let (snap2, t2) = (snap.clone(), t.clone());
-    let (sent, got) = over_tcp(
-        move |w| {
-            send_full(
-                w,
-                &File::open(&snap2).unwrap(),
-                size,
-                &t2,
-                Compression::default(),
-            )
-        },
-        &dest,
-        Expect {
-            token: t.clone(),
-            kind: Kind::Full,
-            base: None,
-        },
-        None,
-    );
+    let (sent, got) = full_over_tcp(&snap, size, &dest, &t, None);
     writer.join().unwrap();
     let (sent, got) = (sent.unwrap(), got.unwrap());
     assert_eq!(sent.digest, got.digest);
@@ -403,25 +404,7 @@ fn a_stream_cut_mid_way_is_refused_and_never_verified() -> Result<(), Failed> {
     }
     let dest = target.vg.create_volume(&name("db-1"), size).unwrap();
     let t = token(8);
-    let (o2, t2) = (origin.clone(), t.clone());
-    let (sent, got) = over_tcp(
-        move |w| {
-            send_full(
-                w,
-                &File::open(&o2).unwrap(),
-                size,
-                &t2,
-                Compression::default(),
-            )
-        },
-        &dest,
-        Expect {
-            token: t.clone(),
-            kind: Kind::Full,
-            base: None,
-        },
-        Some(4 * MIB as usize),
-    );
+    let (sent, got) = full_over_tcp(&origin, size, &dest, &t, Some(4 * MIB as usize));
     let got = got.expect_err("a cut stream never verifies");
     assert!(
         matches!(got, StreamError::Truncated | StreamError::Io(_)),
@@ -458,25 +441,7 @@ fn a_target_volume_too_small_is_refused_before_any_write() -> Result<(), Failed>
     }
     let before = contents(&dest);
     let t = token(9);
-    let (o2, t2) = (origin.clone(), t.clone());
-    let (sent, got) = over_tcp(
-        move |w| {
-            send_full(
-                w,
-                &File::open(&o2).unwrap(),
-                32 * MIB,
-                &t2,
-                Compression::default(),
-            )
-        },
-        &dest,
-        Expect {
-            token: t.clone(),
-            kind: Kind::Full,
-            base: None,
-        },
-        None,
-    );
+    let (sent, got) = full_over_tcp(&origin, 32 * MIB, &dest, &t, None);
     match got {
         Err(StreamError::TooSmall { have, need }) => {
             assert_eq!((have, need), (16 * MIB, 32 * MIB));

@@ -13,20 +13,10 @@ use metal_xen::volume::{
     send_full,
 };
 
-const MIB: u64 = 1 << 20;
+mod support;
+use support::noise;
 
-/// Deterministic bytes that do not compress to nothing (xorshift).
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
+const MIB: u64 = 1 << 20;
 
 /// A volume of `size` bytes: zeros with data at the given (offset, len) places.
 fn volume(path: &Path, size: u64, data: &[(u64, usize)]) -> File {
