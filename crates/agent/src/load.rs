@@ -2,7 +2,7 @@
 //! [`metal_xen::load::Load`] (what the daemon reports to `metal` and placement reads).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -78,16 +78,7 @@ fn traffic(backends: &Path, net: &Path) -> BTreeMap<u32, Traffic> {
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(0)
     };
-    for entry in std::fs::read_dir(backends).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(domid) = name
-            .strip_prefix("vbd-")
-            .and_then(|r| r.split('-').next())
-            .and_then(|d| d.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let stats = entry.path().join("statistics");
+    for (domid, stats) in by_domain(backends, "vbd-", '-') {
         let t = out.entry(domid).or_default();
         t.read_bytes = t
             .read_bytes
@@ -96,21 +87,29 @@ fn traffic(backends: &Path, net: &Path) -> BTreeMap<u32, Traffic> {
             .write_bytes
             .saturating_add(counter(&stats.join("wr_sect")).saturating_mul(512));
     }
-    for entry in std::fs::read_dir(net).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(domid) = name
-            .strip_prefix("vif")
-            .and_then(|r| r.split('.').next())
-            .and_then(|d| d.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let stats = entry.path().join("statistics");
+    for (domid, stats) in by_domain(net, "vif", '.') {
         let t = out.entry(domid).or_default();
         t.tx_bytes = t.tx_bytes.saturating_add(counter(&stats.join("rx_bytes")));
         t.rx_bytes = t.rx_bytes.saturating_add(counter(&stats.join("tx_bytes")));
     }
     out
+}
+
+/// The `statistics` folders of `dir`'s entries named `PREFIX<domid><sep>…`, with the domain ID.
+fn by_domain(dir: &Path, prefix: &str, sep: char) -> Vec<(u32, PathBuf)> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let domid = name
+                .strip_prefix(prefix)
+                .and_then(|r| r.split(sep).next())
+                .and_then(|d| d.parse::<u32>().ok())?;
+            Some((domid, entry.path().join("statistics")))
+        })
+        .collect()
 }
 
 #[cfg(test)]
