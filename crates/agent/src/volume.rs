@@ -167,7 +167,7 @@ pub fn run(op: Op) -> Result<Summary, VolumeError> {
     }
 }
 
-fn tune(c: &TcpStream) -> std::io::Result<()> {
+pub(crate) fn tune(c: &TcpStream) -> std::io::Result<()> {
     c.set_nodelay(true)?;
     c.set_read_timeout(Some(IDLE))?;
     c.set_write_timeout(Some(IDLE))

@@ -67,7 +67,8 @@ impl Authority {
         }
         private(&key_path)?;
         let key_pem = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
-        let key = KeyPair::from_pem(&key_pem).map_err(cert_error(key_path.display().to_string()))?;
+        let key =
+            KeyPair::from_pem(&key_pem).map_err(cert_error(key_path.display().to_string()))?;
         let ca_pem = std::fs::read_to_string(&cert_path).map_err(io(&cert_path))?;
         Ok(Authority {
             dir: dir.to_path_buf(),
@@ -151,7 +152,10 @@ fn valid_for(params: &mut CertificateParams, days: i64) {
 
 /// Refuses `path` when its group or others may read or write it.
 fn private(path: &Path) -> Result<(), Error> {
-    let mode = std::fs::metadata(path).map_err(io(path))?.permissions().mode();
+    let mode = std::fs::metadata(path)
+        .map_err(io(path))?
+        .permissions()
+        .mode();
     if mode & 0o077 != 0 {
         return Err(Error::Unsafe {
             path: path.to_path_buf(),

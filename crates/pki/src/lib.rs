@@ -28,10 +28,7 @@ pub enum Error {
     #[error("{path}: {reason}")]
     Unsafe { path: PathBuf, reason: String },
     #[error("{what}: {source}")]
-    Certificate {
-        what: String,
-        source: rcgen::Error,
-    },
+    Certificate { what: String, source: rcgen::Error },
     #[error("{what}: {reason}")]
     Pem { what: String, reason: String },
     #[error("TLS configuration: {0}")]

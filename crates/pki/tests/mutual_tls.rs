@@ -65,12 +65,20 @@ fn metal_and_its_agent_meet_by_address_and_by_name() {
     let agent = agent(&ca, "r01-h01");
     let server = server_config(&agent, ca.ca_pem()).unwrap();
     let client = client_config(&ca.client().unwrap(), ca.ca_pem()).unwrap();
-    handshake(client.clone(), server.clone(), ServerName::IpAddress(DOM0.into())).unwrap();
+    handshake(
+        client.clone(),
+        server.clone(),
+        ServerName::IpAddress(DOM0.into()),
+    )
+    .unwrap();
     handshake(client, server, ServerName::try_from("r01-h01").unwrap()).unwrap();
     // The same authority and client identity come back from the folder.
     let again = Authority::open(&dir.path().join("pki")).unwrap();
     assert_eq!(again.ca_pem(), ca.ca_pem());
-    assert_eq!(again.client().unwrap().cert_pem, ca.client().unwrap().cert_pem);
+    assert_eq!(
+        again.client().unwrap().cert_pem,
+        ca.client().unwrap().cert_pem
+    );
 }
 
 #[test]
@@ -98,7 +106,9 @@ fn an_agent_certificate_cannot_command_another_agent() {
         matches!(
             err,
             rustls::Error::InvalidCertificate(rustls::CertificateError::InvalidPurpose)
-                | rustls::Error::InvalidCertificate(rustls::CertificateError::InvalidPurposeContext { .. })
+                | rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::InvalidPurposeContext { .. }
+                )
         ),
         "{err:?}"
     );
@@ -112,12 +122,18 @@ fn a_client_of_another_authority_is_refused() {
     let server = server_config(&agent(&ca, "r01-h01"), ca.ca_pem()).unwrap();
     let client = client_config(&stranger.client().unwrap(), ca.ca_pem()).unwrap();
     let err = handshake(client, server, ServerName::IpAddress(DOM0.into())).unwrap_err();
-    assert!(matches!(err, rustls::Error::InvalidCertificate(_)), "{err:?}");
+    assert!(
+        matches!(err, rustls::Error::InvalidCertificate(_)),
+        "{err:?}"
+    );
     // And metal refuses an agent the stranger signed.
     let server = server_config(&agent(&stranger, "r01-h01"), stranger.ca_pem()).unwrap();
     let client = client_config(&ca.client().unwrap(), ca.ca_pem()).unwrap();
     let err = handshake(client, server, ServerName::IpAddress(DOM0.into())).unwrap_err();
-    assert!(matches!(err, rustls::Error::InvalidCertificate(_)), "{err:?}");
+    assert!(
+        matches!(err, rustls::Error::InvalidCertificate(_)),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -139,8 +155,7 @@ fn an_authority_others_can_read_is_refused() {
     let dir = private_dir();
     let path = dir.path().join("pki");
     Authority::open(&path).unwrap();
-    std::fs::set_permissions(path.join("ca.key"), std::fs::Permissions::from_mode(0o644))
-        .unwrap();
+    std::fs::set_permissions(path.join("ca.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
     let err = Authority::open(&path).err().unwrap().to_string();
     assert!(err.contains("ca.key") && err.contains("644"), "{err}");
 }

@@ -7,12 +7,10 @@
 //! separate arguments, never through a shell; a guest's LV name is its [`GuestName`], a DNS
 //! label, so it cannot start with `-`.
 
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::command::{self, CommandError};
 use crate::domu::GuestName;
 
 /// lvm.conf(5) settings for a host without udev.
@@ -197,57 +195,21 @@ impl VolumeGroup {
     }
 
     fn run(&self, args: &[&str]) -> Result<String, LvmError> {
-        let command = args.join(" ");
-        let mut child = Command::new("lvm")
-            .args(&args[..1])
-            .arg("--config")
-            .arg(&self.config)
-            .args(&args[1..])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| LvmError::Spawn {
-                command: command.clone(),
+        let mut all = vec![args[0], "--config", self.config.as_str()];
+        all.extend_from_slice(&args[1..]);
+        command::run("lvm", &all, &[], TIMEOUT).map_err(|e| match e {
+            CommandError::Spawn { source, .. } => LvmError::Spawn {
+                command: args.join(" "),
                 source,
-            })?;
-        let mut stdout = child.stdout.take().expect("piped");
-        let mut stderr = child.stderr.take().expect("piped");
-        let out = thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stdout.read_to_string(&mut s);
-            s
-        });
-        let err = thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
-        });
-        let deadline = Instant::now() + TIMEOUT;
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
-                Ok(None) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(LvmError::Timeout {
-                        command,
-                        secs: TIMEOUT.as_secs(),
-                    });
-                }
-                Err(source) => return Err(LvmError::Spawn { command, source }),
-            }
-        };
-        let out = out.join().unwrap_or_default();
-        let err = err.join().unwrap_or_default();
-        if status.success() {
-            Ok(out)
-        } else {
-            Err(LvmError::Failed {
-                command,
-                stderr: err.trim().to_string(),
-            })
-        }
+            },
+            CommandError::Failed { stderr, .. } => LvmError::Failed {
+                command: args.join(" "),
+                stderr,
+            },
+            CommandError::Timeout { secs, .. } => LvmError::Timeout {
+                command: args.join(" "),
+                secs,
+            },
+        })
     }
 }
