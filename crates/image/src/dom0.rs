@@ -19,6 +19,7 @@ pub const ROOT: &str = "dom0-root.squashfs";
 pub fn build(
     recipe: &Recipe,
     tree: &Tree,
+    agent: &Path,
     dir: &Path,
     step: &mut dyn FnMut(&str),
 ) -> Result<Manifest, Error> {
@@ -39,8 +40,19 @@ pub fn build(
     stage.boot_scripts()?;
     stage.pack(&dir.join(INITRD))?;
 
+    step("dom0: the guests' initramfs");
+    let guest = Stage::new(work.join("guest-initramfs"), tree)?;
+    guest.guest_scripts()?;
+    let guest_initrd = work.join("guest-initrd.img");
+    guest.pack(&guest_initrd)?;
+
     step("dom0: root image (squashfs, zstd)");
-    root_image(tree, &work, &dir.join(ROOT))?;
+    let binaries: [(&str, &Path, &str); 3] = [
+        ("usr/sbin/metal-agent", agent, "755"),
+        ("usr/lib/metal/guest/vmlinuz", &tree.kernel(), "644"),
+        ("usr/lib/metal/guest/initrd.img", &guest_initrd, "644"),
+    ];
+    root_image(tree, &work, &binaries, &dir.join(ROOT))?;
     std::fs::remove_dir_all(&work).map_err(io(&work))?;
 
     manifest::describe(Kind::Dom0, recipe, tree, dir, &tree::packages(tree)?)
@@ -48,8 +60,14 @@ pub fn build(
 
 /// `mksquashfs` of the tree without `images/dom0/exclude`, with metal's files added as pseudo
 /// files (squashfs-tools' `-pf`: `name f mode uid gid command`, the command's output being the
-/// content). Files that replace the tree's are excluded first, as mksquashfs requires.
-fn root_image(tree: &Tree, work: &Path, out: &Path) -> Result<(), Error> {
+/// content): the recipe's texts, and `binaries` (the agent, the guests' kernel and initramfs)
+/// from their paths. Files that replace the tree's are excluded first, as mksquashfs requires.
+fn root_image(
+    tree: &Tree,
+    work: &Path,
+    binaries: &[(&str, &Path, &str)],
+    out: &Path,
+) -> Result<(), Error> {
     let added: [(&str, &recipe::File, &str); 5] = [
         ("usr/sbin/metal-init", &recipe::DOM0_INIT, "755"),
         ("usr/lib/metal/common.sh", &recipe::COMMON, "644"),
@@ -59,10 +77,16 @@ fn root_image(tree: &Tree, work: &Path, out: &Path) -> Result<(), Error> {
     ];
     let files = work.join("root-files");
     std::fs::create_dir_all(&files).map_err(io(&files))?;
-    let mut pseudo = String::from("usr/lib/metal d 755 0 0\n");
+    let mut pseudo = String::from("usr/lib/metal d 755 0 0\nusr/lib/metal/guest d 755 0 0\n");
     for (i, (name, file, mode)) in added.iter().enumerate() {
         let p = files.join(i.to_string());
         std::fs::write(&p, file.text).map_err(io(&p))?;
+        pseudo.push_str(&format!("{name} f {mode} 0 0 cat {}\n", p.display()));
+    }
+    for (i, (name, from, mode)) in binaries.iter().enumerate() {
+        // Copied into the work folder first: the pseudo file's command is split on spaces.
+        let p = files.join(format!("bin{i}"));
+        std::fs::copy(from, &p).map_err(io(*from))?;
         pseudo.push_str(&format!("{name} f {mode} 0 0 cat {}\n", p.display()));
     }
     let pseudo_path = work.join("pseudo");

@@ -5,6 +5,10 @@ use std::path::PathBuf;
 pub enum Error {
     #[error("image builds need root (debootstrap and chroot); run as root")]
     NotRoot,
+    #[error(
+        "the Dom0 image carries metal-agent: build it (cargo build -p metal-agent) and pass --agent PATH, or install it beside metal"
+    )]
+    NoAgent,
     #[error("cannot run {program}: {source} (install it: see images/README.md)")]
     Spawn {
         program: String,

@@ -90,11 +90,11 @@ impl<'t> Stage<'t> {
         Ok(())
     }
 
-    /// The modules of `images/initramfs/modules` and what they depend on, at their paths under
+    /// The modules of a list (`images/initramfs/modules`) and what they depend on, at their paths under
     /// `/lib/modules/<version>`, with a fresh `modules.dep`; `/etc/modules-boot` lists them and
     /// their dependencies in load order for `/init`.
-    pub fn modules(&self) -> Result<(), Error> {
-        let names: Vec<&str> = recipe::lines(recipe::MODULES.text).collect();
+    pub fn modules(&self, list: &recipe::File) -> Result<(), Error> {
+        let names: Vec<&str> = recipe::lines(list.text).collect();
         let version = &self.tree.kernel_version;
         let shown = tools::run(
             Command::new("modprobe")
@@ -145,7 +145,15 @@ impl<'t> Stage<'t> {
         self.file("usr/lib/metal/common.sh", recipe::COMMON.text, 0o644)?;
         self.file("usr/lib/metal/udhcpc.script", recipe::UDHCPC.text, 0o755)?;
         self.programs(&recipe::BINARIES)?;
-        self.modules()
+        self.modules(&recipe::MODULES)
+    }
+
+    /// What a DomU's initramfs holds: busybox, `images/dom0/guest-init` as `/init`, and the
+    /// modules of `images/dom0/guest-modules`.
+    pub fn guest_scripts(&self) -> Result<(), Error> {
+        self.program("/usr/bin/busybox")?;
+        self.file("init", recipe::GUEST_INIT.text, 0o755)?;
+        self.modules(&recipe::GUEST_MODULES)
     }
 
     /// Packs the stage into `out` (gzip'd newc cpio).

@@ -4,6 +4,9 @@
 //! - **dom0**: the gunzipped Xen ELF (BIOS multiboot), `xen.efi` (UEFI), the Dom0 kernel, the boot
 //!   initramfs (`images/initramfs/`: network, plan, root image into RAM or from `vg00/root`) and the
 //!   Dom0 root as squashfs (the tree minus `images/dom0/exclude`, plus `metal-init`).
+//! - **domu**: a DomU's root file system (`images/domu/`: its own, smaller tree) as an ext4
+//!   image that `metal vm create` streams into the guest's new volume. The guest boots the
+//!   kernel and the initramfs (`images/dom0/guest-*`) the Dom0 image carries.
 //! - **installer**: the same kernel and a boot initramfs that also carries the installer
 //!   (`images/installer/`: partitioning, md RAID, LVM, file systems, GRUB for BIOS and UEFI).
 //!
@@ -13,6 +16,7 @@
 
 mod cache;
 mod dom0;
+mod domu;
 mod elf;
 mod error;
 mod initramfs;
@@ -40,6 +44,8 @@ pub struct Options {
     pub mirror: String,
     /// The Debian suite.
     pub suite: String,
+    /// The `metal-agent` binary the Dom0 image carries (required for `dom0`).
+    pub agent: Option<PathBuf>,
 }
 
 /// The Debian mirror and suite the recipes are written for.
@@ -61,7 +67,15 @@ pub struct Built {
 /// hears one line per phase.
 pub fn build(kind: Kind, options: &Options, step: &mut dyn FnMut(&str)) -> Result<Built, Error> {
     let start = Instant::now();
-    let recipe = recipe::Recipe::new(&options.suite, &options.mirror);
+    let mut recipe = recipe::Recipe::new(&options.suite, &options.mirror);
+    let agent = match (kind, &options.agent) {
+        (Kind::Dom0, Some(path)) => {
+            recipe.agent_sha256 = Some(manifest::digest(path)?.1);
+            Some(path.clone())
+        }
+        (Kind::Dom0, None) => return Err(Error::NoAgent),
+        _ => None,
+    };
     let key = recipe.key(kind);
     let cached_dir = options
         .cache
@@ -69,11 +83,13 @@ pub fn build(kind: Kind, options: &Options, step: &mut dyn FnMut(&str)) -> Resul
     let cached = cached_dir.join(kind.manifest_name()).exists();
     if !cached {
         tools::require_root()?;
-        let tree = tree::ensure(&recipe, &options.cache, step)?;
+        let tree = tree::ensure(&recipe, kind, &options.cache, step)?;
         cache::build_into(&cached_dir, |dir| {
-            let mut manifest = match kind {
-                Kind::Dom0 => dom0::build(&recipe, &tree, dir, step)?,
-                Kind::Installer => installer::build(&recipe, &tree, dir, step)?,
+            let mut manifest = match (kind, &agent) {
+                (Kind::Dom0, Some(agent)) => dom0::build(&recipe, &tree, agent, dir, step)?,
+                (Kind::Dom0, None) => return Err(Error::NoAgent),
+                (Kind::Installer, _) => installer::build(&recipe, &tree, dir, step)?,
+                (Kind::Domu, _) => domu::build(&recipe, &tree, dir, step)?,
             };
             manifest.key = key.clone();
             manifest.build_seconds = start.elapsed().as_secs_f64();

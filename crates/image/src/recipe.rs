@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 pub enum Kind {
     Dom0,
     Installer,
+    /// A DomU's root file system (its own, smaller tree).
+    Domu,
 }
 
 impl Kind {
@@ -15,6 +17,7 @@ impl Kind {
         match self {
             Kind::Dom0 => "dom0",
             Kind::Installer => "installer",
+            Kind::Domu => "domu",
         }
     }
 
@@ -43,6 +46,10 @@ pub const DOM0_INIT: File = recipe_file!("dom0/metal-init");
 pub const DOM0_EXCLUDE: File = recipe_file!("dom0/exclude");
 pub const XL_CONF: File = recipe_file!("dom0/xl.conf");
 pub const XENDOMAINS: File = recipe_file!("dom0/xendomains");
+pub const GUEST_INIT: File = recipe_file!("dom0/guest-init");
+pub const GUEST_MODULES: File = recipe_file!("dom0/guest-modules");
+pub const DOMU_PACKAGES: File = recipe_file!("domu/packages");
+pub const DOMU_REMOVE: File = recipe_file!("domu/remove");
 pub const INIT: File = recipe_file!("initramfs/init");
 pub const COMMON: File = recipe_file!("initramfs/common.sh");
 pub const UDHCPC: File = recipe_file!("initramfs/udhcpc.script");
@@ -54,21 +61,32 @@ pub const INSTALLER_BINARIES: File = recipe_file!("installer/binaries");
 /// What the build tree is made of: debootstrap's suite and mirror and the package list. A
 /// change in any of them rebuilds the tree; the image keys include the tree's.
 const TREE_INPUTS: &[&File] = &[&PACKAGES];
+const DOMU_TREE_INPUTS: &[&File] = &[&DOMU_PACKAGES];
 const BOOT_INPUTS: &[&File] = &[&INIT, &COMMON, &UDHCPC, &MODULES, &BINARIES];
-const DOM0_INPUTS: &[&File] = &[&DOM0_INIT, &DOM0_EXCLUDE, &XL_CONF, &XENDOMAINS];
+const DOM0_INPUTS: &[&File] = &[
+    &DOM0_INIT,
+    &DOM0_EXCLUDE,
+    &XL_CONF,
+    &XENDOMAINS,
+    &GUEST_INIT,
+    &GUEST_MODULES,
+];
 const INSTALLER_INPUTS: &[&File] = &[&INSTALL, &INSTALLER_BINARIES];
+const DOMU_INPUTS: &[&File] = &[&DOMU_REMOVE];
 
 /// Bumped when the build steps in this crate change what they make from the same inputs: the
 /// tree's (debootstrap) and the images' (everything after it) apart, so that a change in how
 /// an initramfs is packed does not re-run debootstrap.
 const TREE_BUILDER_VERSION: &str = "1";
-const BUILDER_VERSION: &str = "3";
+const BUILDER_VERSION: &str = "4";
 
 /// One suite and mirror with the recipes.
 #[derive(Debug, Clone)]
 pub struct Recipe {
     pub suite: String,
     pub mirror: String,
+    /// The SHA-256 of the `metal-agent` binary the Dom0 image carries.
+    pub agent_sha256: Option<String>,
 }
 
 impl Recipe {
@@ -76,21 +94,34 @@ impl Recipe {
         Recipe {
             suite: suite.to_string(),
             mirror: mirror.trim_end_matches('/').to_string(),
+            agent_sha256: None,
         }
     }
 
-    /// The packages debootstrap includes, in file order (comments and blank lines skipped).
-    pub fn packages(&self) -> Vec<&'static str> {
-        lines(PACKAGES.text).collect()
+    /// The Dom0 and installer images share one tree; a DomU root has its own.
+    fn tree_inputs(kind: Kind) -> &'static [&'static File] {
+        match kind {
+            Kind::Dom0 | Kind::Installer => TREE_INPUTS,
+            Kind::Domu => DOMU_TREE_INPUTS,
+        }
     }
 
-    pub fn tree_key(&self) -> String {
+    /// The packages debootstrap includes for `kind`'s tree, in file order (comments and
+    /// blank lines skipped).
+    pub fn packages(&self, kind: Kind) -> Vec<&'static str> {
+        Self::tree_inputs(kind)
+            .iter()
+            .flat_map(|f| lines(f.text))
+            .collect()
+    }
+
+    pub fn tree_key(&self, kind: Kind) -> String {
         let mut h = Sha256::new();
         h.update(format!(
             "tree {TREE_BUILDER_VERSION}\n{}\n{}\n",
             self.suite, self.mirror
         ));
-        feed(&mut h, TREE_INPUTS);
+        feed(&mut h, Self::tree_inputs(kind));
         hex::encode(h.finalize())
     }
 
@@ -100,29 +131,33 @@ impl Recipe {
         h.update(format!(
             "{} {BUILDER_VERSION}\n{}\n",
             kind.name(),
-            self.tree_key()
+            self.tree_key(kind)
         ));
-        feed(&mut h, BOOT_INPUTS);
-        feed(
-            &mut h,
-            match kind {
-                Kind::Dom0 => DOM0_INPUTS,
-                Kind::Installer => INSTALLER_INPUTS,
-            },
-        );
+        for f in Self::own_inputs(kind) {
+            feed(&mut h, f);
+        }
+        if kind == Kind::Dom0 {
+            h.update(format!(
+                "metal-agent {}\n",
+                self.agent_sha256.as_deref().unwrap_or("none")
+            ));
+        }
         hex::encode(h.finalize())
+    }
+
+    fn own_inputs(kind: Kind) -> Vec<&'static [&'static File]> {
+        match kind {
+            Kind::Dom0 => vec![BOOT_INPUTS, DOM0_INPUTS],
+            Kind::Installer => vec![BOOT_INPUTS, INSTALLER_INPUTS],
+            Kind::Domu => vec![DOMU_INPUTS],
+        }
     }
 
     /// Each input file of `kind` with the SHA-256 of its text, for the manifest.
     pub fn inputs(&self, kind: Kind) -> Vec<(String, String)> {
-        let own = match kind {
-            Kind::Dom0 => DOM0_INPUTS,
-            Kind::Installer => INSTALLER_INPUTS,
-        };
-        TREE_INPUTS
+        Self::tree_inputs(kind)
             .iter()
-            .chain(BOOT_INPUTS)
-            .chain(own)
+            .chain(Self::own_inputs(kind).into_iter().flatten())
             .map(|f| {
                 (
                     format!("images/{}", f.path),
@@ -162,14 +197,20 @@ mod tests {
             "a trailing slash is the same mirror"
         );
         assert_ne!(a.key(Kind::Dom0), a.key(Kind::Installer));
-        assert_ne!(a.tree_key(), other.tree_key());
+        assert_ne!(a.tree_key(Kind::Dom0), other.tree_key(Kind::Dom0));
+        assert_ne!(a.tree_key(Kind::Dom0), a.tree_key(Kind::Domu));
+        assert_eq!(a.tree_key(Kind::Dom0), a.tree_key(Kind::Installer));
+        let mut with_agent = a.clone();
+        with_agent.agent_sha256 = Some("ab".repeat(32));
+        assert_ne!(a.key(Kind::Dom0), with_agent.key(Kind::Dom0), "the agent is an input");
+        assert_eq!(a.key(Kind::Installer), with_agent.key(Kind::Installer));
         assert_ne!(a.key(Kind::Dom0), other.key(Kind::Dom0));
         assert_eq!(a.key(Kind::Dom0).len(), 64);
     }
 
     #[test]
     fn the_package_list_names_what_the_issue_requires() {
-        let p = Recipe::new("bookworm", "m").packages();
+        let p = Recipe::new("bookworm", "m").packages(Kind::Dom0);
         for want in [
             "xen-hypervisor-4.17-amd64",
             "xen-utils-4.17",

@@ -6,13 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::error::io;
-use crate::recipe::Recipe;
+use crate::recipe::{Kind, Recipe};
 use crate::{Error, tools};
 
 /// A finished tree and what is in it.
 pub struct Tree {
     pub root: PathBuf,
-    /// The one kernel in `/boot` (`6.1.0-…-amd64`).
+    /// The one kernel in `/boot` (`6.1.0-…-amd64`); empty for a DomU root, which has none
+    /// (guests boot the kernel the Dom0 image carries).
     pub kernel_version: String,
 }
 
@@ -27,8 +28,15 @@ impl Tree {
     }
 }
 
-pub fn ensure(recipe: &Recipe, cache: &Path, step: &mut dyn FnMut(&str)) -> Result<Tree, Error> {
-    let root = cache.join(format!("tree-{}", &recipe.tree_key()[..16]));
+pub fn ensure(
+    recipe: &Recipe,
+    kind: Kind,
+    cache: &Path,
+    step: &mut dyn FnMut(&str),
+) -> Result<Tree, Error> {
+    let key = recipe.tree_key(kind);
+    let packages = recipe.packages(kind);
+    let root = cache.join(format!("tree-{}", &key[..16]));
     if !root.join("etc/metal-tree").exists() {
         let partial = root.with_extension("partial");
         if partial.exists() {
@@ -39,18 +47,18 @@ pub fn ensure(recipe: &Recipe, cache: &Path, step: &mut dyn FnMut(&str)) -> Resu
             "debootstrap {} from {} ({} packages)",
             recipe.suite,
             recipe.mirror,
-            recipe.packages().len()
+            packages.len()
         ));
         tools::run(
             Command::new("debootstrap")
                 .arg("--variant=minbase")
-                .arg(format!("--include={}", recipe.packages().join(",")))
+                .arg(format!("--include={}", packages.join(",")))
                 .arg(&recipe.suite)
                 .arg(&partial)
                 .arg(&recipe.mirror),
         )?;
         let stamp = partial.join("etc/metal-tree");
-        std::fs::write(&stamp, recipe.tree_key()).map_err(io(&stamp))?;
+        std::fs::write(&stamp, &key).map_err(io(&stamp))?;
         if root.exists() {
             std::fs::remove_dir_all(&root).map_err(io(&root))?;
         }
@@ -58,7 +66,10 @@ pub fn ensure(recipe: &Recipe, cache: &Path, step: &mut dyn FnMut(&str)) -> Resu
     } else {
         step("build tree: inputs unchanged, from the cache");
     }
-    let kernel_version = kernel_version(&root)?;
+    let kernel_version = match kind {
+        Kind::Domu => String::new(),
+        Kind::Dom0 | Kind::Installer => kernel_version(&root)?,
+    };
     Ok(Tree {
         root,
         kernel_version,

@@ -119,6 +119,11 @@ pub struct Dom0Config {
     /// NTP servers; empty means this server (`server_ip`).
     #[serde(default)]
     pub ntp_servers: Vec<String>,
+    /// The folder of metal's agent authority (see `metal-pki`): a booting Dom0's agent gets
+    /// its certificate signed here. `metal serve` fills in the operator's own
+    /// (`~/.config/metal/pki`, `METAL_PKI`) when this is not set.
+    #[serde(default)]
+    pub agent_authority: Option<std::path::PathBuf>,
 }
 
 /// The subnet we hand addresses out of.

@@ -144,6 +144,12 @@ impl Netboot {
             dom0: config.dom0.clone(),
             server_ip: config.server_ip,
             recording: Arc::new(tokio::sync::Semaphore::new(http::MAX_RECORDING)),
+            agent_authority: match &config.dom0.agent_authority {
+                Some(dir) => Some(Arc::new(metal_pki::Authority::open(dir).map_err(|e| {
+                    ConfigError::Invalid(format!("[dom0] agent_authority: {e}"))
+                })?)),
+                None => None,
+            },
         };
         let limits = http::Limits::from_config(&config.http);
         let router = http::router(state);

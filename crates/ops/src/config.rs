@@ -39,6 +39,7 @@ pub mod env {
     pub const AMT_PASSWORD: &str = "METAL_AMT_PASSWORD";
     pub const SECRETS: &str = "METAL_SECRETS";
     pub const PROFILES: &str = "METAL_PROFILES";
+    pub const PKI: &str = "METAL_PKI";
     pub const USER: &str = "USER";
     pub const LOGNAME: &str = "LOGNAME";
 }
@@ -114,6 +115,9 @@ pub struct Config {
     /// The secrets file of credential sets (`METAL_SECRETS`, else ~/.config/metal/secrets.toml).
     pub secrets: Option<PathBuf>,
     pub profiles: ProfileSource,
+    /// The agent authority's folder (`METAL_PKI`, else ~/.config/metal/pki): it signs each
+    /// Dom0 agent's certificate at deployment and holds `metal`'s client identity.
+    pub pki: Option<PathBuf>,
     /// Defaults of new racks.
     pub pool: String,
     pub hostname_scheme: String,
@@ -260,6 +264,9 @@ impl Config {
                 .map(PathBuf::from)
                 .or_else(|| dirs::config_dir().map(|d| d.join("metal/secrets.toml"))),
             profiles,
+            pki: env(env::PKI)
+                .map(PathBuf::from)
+                .or_else(|| dirs::config_dir().map(|d| d.join("metal/pki"))),
             pool: file
                 .inventory
                 .pool

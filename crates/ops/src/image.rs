@@ -1,4 +1,4 @@
-//! `metal image build dom0|installer` and `metal image ls`: the boot images, built by
+//! `metal image build dom0|installer|domu` and `metal image ls`: the boot images, built by
 //! `metal_image` into a cache outside any checkout and published into an output folder that
 //! `metal serve` can serve (`[http] root`).
 
@@ -26,6 +26,16 @@ pub struct BuildRequest {
     pub kind: Kind,
     pub out: Option<PathBuf>,
     pub mirror: Option<String>,
+    /// The `metal-agent` the Dom0 image carries; default: the one installed beside this
+    /// program ([`default_agent`]).
+    pub agent: Option<PathBuf>,
+}
+
+/// `metal-agent` beside the running program (where `cargo build` and the package put it).
+pub fn default_agent() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let agent = exe.parent()?.join("metal-agent");
+    agent.is_file().then_some(agent)
 }
 
 /// Builds (or takes from the cache) one image; `step` hears each phase. Runs on a blocking
@@ -41,6 +51,7 @@ pub async fn build(
             .mirror
             .unwrap_or_else(|| metal_image::DEFAULT_MIRROR.to_string()),
         suite: metal_image::DEFAULT_SUITE.to_string(),
+        agent: request.agent.or_else(default_agent),
     };
     let mut step = step;
     tokio::task::spawn_blocking(move || metal_image::build(request.kind, &options, &mut step))

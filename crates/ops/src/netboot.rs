@@ -260,8 +260,11 @@ impl Service {
         use_inventory: bool,
         provision_timeout: Duration,
     ) -> Result<Service, Error> {
-        let netboot = metal_netboot::Config::load(netboot_config)
+        let mut netboot = metal_netboot::Config::load(netboot_config)
             .map_err(|e| Error::Netboot(e.to_string()))?;
+        if netboot.dom0.agent_authority.is_none() {
+            netboot.dom0.agent_authority = config.pki.clone();
+        }
         let mode = netboot.mode;
         let store = if use_inventory {
             Some(inventory::open(config).await?)

@@ -1,4 +1,4 @@
-//! `metal image build dom0|installer [--out DIR]`, `metal image ls [--dir DIR]`.
+//! `metal image build dom0|installer|domu [--out DIR] [--agent PATH]`, `metal image ls [--dir DIR]`.
 
 use std::path::PathBuf;
 
@@ -15,7 +15,8 @@ pub enum ImageCommand {
     /// Build an image from Debian packages (debootstrap; needs root and a Debian mirror), or
     /// take it from the cache ($METAL_CACHE, default /var/cache/metal) when its inputs are
     /// unchanged. dom0: xen.elf, xen.efi, vmlinuz, dom0-initrd.img, dom0-root.squashfs;
-    /// installer: vmlinuz, installer-initrd.img; each with <kind>.manifest.json.
+    /// installer: vmlinuz, installer-initrd.img; domu: domu-root.ext4 (a guest's root, what
+    /// `metal vm create` writes into the new volume); each with <kind>.manifest.json.
     Build(ImageBuildArgs),
     /// The images in a folder, each checked against its manifest (exit 1 if any file is
     /// missing or changed).
@@ -26,6 +27,7 @@ pub enum ImageCommand {
 pub enum ImageKind {
     Dom0,
     Installer,
+    Domu,
 }
 
 #[derive(Debug, Args)]
@@ -38,6 +40,9 @@ pub struct ImageBuildArgs {
     /// The Debian mirror debootstrap reads.
     #[arg(long, default_value = "http://deb.debian.org/debian")]
     pub mirror: String,
+    /// The metal-agent binary the Dom0 image carries (default: the one beside metal).
+    #[arg(long)]
+    pub agent: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -72,6 +72,7 @@ async fn outside(args: &DemoArgs) -> Result<i32, Error> {
             kind,
             out: Some(images.clone()),
             mirror: None,
+            agent: None,
         };
         let built = metal_ops::image::build(request, |phase| println!("  {phase}")).await?;
         let how = if built.cached {

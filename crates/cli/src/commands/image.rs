@@ -14,6 +14,7 @@ pub async fn run(ctx: &Ctx, args: ImageArgs) -> Result<i32, Error> {
             let kind = match b.kind {
                 ImageKind::Dom0 => Kind::Dom0,
                 ImageKind::Installer => Kind::Installer,
+                ImageKind::Domu => Kind::Domu,
             };
             let quiet = ctx.json;
             let built = image::build(
@@ -21,6 +22,7 @@ pub async fn run(ctx: &Ctx, args: ImageArgs) -> Result<i32, Error> {
                     kind,
                     out: b.out,
                     mirror: Some(b.mirror),
+                    agent: b.agent,
                 },
                 move |step| {
                     if !quiet {

@@ -12,6 +12,7 @@
 //! Connections are capped and timed out by [`connections`]; files come through
 //! [`SafeRoot`](crate::safe_root::SafeRoot), as over TFTP.
 
+mod agent_cert;
 mod auth;
 mod connections;
 mod events;
@@ -29,6 +30,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
+pub use agent_cert::AgentCert;
 pub use connections::{Limits, serve};
 pub use events::{MAX_MESSAGE, MAX_RECORDING, MAX_STAGE, ReportedEvent, parse_event};
 use metal_types::MacAddr;
@@ -52,6 +54,11 @@ pub fn router(state: HttpState) -> Router {
                 .layer(DefaultBodyLimit::max(events::MAX_BODY)),
         )
         .route("/plan/{mac}", get(plan::get))
+        .route(
+            "/agent-cert/{mac}",
+            axum::routing::post(agent_cert::post)
+                .layer(DefaultBodyLimit::max(agent_cert::MAX_BODY)),
+        )
         .route("/files/{*path}", get(files_file))
         .route("/tftp/{*path}", get(tftp_file))
         .with_state(Arc::new(state))

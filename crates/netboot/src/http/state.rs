@@ -42,6 +42,8 @@ pub struct HttpState {
     pub dom0: Dom0Config,
     /// This server's address (the plans' default time server).
     pub server_ip: std::net::Ipv4Addr,
+    /// metal's agent authority: signs a booting Dom0's agent certificate (`/agent-cert`).
+    pub agent_authority: Option<Arc<metal_pki::Authority>>,
     /// Events being recorded ([`super::MAX_RECORDING`] permits).
     pub recording: Arc<Semaphore>,
 }
