@@ -25,9 +25,18 @@ pub fn images() -> &'static Path {
     static OUT: OnceLock<PathBuf> = OnceLock::new();
     OUT.get_or_init(|| {
         let out = PathBuf::from("/var/cache/metal/e2e-images");
-        for kind in ["dom0", "installer"] {
+        // The Dom0 image carries the metal-agent beside the metal under test.
+        let agent = std::path::Path::new(env!("CARGO_BIN_EXE_metal")).with_file_name("metal-agent");
+        assert!(
+            agent.is_file(),
+            "{} is missing: build the workspace (cargo build --workspace) first",
+            agent.display()
+        );
+        for kind in ["dom0", "installer", "domu"] {
             let shown = run(Command::new(env!("CARGO_BIN_EXE_metal"))
-                .args(["image", "build", kind, "--out"])
+                .args(["image", "build", kind, "--agent"])
+                .arg(&agent)
+                .arg("--out")
                 .arg(&out));
             eprintln!("{}", shown.lines().next().unwrap_or_default());
         }

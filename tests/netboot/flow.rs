@@ -39,7 +39,7 @@ pub const PROFILES: [(&str, &str); 3] = [
 pub struct Board {
     pub amt: &'static str,
     pub disks: &'static str,
-    firmware: &'static str,
+    pub firmware: &'static str,
 }
 
 pub const RAID10: Board = Board {

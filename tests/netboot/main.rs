@@ -17,6 +17,7 @@ mod dom0;
 mod flow;
 mod lab;
 mod shared;
+mod vm;
 
 use std::net::Ipv4Addr;
 use std::time::Duration;

@@ -51,12 +51,13 @@ fn rack(block: &Block) -> Metal {
                 "backend01",
                 &"web".parse().unwrap(),
                 1024,
+                None,
                 "test",
             )
             .await
             .unwrap();
         store
-            .add_guest("r05-h02", "backend02", &"db".parse().unwrap(), 2048, "test")
+            .add_guest("r05-h02", "backend02", &"db".parse().unwrap(), 2048, None, "test")
             .await
             .unwrap();
         store.close().await;

@@ -89,13 +89,15 @@ impl Store {
         Ok(from)
     }
 
-    /// Records a DomU guest on a Dom0, with an address from the Dom0's rack pool.
+    /// Records a DomU guest on a Dom0, with `address` (which must lie in the Dom0's rack pool
+    /// and be free) or else the pool's lowest free address.
     pub async fn add_guest(
         &self,
         dom0: &str,
         name: &str,
         role: &Role,
         memory_mib: u32,
+        address: Option<std::net::IpAddr>,
         actor: &str,
     ) -> Result<Guest, Error> {
         if !naming::valid_label(name) {
@@ -128,10 +130,23 @@ impl Store {
         }
         let pool_net = naming::parse_pool(&pool)?;
         let taken = allocated_addresses(&mut tx, db("reading addresses")).await?;
-        let address = naming::free_address(&pool_net, &taken).ok_or_else(|| Error::PoolFull {
-            rack: dom0_host.clone(),
-            pool: pool.clone(),
-        })?;
+        let address = match address {
+            Some(a) if !pool_net.contains(&a) => {
+                return Err(Error::Invalid(format!(
+                    "guest {name}: {a} is not in {dom0_host}'s rack pool {pool}"
+                )));
+            }
+            Some(a) if taken.contains(&a) => {
+                return Err(Error::Conflict(format!(
+                    "guest {name}: {a} is already allocated"
+                )));
+            }
+            Some(a) => a,
+            None => naming::free_address(&pool_net, &taken).ok_or_else(|| Error::PoolFull {
+                rack: dom0_host.clone(),
+                pool: pool.clone(),
+            })?,
+        };
         sqlx::query("INSERT INTO addresses (address, holder) VALUES ($1, $2)")
             .bind(address.to_string())
             .bind(name)
@@ -161,5 +176,67 @@ impl Store {
             role: role.clone(),
             memory_mib,
         })
+    }
+
+    /// Moves guest `name` to Dom0 `to` (after a migration), logged on both Dom0s.
+    pub async fn move_guest(&self, name: &str, to: &str, actor: &str) -> Result<Guest, Error> {
+        let mut tx = self.begin_allocation().await?;
+        let db = |what: &str| Error::db(format!("{}: {what} guest {name}", self.url()));
+        let row = sqlx::query(
+            "SELECT m.hostname FROM guests g JOIN machines m ON m.id = g.dom0_id WHERE g.name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db("looking up"))?
+        .ok_or_else(|| Error::NotFound(name.to_string()))?;
+        let from: String = get(&row, "hostname")?;
+        let to_id = machine_id(&mut tx, to).await?;
+        sqlx::query("UPDATE guests SET dom0_id = $1 WHERE name = $2")
+            .bind(to_id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("moving"))?;
+        let from_id = machine_id(&mut tx, &from).await?;
+        let why = format!("guest {name} moved from {from} to {to}");
+        log_event(&mut tx, from_id, &from, actor, None, None, &why).await?;
+        log_event(&mut tx, to_id, to, actor, None, None, &why).await?;
+        tx.commit().await.map_err(db("committing the move of"))?;
+        self.guests()
+            .await?
+            .into_iter()
+            .find(|g| g.name == name)
+            .ok_or_else(|| Error::NotFound(name.to_string()))
+    }
+
+    /// Forgets guest `name` and frees its address.
+    pub async fn remove_guest(&self, name: &str, actor: &str) -> Result<(), Error> {
+        let mut tx = self.begin_allocation().await?;
+        let db = |what: &str| Error::db(format!("{}: {what} guest {name}", self.url()));
+        let row = sqlx::query(
+            "SELECT g.address, m.hostname FROM guests g JOIN machines m ON m.id = g.dom0_id WHERE g.name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db("looking up"))?
+        .ok_or_else(|| Error::NotFound(name.to_string()))?;
+        let (address, dom0): (String, String) = (get(&row, "address")?, get(&row, "hostname")?);
+        sqlx::query("DELETE FROM guests WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("removing"))?;
+        sqlx::query("DELETE FROM addresses WHERE address = $1 AND holder = $2")
+            .bind(&address)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("freeing the address of"))?;
+        let id = machine_id(&mut tx, &dom0).await?;
+        let why = format!("guest {name} at {address} removed");
+        log_event(&mut tx, id, &dom0, actor, None, None, &why).await?;
+        tx.commit().await.map_err(db("committing the removal of"))
     }
 }

@@ -46,6 +46,17 @@ pub enum Error {
     #[error(transparent)]
     Image(#[from] metal_image::Error),
     /// The front-end could not write what the workflow produced (a closed pipe, a full disk).
+    /// A Dom0's agent refused a request or could not be reached.
+    #[error("{host}: agent: {reason}")]
+    Agent { host: String, reason: String },
+
+    /// A guest workflow failed part-way; the text says what state it left.
+    #[error("{0}")]
+    Guest(String),
+
+    #[error("{0}")]
+    Pki(#[from] metal_pki::Error),
+
     #[error("writing the output: {0}")]
     Output(#[from] std::io::Error),
     /// A file could not be read or written.
@@ -69,7 +80,7 @@ impl Error {
     /// else 1 (nothing was attempted, or the command could not go on).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Board(_) => ExitCode::ALL_FAILED,
+            Error::Board(_) | Error::Agent { .. } | Error::Guest(_) => ExitCode::ALL_FAILED,
             Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::OK,
             _ => ExitCode::USAGE,
         }

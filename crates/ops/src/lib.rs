@@ -8,12 +8,14 @@
 //!   and the UUID check before anything that must reach the recorded board.
 //! - The workflows: [`power`], [`boot`], [`show`], [`console`], [`discover`], [`enroll`],
 //!   [`lifecycle`] (`ls`, `state`, `events`), [`dns`] (zone files and `dns sync`), [`export`]
-//!   (Nagios, Prometheus), [`image`] (boot images) and [`netboot`] (the inventory's boot policy and boot events).
+//!   (Nagios, Prometheus), [`image`] (boot images), [`netboot`] (the inventory's boot policy and boot events)
+//!   and [`vm`] (DomUs through each Dom0's agent, [`agent`]).
 //! - [`Error`]: the expected failures, with the one mapping to exit codes.
 //!
 //! Workflows return data (reports with stable field names, see `metal_types::output`); they
 //! print nothing. Long ones report [`Progress`].
 
+pub mod agent;
 pub mod boards;
 pub mod boot;
 pub mod config;
@@ -34,6 +36,7 @@ pub mod progress;
 pub mod report;
 pub mod show;
 pub mod targets;
+pub mod vm;
 
 pub use config::{Config, Flags};
 pub use error::Error;

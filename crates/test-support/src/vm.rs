@@ -24,11 +24,19 @@ pub fn dom0_images() -> &'static Path {
     static OUT: OnceLock<PathBuf> = OnceLock::new();
     OUT.get_or_init(|| {
         let out = PathBuf::from(IMAGES);
+        // The image carries metal-agent: the one this workspace built, beside the test binary's
+        // folder (target/debug/deps/..).
+        let agent = std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.join("metal-agent")))
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| panic!("no metal-agent in the target folder: cargo build --workspace first"));
         let options = metal_image::Options {
             cache: PathBuf::from("/var/cache/metal"),
             out: out.clone(),
             mirror: metal_image::DEFAULT_MIRROR.to_string(),
             suite: metal_image::DEFAULT_SUITE.to_string(),
+            agent: Some(agent),
         };
         metal_image::build(metal_image::Kind::Dom0, &options, &mut |step| {
             eprintln!("image: {step}")

@@ -5,6 +5,7 @@ mod board;
 mod image;
 mod inventory;
 mod services;
+pub mod vm;
 
 use std::path::PathBuf;
 
@@ -14,6 +15,7 @@ pub use board::{
     BootArgs, BootDevice, ConsoleArgs, DiscoverArgs, PowerArgs, PowerOp, ShowArgs, TargetArgs,
 };
 pub use image::{ImageArgs, ImageCommand, ImageKind};
+pub use vm::{VmArgs, VmCommand};
 pub use inventory::{
     DnsArgs, DnsOp, EnrollArgs, EventsArgs, ExportArgs, ExportWhat, LsArgs, StateArgs, ZoneArgs,
 };
@@ -135,8 +137,10 @@ pub enum Command {
     Export(ExportArgs),
     /// DNS: apply the inventory's records to a live zone (RFC 2136 with TSIG).
     Dns(DnsArgs),
-    /// Boot images: build the Dom0 and the installer from Debian packages, list them.
+    /// Boot images: build the Dom0, the installer and the DomU root from Debian packages, list them.
     Image(ImageArgs),
+    /// Xen DomUs: create (placed by spare resource), list, start, stop, destroy, console, migrate.
+    Vm(VmArgs),
     /// Run a rack of simulated AMT boards on loopback addresses.
     Sim(SimArgs),
     /// Start a simulated rack and walk through discover, power, boot and enrolment on it.

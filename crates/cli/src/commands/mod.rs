@@ -10,6 +10,7 @@ mod docs;
 mod image;
 mod inventory;
 mod services;
+mod vm;
 
 use metal_ops::Error;
 
@@ -35,6 +36,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<i32, Error> {
         Command::Export(args) => inventory::export(ctx, args).await,
         Command::Dns(args) => inventory::dns(ctx, args).await,
         Command::Image(args) => image::run(ctx, args).await,
+        Command::Vm(args) => vm::run(ctx, args).await,
         Command::Sim(args) => services::sim(ctx, args).await,
         Command::Demo(args) => demo::run(ctx, args).await,
         Command::Serve(args) => services::serve(ctx, args).await,

@@ -8,6 +8,7 @@ pub mod image;
 pub mod inventory;
 pub mod progress;
 pub mod services;
+pub mod vm;
 
 use std::io::{self, Write};
 

@@ -1,0 +1,222 @@
+//! DomUs on Dom0s the bring-up flow deployed: two `metal sim --qemu` boards enrolled and
+//! netbooted into diskless Dom0s (a blank disk each becomes `vg00`), each Dom0's `metal-agent`
+//! certified at deployment; then `metal vm create` (placed by the agents' load), a guest that
+//! boots Debian under `xl` and answers at its address, and `metal vm migrate` to the other
+//! Dom0, where it boots again. Nothing here is simulated below AMT: the Dom0s, `xl`, LVM and
+//! the guest are real.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use metal_test_support::metal::Metal;
+
+use crate::dom0::{DOM0_BOOT, config, images};
+use crate::flow::{Board, PASSWORD, machine, settle, start_sim};
+use crate::lab::{self, Lab, wait_for, wait_unless};
+
+/// Diskless Dom0 boards with one blank disk for guest volumes.
+const PROFILE: (&str, &str) = (
+    "qemu-dom0-guests",
+    "description = \"QEMU board, 1 GiB, one disk for guests\"\n[match]\nmemory_gib = 1\ndisks = 1\n\
+     [provision]\nstorage = \"diskless\"\ndom0_memory_mib = 512\nrole = \"compute\"\nnetboot = \"dom0-diskless\"\n",
+);
+
+const A: Board = Board {
+    amt: "127.0.31.1",
+    disks: "1x2G",
+    firmware: "bios",
+};
+const B: Board = Board {
+    amt: "127.0.31.2",
+    disks: "1x2G",
+    firmware: "bios",
+};
+
+const GUEST: &str = "web1";
+const GUEST_IP: &str = "10.99.0.60";
+/// A PV guest under Xen under TCG: the kernel, then systemd to a login prompt.
+const GUEST_BOOT: Duration = Duration::from_secs(300);
+
+/// Polls `metal vm console` until `needle` shows (or the time is up); the console text.
+fn console_until(metal: &Metal, needle: &str, timeout: Duration) -> String {
+    let start = Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < timeout {
+        let (code, out, err) = metal.run(&["vm", "console", GUEST, "--bytes", "200000"]);
+        if code == 0 && out.contains(needle) {
+            return out;
+        }
+        last = format!("{out}{err}");
+        std::thread::sleep(Duration::from_secs(3));
+    }
+    panic!("no {needle:?} on {GUEST}'s console after {timeout:?}:\n{last}");
+}
+
+/// Whether the guest answers ICMP echo at its address from the lab's namespace.
+fn answers(lab: &Lab) -> bool {
+    (0..20).any(|_| {
+        let ok = lab
+            .exec("ping")
+            .args(["-c", "1", "-W", "2", GUEST_IP])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            std::thread::sleep(Duration::from_secs(2));
+        }
+        ok
+    })
+}
+
+fn export(metal: &Metal, what: &[&str]) -> String {
+    let (code, out, err) = metal.run(what);
+    assert_eq!(code, 0, "{what:?}: {out}{err}");
+    out
+}
+
+#[test]
+#[ignore = "end-to-end: needs root, QEMU, debootstrap and .ci/netboot-deps.sh; run with --ignored"]
+fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running() {
+    lab::require_root();
+    let images = images();
+    let mut lab = Lab::new("n");
+    let profiles = lab.dir.path().join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    std::fs::write(profiles.join(format!("{}.toml", PROFILE.0)), PROFILE.1).unwrap();
+    let metal = Metal::new(env!("CARGO_BIN_EXE_metal"))
+        .password(PASSWORD)
+        .netns(&lab.ns)
+        .profiles(&profiles);
+    let netboot = lab.dir.path().join("netboot.toml");
+    std::fs::write(&netboot, config(&lab, "")).unwrap();
+    lab.advertise_router();
+    let mut serve = metal
+        .command(["serve", "--inventory", "--config"])
+        .into_command();
+    serve.arg(&netboot).env("METAL_LOG", "metal_netboot=info");
+    let server = lab.spawn("metal-serve", serve);
+    wait_for(&server, "ready ", Duration::from_secs(20)).expect("metal serve did not start");
+    for (seed, board) in [&A, &B].into_iter().enumerate() {
+        start_sim(&mut lab, &metal, board, 10 + seed);
+    }
+    let consoles: PathBuf = lab.dir.path().join("consoles");
+    let mut record = metal
+        .command(["console", "--record", "127.0.31.1,127.0.31.2", "--dir"])
+        .into_command();
+    record.arg(&consoles);
+    lab.spawn("console-record", record);
+    let console = |b: &Board| consoles.join(format!("{}.log", b.amt));
+    for b in [&A, &B] {
+        wait_for(&console(b), "SOL session 1 opened", Duration::from_secs(20))
+            .expect("the console recording did not start");
+    }
+
+    let (code, out, err) = metal.run(&[
+        "enroll",
+        "127.0.31.0/30",
+        "--rack",
+        "v01",
+        "--pool",
+        "10.99.0.32/27",
+        "--boot",
+    ]);
+    assert_eq!(code, 0, "enroll --boot: {out}{err}");
+    settle(&metal, 2 * DOM0_BOOT);
+    let mut hosts = Vec::new();
+    for b in [&A, &B] {
+        let m = machine(&metal, b.amt);
+        assert_eq!(m["state"], "deployed", "{m}");
+        wait_unless(&console(b), "METAL-READY", "METAL-FAILED", DOM0_BOOT).unwrap();
+        let text = lab::read_lossy(&console(b));
+        assert!(
+            text.contains("METAL-GUEST-VG vg00 on /dev/vda"),
+            "the blank disk became vg00"
+        );
+        assert!(
+            text.contains("METAL-AGENT serving on port 7443"),
+            "the agent got its certificate: {text}"
+        );
+        hosts.push(m["hostname"].as_str().unwrap().to_string());
+    }
+
+    // Placement weighs both Dom0s (both idle: the one with more free memory, or by name).
+    let started = Instant::now();
+    let image = images.join("domu-root.ext4");
+    let (code, out, err) = metal.run(&[
+        "vm",
+        "create",
+        "-h",
+        GUEST,
+        "-i",
+        GUEST_IP,
+        "-m",
+        "256",
+        "-s",
+        "1",
+        "--explain",
+        "--gateway",
+        "10.99.0.1",
+        "--image",
+        image.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "vm create: {out}{err}");
+    eprintln!("(n) vm create: {:.1?}\n{out}", started.elapsed());
+    for h in &hosts {
+        assert!(out.contains(&format!("  {h}: ")), "{h} weighed: {out}");
+    }
+    assert!(out.contains(": chosen, score "), "{out}");
+    let (_, ls) = metal.json(&["vm", "ls"]);
+    let first = ls["data"]["guests"][0]["dom0"].as_str().unwrap().to_string();
+    let other = hosts.iter().find(|h| **h != first).unwrap().clone();
+    assert!(
+        out.contains(&format!("created {GUEST} on {first} at {GUEST_IP}")),
+        "{out}"
+    );
+    assert_eq!(ls["data"]["guests"][0]["state"]["Ok"], "running", "{ls}");
+
+    let text = console_until(&metal, "login:", GUEST_BOOT);
+    assert!(text.contains("metal guest: root /dev/xvda mounted"), "{text}");
+    assert!(text.contains(GUEST), "its hostname on the console: {text}");
+    eprintln!("(n) guest up on {first}: {:.1?}", started.elapsed());
+    assert!(answers(&lab), "{GUEST} does not answer at {GUEST_IP}");
+
+    // The inventory, the zone and Nagios have it under its Dom0.
+    let zone = export(&metal, &["export", "dns", "--zone", "lab.test"]);
+    assert!(
+        zone.contains(&format!("parent.{GUEST}")) && zone.contains(&format!("{first}.lab.test.")),
+        "{zone}"
+    );
+    let nagios = export(&metal, &["export", "nagios"]);
+    let block = nagios
+        .split("define host")
+        .find(|b| b.contains(&format!("host_name   {GUEST}")))
+        .unwrap_or_else(|| panic!("no host {GUEST}: {nagios}"));
+    assert!(block.contains(&format!("parents     {first}")), "{block}");
+
+    // The move: full pass while it runs, delta once stopped, started on the other Dom0.
+    let started = Instant::now();
+    let (code, out, err) = metal.run(&["vm", "migrate", GUEST, "--to", &other]);
+    assert_eq!(code, 0, "vm migrate: {out}{err}");
+    eprintln!("(n) vm migrate: {:.1?}\n{out}", started.elapsed());
+    assert!(
+        out.contains(&format!("moved {GUEST} from {first} to {other}")),
+        "{out}"
+    );
+    let (_, ls) = metal.json(&["vm", "ls"]);
+    assert_eq!(ls["data"]["guests"][0]["dom0"], other.as_str(), "{ls}");
+    assert_eq!(ls["data"]["guests"][0]["state"]["Ok"], "running", "{ls}");
+    let text = console_until(&metal, "login:", GUEST_BOOT);
+    assert!(text.contains("metal guest: root /dev/xvda mounted"), "{text}");
+    assert!(answers(&lab), "{GUEST} does not answer at {GUEST_IP} after the move");
+    let nagios = export(&metal, &["export", "nagios"]);
+    let block = nagios
+        .split("define host")
+        .find(|b| b.contains(&format!("host_name   {GUEST}")))
+        .unwrap();
+    assert!(block.contains(&format!("parents     {other}")), "{block}");
+    eprintln!("(n) guest up on {other}: {:.1?}", started.elapsed());
+
+    let (code, out, err) = metal.run(&["vm", "destroy", GUEST]);
+    assert_eq!(code, 0, "vm destroy: {out}{err}");
+    let (_, ls) = metal.json(&["vm", "ls"]);
+    assert_eq!(ls["data"]["guests"].as_array().map(Vec::len), Some(0), "{ls}");
+}
