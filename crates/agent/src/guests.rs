@@ -223,10 +223,10 @@ impl Guests {
         }
         let dev = self.vg.path(name.as_str());
         let dev_s = dev.display().to_string();
-        // e2fsck exits 1 when it fixed something, which is fine before a resize.
-        match command::run("e2fsck", &["-f", "-y", "-q", &dev_s], &[], FS) {
-            Ok(_) => {}
-            Err(CommandError::Failed { stderr, .. }) if stderr.is_empty() => {}
+        // e2fsck(8): exit 1 means it corrected something, which is fine before a resize;
+        // anything above is an error.
+        match command::run("e2fsck", &["-f", "-p", &dev_s], &[], FS) {
+            Ok(_) | Err(CommandError::Failed { code: Some(1), .. }) => {}
             Err(e) => return Err(e.into()),
         }
         command::run("resize2fs", &[&dev_s], &[], FS)?;

@@ -104,9 +104,6 @@ impl HardwareProfile {
         let r = &file.rules;
         let p = &file.provision;
         match (p.storage, r.disks, r.disk_kind) {
-            (Storage::Diskless, Some(n), _) if n > 0 => {
-                return Err(bad(format!("storage diskless but disks = {n}")));
-            }
             (Storage::Raid10, Some(n), _) if n < 4 || n % 2 == 1 => {
                 return Err(bad(format!(
                     "raid10 needs an even number of disks, at least 4, not {n}"

@@ -16,7 +16,12 @@ pub enum CommandError {
         source: std::io::Error,
     },
     #[error("{command} failed: {stderr}")]
-    Failed { command: String, stderr: String },
+    Failed {
+        command: String,
+        /// The exit status (`None` when a signal ended it).
+        code: Option<i32>,
+        stderr: String,
+    },
     #[error("{command} did not finish within {secs} s and was killed")]
     Timeout { command: String, secs: u64 },
 }
@@ -75,7 +80,11 @@ pub fn run(
     } else {
         // A tool's complaint is bounded: enough to name the cause, never a flood.
         let stderr: String = err.trim().chars().take(2000).collect();
-        Err(CommandError::Failed { command, stderr })
+        Err(CommandError::Failed {
+            command,
+            code: status.code(),
+            stderr,
+        })
     }
 }
 
@@ -103,6 +112,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().ends_with("failed: no"), "{e}");
+        assert!(matches!(e, CommandError::Failed { code: Some(3), .. }), "{e}");
         let e = run("sleep", &["5"], &[], Duration::from_millis(200)).unwrap_err();
         assert!(matches!(e, CommandError::Timeout { .. }), "{e}");
         let e = run("/nonexistent/tool", &[], &[], Duration::from_secs(1)).unwrap_err();

@@ -32,11 +32,15 @@ pub fn built(ctx: &Ctx, b: &Built) -> Result<(), Error> {
     }
     let how = if b.cached { "from the cache" } else { "built" };
     let mut text = format!(
-        "{} {how} in {:.1} s: {} (kernel {}, {} packages)\n",
+        "{} {how} in {:.1} s: {} ({}, {} packages)\n",
         b.manifest.kind,
         b.took.as_secs_f64(),
         b.manifest_path.display(),
-        b.manifest.kernel_version,
+        if b.manifest.kernel_version.is_empty() {
+            "no kernel: guests boot the Dom0's".to_string()
+        } else {
+            format!("kernel {}", b.manifest.kernel_version)
+        },
         b.manifest.packages.len()
     );
     for f in &b.manifest.files {
