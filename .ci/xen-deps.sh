@@ -6,4 +6,4 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 # lvm2: the LVM cases run this machine's lvm inside a VM with the Dom0 kernel (device mapper).
 # netcat-openbsd: the seed's `dd | gzip | nc` pipeline the benchmark compares with.
-apt-get install -y --no-install-recommends lvm2 netcat-openbsd
+apt-get install -y --no-install-recommends lvm2 netcat-openbsd iputils-ping e2fsprogs

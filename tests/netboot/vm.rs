@@ -165,13 +165,13 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
     }
     assert!(out.contains(": chosen, score "), "{out}");
     let (_, ls) = metal.json(&["vm", "ls"]);
-    let first = ls["data"]["guests"][0]["dom0"].as_str().unwrap().to_string();
+    let first = ls["guests"][0]["dom0"].as_str().unwrap().to_string();
     let other = hosts.iter().find(|h| **h != first).unwrap().clone();
     assert!(
         out.contains(&format!("created {GUEST} on {first} at {GUEST_IP}")),
         "{out}"
     );
-    assert_eq!(ls["data"]["guests"][0]["state"]["Ok"], "running", "{ls}");
+    assert_eq!(ls["guests"][0]["state"], "running", "{ls}");
 
     let text = console_until(&metal, "login:", GUEST_BOOT);
     assert!(text.contains("metal guest: root /dev/xvda mounted"), "{text}");
@@ -202,8 +202,8 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
         "{out}"
     );
     let (_, ls) = metal.json(&["vm", "ls"]);
-    assert_eq!(ls["data"]["guests"][0]["dom0"], other.as_str(), "{ls}");
-    assert_eq!(ls["data"]["guests"][0]["state"]["Ok"], "running", "{ls}");
+    assert_eq!(ls["guests"][0]["dom0"], other.as_str(), "{ls}");
+    assert_eq!(ls["guests"][0]["state"], "running", "{ls}");
     let text = console_until(&metal, "login:", GUEST_BOOT);
     assert!(text.contains("metal guest: root /dev/xvda mounted"), "{text}");
     assert!(answers(&lab), "{GUEST} does not answer at {GUEST_IP} after the move");
@@ -218,5 +218,5 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
     let (code, out, err) = metal.run(&["vm", "destroy", GUEST]);
     assert_eq!(code, 0, "vm destroy: {out}{err}");
     let (_, ls) = metal.json(&["vm", "ls"]);
-    assert_eq!(ls["data"]["guests"].as_array().map(Vec::len), Some(0), "{ls}");
+    assert_eq!(ls["guests"].as_array().map(Vec::len), Some(0), "{ls}");
 }

@@ -368,11 +368,11 @@ fn domains() -> Result<Vec<load::Domain>, GuestError> {
     Ok(load::parse_xl_list(&text)?)
 }
 
-/// `xl list`'s state letters as a word.
+/// `xl list`'s state letters as a word. A live domain is `running` whether it is on a CPU
+/// (`r`), waiting for events (`b`) or waiting for a CPU (no letter); the others name
+/// themselves.
 fn xl_state(letters: &str) -> String {
-    let word = [
-        ('r', "running"),
-        ('b', "blocked"),
+    [
         ('p', "paused"),
         ('s', "shutdown"),
         ('c', "crashed"),
@@ -380,8 +380,8 @@ fn xl_state(letters: &str) -> String {
     ]
     .iter()
     .find(|(c, _)| letters.contains(*c))
-    .map_or("idle", |(_, w)| w);
-    word.to_string()
+    .map_or("running", |(_, w)| w)
+    .to_string()
 }
 
 fn status_of(name: &GuestName, d: &Define, domains: &[load::Domain]) -> GuestStatus {

@@ -119,7 +119,8 @@ pub struct GuestStatus {
     pub name: String,
     /// `xl`'s domain id while it runs.
     pub domid: Option<u32>,
-    /// `running`, `blocked`, `paused`, `shutdown`, `crashed`, `dying` (from `xl list`), or
+    /// `running` (on a CPU, blocked or runnable), `paused`, `shutdown`, `crashed`, `dying`
+    /// (from `xl list`), or
     /// `stopped` (defined, not running).
     pub state: String,
     pub memory_mib: u32,

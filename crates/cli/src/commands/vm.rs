@@ -23,7 +23,7 @@ pub async fn run(ctx: &Ctx, args: VmArgs) -> Result<i32, Error> {
         VmCommand::Ls => {
             let listed = vm::ls(&ctx.config).await?;
             output::vm::listed(&mut out, &listed, ctx.json)?;
-            let failed = listed.iter().filter(|l| l.state.is_err()).count();
+            let failed = listed.iter().filter(|l| l.state.is_none()).count();
             Ok(ExitCode::for_fleet(listed.len(), failed))
         }
         VmCommand::Start(n) => changed(ctx, "vm start", vm::start(&ctx.config, &n.name).await?),

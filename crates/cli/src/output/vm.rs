@@ -39,26 +39,12 @@ pub fn created(out: &mut dyn Write, c: &Created, explain: bool, json: bool) -> i
 
 #[derive(Serialize)]
 struct Guests<'a> {
-    guests: Vec<GuestRow<'a>>,
-}
-
-#[derive(Serialize)]
-struct GuestRow<'a> {
-    #[serde(flatten)]
-    listed: &'a Listed,
-    error: Option<&'a str>,
+    guests: &'a [Listed],
 }
 
 pub fn listed(out: &mut dyn Write, listed: &[Listed], json: bool) -> io::Result<()> {
     if json {
-        let guests = listed
-            .iter()
-            .map(|l| GuestRow {
-                listed: l,
-                error: l.state.as_ref().err().map(String::as_str),
-            })
-            .collect();
-        return super::json(out, &Document::new("vm ls", Guests { guests }));
+        return super::json(out, &Document::new("vm ls", Guests { guests: listed }));
     }
     let mut table = super::table(["NAME", "DOM0", "ADDRESS", "ROLE", "MEMORY", "STATE"]);
     for l in listed {
@@ -68,9 +54,9 @@ pub fn listed(out: &mut dyn Write, listed: &[Listed], json: bool) -> io::Result<
             l.address.to_string(),
             l.role.clone(),
             format!("{} MiB", l.memory_mib),
-            match &l.state {
-                Ok(s) => s.clone(),
-                Err(e) => format!("unknown: {}", E(e)),
+            match (&l.state, &l.error) {
+                (Some(s), _) => s.clone(),
+                (None, e) => format!("unknown: {}", E(e.as_deref().unwrap_or("-"))),
             },
         ]);
     }

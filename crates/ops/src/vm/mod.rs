@@ -82,8 +82,10 @@ pub struct Listed {
     pub address: IpAddr,
     pub role: String,
     pub memory_mib: u32,
-    /// What the agent says (`running`, `stopped` …), or why it could not say.
-    pub state: Result<String, String>,
+    /// What the agent says (`running`, `stopped` …); `None` when it could not say.
+    pub state: Option<String>,
+    /// Why the state is unknown.
+    pub error: Option<String>,
     pub domid: Option<u32>,
 }
 
@@ -112,13 +114,13 @@ pub async fn ls(config: &Config) -> Result<Vec<Listed>, Error> {
         .into_iter()
         .map(|g| {
             let report = by_dom0.iter().find(|(d, _)| *d == g.dom0).map(|(_, r)| r);
-            let (state, domid) = match report {
+            let (state, error, domid) = match report {
                 Some(Ok(list)) => match list.iter().find(|s| s.name == g.name) {
-                    Some(s) => (Ok(s.state.clone()), s.domid),
-                    None => (Err("not defined on its Dom0".to_string()), None),
+                    Some(s) => (Some(s.state.clone()), None, s.domid),
+                    None => (None, Some("not defined on its Dom0".to_string()), None),
                 },
-                Some(Err(e)) => (Err(e.clone()), None),
-                None => (Err("no report".to_string()), None),
+                Some(Err(e)) => (None, Some(e.clone()), None),
+                None => (None, Some("no report".to_string()), None),
             };
             Listed {
                 name: g.name,
@@ -127,6 +129,7 @@ pub async fn ls(config: &Config) -> Result<Vec<Listed>, Error> {
                 role: g.role.as_str().to_string(),
                 memory_mib: g.memory_mib,
                 state,
+                error,
                 domid,
             }
         })
