@@ -138,6 +138,8 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
         hosts.push(m["hostname"].as_str().unwrap().to_string());
     }
 
+    // The guest takes the Dom0's segment (its /24 and default gateway, from DHCP), not the
+    // rack's allocation pool (a /27 inside it).
     // Placement weighs both Dom0s (both idle: the one with more free memory, or by name).
     let started = Instant::now();
     let image = images.join("domu-root.ext4");
@@ -153,8 +155,6 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
         "-s",
         "1",
         "--explain",
-        "--gateway",
-        "10.99.0.1",
         "--image",
         image.to_str().unwrap(),
     ]);
@@ -175,9 +175,13 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
 
     let text = console_until(&metal, "login:", GUEST_BOOT);
     assert!(text.contains("metal guest: root /dev/xvda mounted"), "{text}");
-    assert!(text.contains(GUEST), "its hostname on the console: {text}");
+    let up = console_until(&metal, "METAL-GUEST-UP", Duration::from_secs(60));
+    assert!(
+        up.contains(&format!("METAL-GUEST-UP {GUEST} ")) && up.contains(&format!("{GUEST_IP}/24")),
+        "its hostname and address on the console: {up}"
+    );
     eprintln!("(n) guest up on {first}: {:.1?}", started.elapsed());
-    assert!(answers(&lab), "{GUEST} does not answer at {GUEST_IP}");
+    assert!(answers(&lab), "{GUEST} does not answer at {GUEST_IP}:\n{up}");
 
     // The inventory, the zone and Nagios have it under its Dom0.
     let zone = export(&metal, &["export", "dns", "--zone", "lab.test"]);
@@ -204,9 +208,9 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
     let (_, ls) = metal.json(&["vm", "ls"]);
     assert_eq!(ls["guests"][0]["dom0"], other.as_str(), "{ls}");
     assert_eq!(ls["guests"][0]["state"], "running", "{ls}");
-    let text = console_until(&metal, "login:", GUEST_BOOT);
+    let text = console_until(&metal, "METAL-GUEST-UP", GUEST_BOOT);
     assert!(text.contains("metal guest: root /dev/xvda mounted"), "{text}");
-    assert!(answers(&lab), "{GUEST} does not answer at {GUEST_IP} after the move");
+    assert!(answers(&lab), "{GUEST} does not answer at {GUEST_IP} after the move:\n{text}");
     let nagios = export(&metal, &["export", "nagios"]);
     let block = nagios
         .split("define host")

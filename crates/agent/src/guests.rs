@@ -215,12 +215,7 @@ impl Guests {
         let _g = self.exclusive();
         let (name, d) = self.definition(name)?;
         self.require_stopped(&name, "its file system cannot be changed while it runs")?;
-        if net.prefix == 0 || net.prefix > 32 {
-            return Err(GuestError::Other(format!(
-                "prefix /{} is not an IPv4 prefix length",
-                net.prefix
-            )));
-        }
+        let net = self.with_dom0_defaults(net)?;
         let dev = self.vg.path(name.as_str());
         let dev_s = dev.display().to_string();
         // e2fsck(8): exit 1 means it corrected something, which is fine before a resize;
@@ -239,12 +234,69 @@ impl Guests {
             &[],
             FS,
         )?;
-        let written = write_identity(&mnt, &name, &d, net);
+        let written = write_identity(&mnt, &name, &d, &net);
         let unmounted = command::run("umount", &[&mnt_s], &[], FS);
         let _ = std::fs::remove_dir(&mnt);
         written?;
         unmounted?;
         self.status(&name, &d)
+    }
+
+    /// `net` with what it leaves out taken from this Dom0: its bridge's prefix, its default
+    /// gateway, its name servers.
+    fn with_dom0_defaults(&self, net: &Network) -> Result<Network, GuestError> {
+        let prefix = match net.prefix {
+            Some(p) => p,
+            None => {
+                let out = command::run(
+                    "ip",
+                    &["-4", "-o", "addr", "show", "dev", &self.layout.bridge],
+                    &[],
+                    XL,
+                )?;
+                out.split_whitespace()
+                    .skip_while(|w| *w != "inet")
+                    .nth(1)
+                    .and_then(|cidr| cidr.split_once('/'))
+                    .and_then(|(_, p)| p.parse().ok())
+                    .ok_or_else(|| {
+                        GuestError::Other(format!(
+                            "{} has no IPv4 address to take the guest's prefix from",
+                            self.layout.bridge
+                        ))
+                    })?
+            }
+        };
+        if prefix == 0 || prefix > 32 {
+            return Err(GuestError::Other(format!(
+                "prefix /{prefix} is not an IPv4 prefix length"
+            )));
+        }
+        let gateway = match net.gateway {
+            Some(g) => Some(g),
+            None => command::run("ip", &["-4", "route", "show", "default"], &[], XL)?
+                .split_whitespace()
+                .skip_while(|w| *w != "via")
+                .nth(1)
+                .and_then(|g| g.parse().ok()),
+        };
+        let dns = if net.dns.is_empty() {
+            std::fs::read_to_string("/etc/resolv.conf")
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.strip_prefix("nameserver"))
+                .filter_map(|a| a.trim().parse().ok())
+                .take(3)
+                .collect()
+        } else {
+            net.dns.clone()
+        };
+        Ok(Network {
+            prefix: Some(prefix),
+            gateway,
+            dns,
+            domain: net.domain.clone(),
+        })
     }
 
     /// Starts the guest with `xl create` (its `xl` file written fresh from the definition).
@@ -420,7 +472,8 @@ fn write_identity(
     };
     let mut unit = format!(
         "# Written by metal-agent at create.\n[Match]\nType=ether\n\n[Network]\nAddress={}/{}\n",
-        d.address, net.prefix
+        d.address,
+        net.prefix.unwrap_or(32)
     );
     if let Some(gw) = net.gateway {
         unit.push_str(&format!("Gateway={gw}\n"));

@@ -1,6 +1,7 @@
 //! The DomU image: a guest's root file system as an ext4 image (`domu-root.ext4`), made from
 //! its own debootstrap tree (`images/domu/packages`) minus `images/domu/remove`, with
-//! systemd-networkd enabled and no machine id (each guest makes its own at first boot).
+//! systemd-networkd enabled, `images/domu/metal-guest-up.service` (the guest's name and
+//! addresses on its console once its network is up) and no machine id (each guest makes its own at first boot).
 //! `mke2fs -d` writes the image from a folder without mounting anything; it is sized to the
 //! tree plus room to boot, and `metal-agent` grows it to the guest's volume at create.
 
@@ -43,11 +44,15 @@ pub fn build(
     std::fs::remove_file(root.join("etc/metal-tree")).map_err(io(root.join("etc/metal-tree")))?;
     let fstab = root.join("etc/fstab");
     std::fs::write(&fstab, "/dev/xvda / ext4 rw,errors=remount-ro 0 1\n").map_err(io(&fstab))?;
-    tools::run(
-        Command::new("chroot")
-            .arg(&root)
-            .args(["/bin/systemctl", "enable", "systemd-networkd.service"]),
-    )?;
+    let unit = root.join("etc/systemd/system/metal-guest-up.service");
+    std::fs::write(&unit, recipe::DOMU_UP.text).map_err(io(&unit))?;
+    tools::run(Command::new("chroot").arg(&root).args([
+        "/bin/systemctl",
+        "enable",
+        "systemd-networkd.service",
+        "systemd-networkd-wait-online.service",
+        "metal-guest-up.service",
+    ]))?;
 
     step("domu: root image (ext4)");
     let used: u64 = tools::run(Command::new("du").args(["-sb"]).arg(&root))?

@@ -47,11 +47,13 @@ pub struct Define {
     pub disk_gib: u32,
 }
 
-/// Where the guest sits on the Dom0's bridge, written into its volume at create.
+/// Where the guest sits on the Dom0's bridge, written into its volume at create. What is not
+/// given is the Dom0's own: the prefix of its bridge address, its default gateway, its name
+/// servers (the guest shares the Dom0's segment, as install_xen.sh guests did).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Network {
     /// Prefix length of the guest's address.
-    pub prefix: u8,
+    pub prefix: Option<u8>,
     pub gateway: Option<Ipv4Addr>,
     pub dns: Vec<IpAddr>,
     /// The search domain (the inventory's zone), if any.

@@ -177,12 +177,6 @@ pub async fn create(config: &Config, req: CreateRequest) -> Result<Created, Erro
                 place(&agents, &candidates, &store.guests().await?, &req).await?
             }
         };
-        let rack = store
-            .racks()
-            .await?
-            .into_iter()
-            .find(|r| r.name == machine.rack)
-            .ok_or_else(|| Error::Usage(format!("{}: its rack is gone", machine.hostname)))?;
         let guest = store
             .add_guest(
                 &machine.hostname,
@@ -195,7 +189,7 @@ pub async fn create(config: &Config, req: CreateRequest) -> Result<Created, Erro
             .await?;
         let agent = agent_of(&machine);
         let net = Network {
-            prefix: rack.pool.prefix_len(),
+            prefix: None,
             gateway: req.gateway,
             dns: req.dns.clone(),
             domain: req.domain.clone(),
