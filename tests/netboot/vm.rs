@@ -174,14 +174,20 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
     assert_eq!(ls["guests"][0]["state"], "running", "{ls}");
 
     let text = console_until(&metal, "login:", GUEST_BOOT);
-    assert!(text.contains("metal guest: root /dev/xvda mounted"), "{text}");
+    assert!(
+        text.contains("metal guest: root /dev/xvda mounted"),
+        "{text}"
+    );
     let up = console_until(&metal, "METAL-GUEST-UP", Duration::from_secs(60));
     assert!(
         up.contains(&format!("METAL-GUEST-UP {GUEST} ")) && up.contains(&format!("{GUEST_IP}/24")),
         "its hostname and address on the console: {up}"
     );
     eprintln!("(n) guest up on {first}: {:.1?}", started.elapsed());
-    assert!(answers(&lab), "{GUEST} does not answer at {GUEST_IP}:\n{up}");
+    assert!(
+        answers(&lab),
+        "{GUEST} does not answer at {GUEST_IP}:\n{up}"
+    );
 
     // The inventory, the zone and Nagios have it under its Dom0.
     let zone = export(&metal, &["export", "dns", "--zone", "lab.test"]);
@@ -209,8 +215,14 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
     assert_eq!(ls["guests"][0]["dom0"], other.as_str(), "{ls}");
     assert_eq!(ls["guests"][0]["state"], "running", "{ls}");
     let text = console_until(&metal, "METAL-GUEST-UP", GUEST_BOOT);
-    assert!(text.contains("metal guest: root /dev/xvda mounted"), "{text}");
-    assert!(answers(&lab), "{GUEST} does not answer at {GUEST_IP} after the move:\n{text}");
+    assert!(
+        text.contains("metal guest: root /dev/xvda mounted"),
+        "{text}"
+    );
+    assert!(
+        answers(&lab),
+        "{GUEST} does not answer at {GUEST_IP} after the move:\n{text}"
+    );
     let nagios = export(&metal, &["export", "nagios"]);
     let block = nagios
         .split("define host")

@@ -86,7 +86,7 @@ struct ServeArgs {
     disks: Vec<String>,
 }
 
-fn request(hostname: &str, key_path: &PathBuf) -> Result<String, String> {
+fn request(hostname: &str, key_path: &std::path::Path) -> Result<String, String> {
     let key = metal_pki::AgentKey::generate().map_err(|e| e.to_string())?;
     let csr = key.request(hostname).map_err(|e| e.to_string())?;
     let mut f = std::fs::OpenOptions::new()

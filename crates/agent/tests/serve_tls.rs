@@ -42,9 +42,16 @@ fn serve(ip: IpAddr) -> Served {
         .arg(&key)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let csr = String::from_utf8(out.stdout).unwrap();
-    assert!(csr.starts_with("-----BEGIN CERTIFICATE REQUEST-----"), "{csr}");
+    assert!(
+        csr.starts_with("-----BEGIN CERTIFICATE REQUEST-----"),
+        "{csr}"
+    );
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the agent's key is private");
@@ -125,14 +132,20 @@ fn metals_client_identity_gets_answers_with_the_cause_of_each_refusal() {
     let client = client_config(&s.authority.client().unwrap(), s.authority.ca_pem()).unwrap();
     let answer = request(client.clone(), s.addr, "GET", "/v1/guests/web1/console", "").unwrap();
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
-    assert!(answer.contains("guest web1 is not defined on this Dom0"), "{answer}");
+    assert!(
+        answer.contains("guest web1 is not defined on this Dom0"),
+        "{answer}"
+    );
     let bad = r#"{"name":"Web_1","address":"10.0.0.5","memory_mib":512,"vcpus":1,"disk_gib":4}"#;
     let answer = request(client.clone(), s.addr, "POST", "/v1/guests", bad).unwrap();
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("guest name \\\"Web_1\\\""), "{answer}");
     let small = r#"{"name":"web1","address":"10.0.0.5","memory_mib":16,"vcpus":1,"disk_gib":4}"#;
     let answer = request(client.clone(), s.addr, "POST", "/v1/guests", small).unwrap();
-    assert!(answer.contains("memory (MiB) must be 64 to 262144, not 16"), "{answer}");
+    assert!(
+        answer.contains("memory (MiB) must be 64 to 262144, not 16"),
+        "{answer}"
+    );
     let answer = request(
         client,
         s.addr,

@@ -57,7 +57,14 @@ fn rack(block: &Block) -> Metal {
             .await
             .unwrap();
         store
-            .add_guest("r05-h02", "backend02", &"db".parse().unwrap(), 2048, None, "test")
+            .add_guest(
+                "r05-h02",
+                "backend02",
+                &"db".parse().unwrap(),
+                2048,
+                None,
+                "test",
+            )
             .await
             .unwrap();
         store.close().await;

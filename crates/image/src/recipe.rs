@@ -203,7 +203,11 @@ mod tests {
         assert_eq!(a.tree_key(Kind::Dom0), a.tree_key(Kind::Installer));
         let mut with_agent = a.clone();
         with_agent.agent_sha256 = Some("ab".repeat(32));
-        assert_ne!(a.key(Kind::Dom0), with_agent.key(Kind::Dom0), "the agent is an input");
+        assert_ne!(
+            a.key(Kind::Dom0),
+            with_agent.key(Kind::Dom0),
+            "the agent is an input"
+        );
         assert_eq!(a.key(Kind::Installer), with_agent.key(Kind::Installer));
         assert_ne!(a.key(Kind::Dom0), other.key(Kind::Dom0));
         assert_eq!(a.key(Kind::Dom0).len(), 64);

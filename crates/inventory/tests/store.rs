@@ -388,31 +388,53 @@ async fn guests_take_addresses_from_the_pool_until_it_is_full() {
         let addrs: HashSet<_> = guests.iter().map(|g| &g.address).collect();
         assert_eq!(addrs.len(), 4);
         // An explicit address: inside the pool and free, else refused with the reason.
-        let freed = guests.iter().find(|g| g.name == "backend04").unwrap().address;
-        let taken = guests.iter().find(|g| g.name == "backend03").unwrap().address;
+        let freed = guests
+            .iter()
+            .find(|g| g.name == "backend04")
+            .unwrap()
+            .address;
+        let taken = guests
+            .iter()
+            .find(|g| g.name == "backend03")
+            .unwrap()
+            .address;
         let e = store
             .add_guest("r02-h02", "backend05", &web, 512, Some(taken), "t")
             .await
             .unwrap_err();
         assert!(matches!(e, Error::Conflict(_)), "{kind}: {e}");
         let e = store
-            .add_guest("r02-h02", "backend05", &web, 512, Some("192.0.2.9".parse().unwrap()), "t")
+            .add_guest(
+                "r02-h02",
+                "backend05",
+                &web,
+                512,
+                Some("192.0.2.9".parse().unwrap()),
+                "t",
+            )
             .await
             .unwrap_err();
-        assert!(e.to_string().contains("not in r02-h02's rack pool"), "{kind}: {e}");
+        assert!(
+            e.to_string().contains("not in r02-h02's rack pool"),
+            "{kind}: {e}"
+        );
         store.remove_guest("backend04", "t").await.unwrap();
         let g = store
             .add_guest("r02-h02", "backend05", &web, 512, Some(freed), "t")
             .await
             .unwrap();
-        assert_eq!(g.address, freed, "{kind}: the removed guest's address is free again");
+        assert_eq!(
+            g.address, freed,
+            "{kind}: the removed guest's address is free again"
+        );
         // A move changes the parent and is logged on both Dom0s.
         let moved = store.move_guest("backend01", "r02-h02", "t").await.unwrap();
         assert_eq!(moved.dom0, "r02-h02");
         for dom0 in ["r02-h01", "r02-h02"] {
             let ev = store.events(Some(dom0)).await.unwrap();
             assert!(
-                ev.iter().any(|e| e.reason == "guest backend01 moved from r02-h01 to r02-h02"),
+                ev.iter()
+                    .any(|e| e.reason == "guest backend01 moved from r02-h01 to r02-h02"),
                 "{kind}: {dom0}: {ev:?}"
             );
         }

@@ -65,7 +65,8 @@ impl Agents {
         path: &str,
         deadline: Duration,
     ) -> Result<T, Error> {
-        self.call(agent, Method::GET, path, None::<&()>, deadline).await
+        self.call(agent, Method::GET, path, None::<&()>, deadline)
+            .await
     }
 
     pub async fn post<B: Serialize, T: DeserializeOwned>(
@@ -75,7 +76,8 @@ impl Agents {
         body: &B,
         deadline: Duration,
     ) -> Result<T, Error> {
-        self.call(agent, Method::POST, path, Some(body), deadline).await
+        self.call(agent, Method::POST, path, Some(body), deadline)
+            .await
     }
 
     pub async fn delete<T: DeserializeOwned>(
@@ -150,7 +152,10 @@ impl Agents {
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::from(payload)))
             .map_err(|e| e.to_string())?;
-        let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
         let status = response.status();
         let bytes = Limited::new(response.into_body(), MAX_ANSWER)
             .collect()

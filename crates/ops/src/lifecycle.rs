@@ -85,7 +85,14 @@ pub async fn add_guest(
     let role = metal_inventory::Role::new(role)?;
     let store = inventory::require(config).await?;
     let guest = store
-        .add_guest(dom0, name, &role, memory_mib, None, &config.actor("guest add"))
+        .add_guest(
+            dom0,
+            name,
+            &role,
+            memory_mib,
+            None,
+            &config.actor("guest add"),
+        )
         .await;
     store.close().await;
     Ok(guest?)

@@ -30,7 +30,9 @@ pub fn dom0_images() -> &'static Path {
             .ok()
             .and_then(|exe| Some(exe.parent()?.parent()?.join("metal-agent")))
             .filter(|p| p.is_file())
-            .unwrap_or_else(|| panic!("no metal-agent in the target folder: cargo build --workspace first"));
+            .unwrap_or_else(|| {
+                panic!("no metal-agent in the target folder: cargo build --workspace first")
+            });
         let options = metal_image::Options {
             cache: PathBuf::from("/var/cache/metal"),
             out: out.clone(),

@@ -112,7 +112,10 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().ends_with("failed: no"), "{e}");
-        assert!(matches!(e, CommandError::Failed { code: Some(3), .. }), "{e}");
+        assert!(
+            matches!(e, CommandError::Failed { code: Some(3), .. }),
+            "{e}"
+        );
         let e = run("sleep", &["5"], &[], Duration::from_millis(200)).unwrap_err();
         assert!(matches!(e, CommandError::Timeout { .. }), "{e}");
         let e = run("/nonexistent/tool", &[], &[], Duration::from_secs(1)).unwrap_err();

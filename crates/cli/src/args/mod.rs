@@ -15,11 +15,11 @@ pub use board::{
     BootArgs, BootDevice, ConsoleArgs, DiscoverArgs, PowerArgs, PowerOp, ShowArgs, TargetArgs,
 };
 pub use image::{ImageArgs, ImageCommand, ImageKind};
-pub use vm::{VmArgs, VmCommand};
 pub use inventory::{
     DnsArgs, DnsOp, EnrollArgs, EventsArgs, ExportArgs, ExportWhat, LsArgs, StateArgs, ZoneArgs,
 };
 pub use services::{CompletionsArgs, DemoArgs, ManArgs, ServeArgs, SimArgs, TftpArgs, TftpCommand};
+pub use vm::{VmArgs, VmCommand};
 
 /// Manage racks of Intel AMT boards as Xen Dom0 hosts: power, boot, console, netboot,
 /// inventory, DNS and monitoring exports.

@@ -6,8 +6,8 @@ use metal_ops::vm::{self, CreateRequest};
 use metal_types::ExitCode;
 
 use super::ctx::Ctx;
-use crate::args::{VmArgs, VmCommand};
 use crate::args::vm::VmCreateArgs;
+use crate::args::{VmArgs, VmCommand};
 use crate::output;
 
 pub async fn run(ctx: &Ctx, args: VmArgs) -> Result<i32, Error> {

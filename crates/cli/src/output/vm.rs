@@ -13,7 +13,11 @@ pub fn created(out: &mut dyn Write, c: &Created, explain: bool, json: bool) -> i
     }
     if explain {
         if c.explain.is_empty() {
-            writeln!(out, "placement: --on {} (no candidates weighed)", c.guest.dom0)?;
+            writeln!(
+                out,
+                "placement: --on {} (no candidates weighed)",
+                c.guest.dom0
+            )?;
         } else {
             writeln!(out, "placement of {} ({}):", c.guest.name, c.guest.role)?;
             for line in &c.explain {
@@ -31,7 +35,10 @@ pub fn created(out: &mut dyn Write, c: &Created, explain: bool, json: bool) -> i
         c.status.vcpus,
         c.status.disk_gib,
         c.status.state,
-        c.status.domid.map(|d| format!(", domain {d}")).unwrap_or_default(),
+        c.status
+            .domid
+            .map(|d| format!(", domain {d}"))
+            .unwrap_or_default(),
         c.image_bytes / 1_000_000,
         c.stream_millis as f64 / 1000.0
     )

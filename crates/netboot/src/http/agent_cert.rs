@@ -69,7 +69,9 @@ pub(super) async fn post(
     };
     let address = grant.address;
     let signed = tokio::task::spawn_blocking(move || {
-        authority.sign_agent(&body, &hostname, address).map(|cert| (hostname, cert))
+        authority
+            .sign_agent(&body, &hostname, address)
+            .map(|cert| (hostname, cert))
     })
     .await;
     match signed {
@@ -92,7 +94,10 @@ pub(super) async fn post(
         }
         Ok(Err(e)) => {
             warn!("agent-cert: {mac}: refused: {e}");
-            text(StatusCode::BAD_REQUEST, format!("{}\n", Escaped(&e.to_string())))
+            text(
+                StatusCode::BAD_REQUEST,
+                format!("{}\n", Escaped(&e.to_string())),
+            )
         }
         Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
     }

@@ -25,12 +25,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use agent_cert::AgentCert;
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-pub use agent_cert::AgentCert;
 pub use connections::{Limits, serve};
 pub use events::{MAX_MESSAGE, MAX_RECORDING, MAX_STAGE, ReportedEvent, parse_event};
 use metal_types::MacAddr;

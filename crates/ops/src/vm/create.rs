@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use metal_inventory::{Guest, Machine, MachineState, Role};
@@ -60,7 +60,12 @@ async fn place(
         Error::Usage(format!(
             "role {:?} has no tendency in the placement policy (known: {}); use --on DOM0",
             req.role,
-            req.policy.roles.keys().cloned().collect::<Vec<_>>().join(", ")
+            req.policy
+                .roles
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })?;
     let window = req.window.as_secs().max(1);
@@ -90,7 +95,10 @@ async fn place(
             .map_or(0, |d| d.memory_mib);
         let guest_memory_mib = load.host.total_memory_mib.saturating_sub(dom0_mib).max(1);
         let on_it = load.domains.iter().filter(|d| d.id != 0).map(|d| {
-            let role = guests.iter().find(|g| g.name == d.name).map(|g| g.role.as_str());
+            let role = guests
+                .iter()
+                .find(|g| g.name == d.name)
+                .map(|g| g.role.as_str());
             let tendency = role.and_then(|r| req.policy.tendency(r));
             let share = match tendency {
                 Some(placement::Tendency::Cpu) | None => d.cpu_share,
@@ -121,7 +129,10 @@ async fn place(
     let placed = placement::place(&request, &dom0s, &req.policy);
     let mut explain = placed.explain(&request, &req.policy);
     explain.extend(unreachable);
-    match placed.chosen.and_then(|c| candidates.iter().find(|m| m.hostname == c)) {
+    match placed
+        .chosen
+        .and_then(|c| candidates.iter().find(|m| m.hostname == c))
+    {
         Some(m) => Ok((m.clone(), explain)),
         None => Err(Error::Usage(format!(
             "no Dom0 can take {} ({} MiB, {tendency}):\n  {}",
@@ -207,7 +218,9 @@ pub async fn create(config: &Config, req: CreateRequest) -> Result<Created, Erro
                 let undone = agents
                     .delete::<GuestStatus>(&agent, &path(&req.name, ""), WORK)
                     .await;
-                let forgotten = store.remove_guest(&req.name, &config.actor("vm create")).await;
+                let forgotten = store
+                    .remove_guest(&req.name, &config.actor("vm create"))
+                    .await;
                 let note = match (undone, forgotten) {
                     (Ok(_), Ok(())) => "nothing of it is left".to_string(),
                     (Err(u), Ok(())) => {
@@ -233,7 +246,7 @@ async fn build(
     agent: &Agent,
     def: &Define,
     net: &Network,
-    image: &PathBuf,
+    image: &Path,
 ) -> Result<(GuestStatus, u64), Error> {
     let _: GuestStatus = agents.post(agent, "/v1/guests", def, WORK).await?;
     let started = Instant::now();
@@ -253,7 +266,7 @@ async fn stream_file(
     agents: &Agents,
     agent: &Agent,
     name: &str,
-    image: &PathBuf,
+    image: &Path,
 ) -> Result<(), Error> {
     let token_hex = token();
     let listening: Listening = agents
@@ -269,7 +282,7 @@ async fn stream_file(
         )
         .await?;
     let to = SocketAddr::new(agent.address, listening.port);
-    let image = image.clone();
+    let image = image.to_path_buf();
     let host = agent.host.clone();
     let sent = tokio::time::timeout(
         STREAM,
@@ -289,7 +302,10 @@ async fn stream_file(
     .await
     .map_err(|_| Error::Agent {
         host: host.clone(),
-        reason: format!("streaming the image into {name}: not done within {} s", STREAM.as_secs()),
+        reason: format!(
+            "streaming the image into {name}: not done within {} s",
+            STREAM.as_secs()
+        ),
     })?
     .map_err(|e| Error::Guest(format!("the stream task failed: {e}")))?
     .map_err(|e| Error::Agent {

@@ -150,7 +150,12 @@ async fn act(config: &Config, name: &str, verb: &str) -> Result<Changed, Error> 
     let (g, m) = guest(&store, name).await?;
     let agents = Agents::new(config)?;
     let status: Result<GuestStatus, Error> = agents
-        .post(&agent_of(&m), &path(&g.name, &format!("/{verb}")), &(), WORK)
+        .post(
+            &agent_of(&m),
+            &path(&g.name, &format!("/{verb}")),
+            &(),
+            WORK,
+        )
         .await;
     store.close().await;
     let status = status?;
