@@ -195,6 +195,33 @@ async fn console(
     blocking(move || app.guests.console(&name, bytes)).await
 }
 
+/// Refused handshakes, logged at most once a second with how many were not shown: a flood of
+/// strangers must not fill a diskless Dom0's RAM-backed log.
+#[derive(Default)]
+struct Refusals {
+    state: std::sync::Mutex<(Option<std::time::Instant>, u64)>,
+}
+
+impl Refusals {
+    fn note(&self, peer: SocketAddr, why: &dyn std::fmt::Display) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        if s.0
+            .is_some_and(|last| now.duration_since(last) < Duration::from_secs(1))
+        {
+            s.1 += 1;
+            return;
+        }
+        match std::mem::take(&mut s.1) {
+            0 => eprintln!("metal-agent: {peer}: refused: {why}"),
+            n => {
+                eprintln!("metal-agent: {peer}: refused: {why} (and {n} more since the last line)")
+            }
+        }
+        s.0 = Some(now);
+    }
+}
+
 /// Serves until the process is stopped.
 pub async fn serve(options: Options) -> Result<(), String> {
     let listener = TcpListener::bind(options.listen)
@@ -209,6 +236,7 @@ pub async fn serve(options: Options) -> Result<(), String> {
     let router = router(app);
     let acceptor = TlsAcceptor::from(options.tls);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let refusals = Arc::new(Refusals::default());
     loop {
         let (tcp, peer) = match listener.accept().await {
             Ok(c) => c,
@@ -224,12 +252,13 @@ pub async fn serve(options: Options) -> Result<(), String> {
         };
         let acceptor = acceptor.clone();
         let router = router.clone();
+        let refusals = Arc::clone(&refusals);
         tokio::spawn(async move {
             let _slot = slot;
             let tls = match tokio::time::timeout(HANDSHAKE, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
-                    eprintln!("metal-agent: {peer}: refused: {e}");
+                    refusals.note(peer, &e);
                     return;
                 }
                 Err(_) => return,

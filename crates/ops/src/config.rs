@@ -118,6 +118,8 @@ pub struct Config {
     /// The agent authority's folder (`METAL_PKI`, else ~/.config/metal/pki): it signs each
     /// Dom0 agent's certificate at deployment and holds `metal`'s client identity.
     pub pki: Option<PathBuf>,
+    /// Placement of new guests (`[placement]`, else the seed's policy).
+    pub placement: metal_xen::placement::Policy,
     /// Defaults of new racks.
     pub pool: String,
     pub hostname_scheme: String,
@@ -133,6 +135,10 @@ struct ConfigFile {
     amt: AmtSection,
     #[serde(default)]
     inventory: InventorySection,
+    /// `[placement]`: where `metal vm create` puts a guest (roles → tendency, weights, the
+    /// busy threshold, N+1 rack headroom); see `metal_xen::placement::Policy`.
+    #[serde(default)]
+    placement: metal_xen::placement::Policy,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -264,6 +270,7 @@ impl Config {
                 .map(PathBuf::from)
                 .or_else(|| dirs::config_dir().map(|d| d.join("metal/secrets.toml"))),
             profiles,
+            placement: file.placement,
             pki: env(env::PKI)
                 .map(PathBuf::from)
                 .or_else(|| dirs::config_dir().map(|d| d.join("metal/pki"))),
@@ -366,6 +373,37 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::resolve(flags, &|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn placement_comes_from_the_file_else_the_seeds_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        let path = file.to_str().unwrap();
+        let default = resolve(Flags::default(), &[(env::CONFIG, path)]).unwrap();
+        assert_eq!(default.placement, metal_xen::placement::Policy::default());
+        std::fs::write(
+            &file,
+            "[placement]\nroles = { web = \"cpu\", search = \"memory\" }\nprimary = 2.0\nrack_headroom = true\n",
+        )
+        .unwrap();
+        let c = resolve(Flags::default(), &[(env::CONFIG, path)]).unwrap();
+        assert_eq!(
+            c.placement.tendency("search"),
+            Some(metal_xen::placement::Tendency::Memory)
+        );
+        assert_eq!(
+            c.placement.tendency("db"),
+            None,
+            "the file's roles replace the defaults"
+        );
+        assert_eq!(c.placement.primary, 2.0);
+        assert!(c.placement.rack_headroom);
+        std::fs::write(&file, "[placement]\nroles = { web = \"disk\" }\n").unwrap();
+        let e = resolve(Flags::default(), &[(env::CONFIG, path)])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("unknown variant"), "{e}");
     }
 
     #[test]

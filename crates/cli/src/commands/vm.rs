@@ -15,7 +15,7 @@ pub async fn run(ctx: &Ctx, args: VmArgs) -> Result<i32, Error> {
     match args.command {
         VmCommand::Create(a) => {
             let explain = a.explain;
-            let req = request(a)?;
+            let req = request(ctx, a)?;
             let created = vm::create(&ctx.config, req).await?;
             output::vm::created(&mut out, &created, explain, ctx.json)?;
             Ok(ExitCode::OK)
@@ -50,7 +50,7 @@ fn changed(ctx: &Ctx, command: &'static str, c: vm::Changed) -> Result<i32, Erro
 }
 
 /// The request, or a usage error naming every one of -h -i -m -s that is missing.
-fn request(a: VmCreateArgs) -> Result<CreateRequest, Error> {
+fn request(ctx: &Ctx, a: VmCreateArgs) -> Result<CreateRequest, Error> {
     let missing: Vec<&str> = [
         (a.name.is_none(), "-h NAME"),
         (a.ip.is_none(), "-i IP"),
@@ -83,6 +83,6 @@ fn request(a: VmCreateArgs) -> Result<CreateRequest, Error> {
         dns: a.dns,
         domain: a.domain,
         window: std::time::Duration::from_secs(a.window),
-        policy: metal_ops::vm::Policy::default(),
+        policy: ctx.config.placement.clone(),
     })
 }
