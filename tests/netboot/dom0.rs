@@ -55,6 +55,8 @@ pub fn config(lab: &Lab, hosts: &str) -> String {
          [dom0]\nssh_authorized_keys = [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG1ldGFsLWUyZS10ZXN0LWtleS1ub3QtcmVhbA metal-e2e\"]\n\n\
          [profiles.dom0-diskless]\ntemplate = \"dom0.ipxe\"\nmode = \"diskless\"\nxen = \"xen.elf\"\nkernel = \"vmlinuz\"\n\
          initrd = \"dom0-initrd.img\"\nxen_cmdline = \"dom0_mem=512M,max:512M {XEN_TCG}\"\ncmdline = \"{DOM0_CMDLINE}\"\n\n\
+         [profiles.dom0-diskless-guests]\ntemplate = \"dom0.ipxe\"\nmode = \"diskless\"\nguest_vg = true\nxen = \"xen.elf\"\nkernel = \"vmlinuz\"\n\
+         initrd = \"dom0-initrd.img\"\nxen_cmdline = \"dom0_mem=512M,max:512M {XEN_TCG}\"\ncmdline = \"{DOM0_CMDLINE}\"\n\n\
          [profiles.install-raid10]\ntemplate = \"installer.ipxe\"\nmode = \"install\"\nstorage = \"raid10\"\nroot_gib = 2\n\
          kernel = \"vmlinuz\"\ninitrd = \"installer-initrd.img\"\ncmdline = \"console=ttyS0\"\ndom0_cmdline = \"{DOM0_CMDLINE}\"\n\
          xen_cmdline = \"dom0_mem=512M,max:512M {XEN_TCG}\"\n\n\

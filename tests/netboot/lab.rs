@@ -223,7 +223,8 @@ impl Lab {
         cmd.arg("serve")
             .arg("--config")
             .arg(&path)
-            .env("METAL_LOG", "metal_netboot=info");
+            .env("METAL_LOG", "metal_netboot=info")
+            .env("METAL_PKI", self.dir.path().join("pki"));
         self.advertise_router();
         let log = self.spawn("metal-serve", cmd);
         wait_for(&log, "ready ", Duration::from_secs(20)).expect("metal serve did not start");

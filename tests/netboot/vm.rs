@@ -18,7 +18,7 @@ use crate::lab::{self, Lab, wait_for, wait_unless};
 const PROFILE: (&str, &str) = (
     "qemu-dom0-guests",
     "description = \"QEMU board, 1 GiB, one disk for guests\"\n[match]\nmemory_gib = 1\ndisks = 1\n\
-     [provision]\nstorage = \"diskless\"\ndom0_memory_mib = 512\nrole = \"compute\"\nnetboot = \"dom0-diskless\"\n",
+     [provision]\nstorage = \"diskless\"\ndom0_memory_mib = 512\nrole = \"compute\"\nnetboot = \"dom0-diskless-guests\"\n",
 );
 
 const A: Board = Board {
@@ -201,6 +201,50 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
         .find(|b| b.contains(&format!("host_name   {GUEST}")))
         .unwrap_or_else(|| panic!("no host {GUEST}: {nagios}"));
     assert!(block.contains(&format!("parents     {first}")), "{block}");
+
+    // A target without room: another guest there leaves its vg00 less than web1's 1 GiB. The
+    // move is refused before anything is streamed; web1 runs on where it was.
+    let (code, out, err) = metal.run(&[
+        "vm",
+        "create",
+        "-h",
+        "filler",
+        "-i",
+        "10.99.0.61",
+        "-m",
+        "64",
+        "-s",
+        "1",
+        "--on",
+        &other,
+        "--image",
+        image.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "vm create filler: {out}{err}");
+    let (code, out, err) = metal.run(&["vm", "migrate", GUEST, "--to", &other]);
+    assert_eq!(code, 3, "a move to a full Dom0: {out}{err}");
+    assert!(
+        err.contains(&format!("It stays on {first}"))
+            && err.contains("has")
+            && err.contains("free"),
+        "{err}"
+    );
+    let (_, ls) = metal.json(&["vm", "ls"]);
+    let web1 = ls["guests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == GUEST)
+        .unwrap()
+        .clone();
+    assert_eq!(web1["dom0"], first.as_str(), "{ls}");
+    assert_eq!(web1["state"], "running", "{ls}");
+    assert!(
+        answers(&lab),
+        "{GUEST} stopped answering after the refused move"
+    );
+    let (code, out, err) = metal.run(&["vm", "destroy", "filler"]);
+    assert_eq!(code, 0, "vm destroy filler: {out}{err}");
 
     // The move: full pass while it runs, delta once stopped, started on the other Dom0.
     let started = Instant::now();

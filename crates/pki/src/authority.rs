@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::net::IpAddr;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use rcgen::{
@@ -43,14 +43,24 @@ impl Authority {
     /// or key that others may read is refused: whoever reads `ca.key` commands every Dom0.
     pub fn open(dir: &Path) -> Result<Authority, Error> {
         if !dir.exists() {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(io(dir))?;
+            if let Some(parent) = dir.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            // Made with its mode, so that no other process ever sees it open.
+            match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(dir)(e)),
+            }
         }
         private(dir)?;
         let cert_path = dir.join(CA_CERT);
         let key_path = dir.join(CA_KEY);
-        if !key_path.exists() {
+        // Two processes starting at once (two `metal serve`) must not both make an authority:
+        // whoever holds the folder's lock makes it, the other then reads it.
+        let _lock = lock(dir)?;
+        if !key_path.exists() || !cert_path.exists() {
+            let _ = std::fs::remove_file(&key_path);
             let key = generate("the authority's key")?;
             let mut params = CertificateParams::default();
             params
@@ -114,7 +124,10 @@ impl Authority {
     pub fn client(&self) -> Result<Identity, Error> {
         let cert_path = self.dir.join(CLIENT_CERT);
         let key_path = self.dir.join(CLIENT_KEY);
+        let _lock = lock(&self.dir)?;
         if !key_path.exists() || !cert_path.exists() {
+            // A key without its certificate is what an interrupted issue left: issue again.
+            let _ = std::fs::remove_file(&key_path);
             let key = generate("the client key")?;
             let mut params = CertificateParams::default();
             params.distinguished_name.push(DnType::CommonName, "metal");
@@ -133,6 +146,20 @@ impl Authority {
             key_pem: std::fs::read_to_string(&key_path).map_err(io(&key_path))?,
         })
     }
+}
+
+/// An exclusive lock on `dir/.lock`, held until the file is dropped.
+fn lock(dir: &Path) -> Result<std::fs::File, Error> {
+    let path = dir.join(".lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io(&path))?;
+    f.lock().map_err(io(&path))?;
+    Ok(f)
 }
 
 fn generate(what: &str) -> Result<KeyPair, Error> {

@@ -151,6 +151,32 @@ fn a_forged_or_garbled_request_is_refused() {
 }
 
 #[test]
+fn processes_opening_a_new_authority_at_once_share_one() {
+    let dir = private_dir();
+    let path = dir.path().join("pki");
+    let opened: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| Authority::open(&path).unwrap().ca_pem().to_string()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        opened.iter().all(|pem| *pem == opened[0]),
+        "one authority, not several"
+    );
+    let clients: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| Authority::open(&path).unwrap().client().unwrap().cert_pem))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        clients.iter().all(|pem| *pem == clients[0]),
+        "one client identity"
+    );
+}
+
+#[test]
 fn an_authority_others_can_read_is_refused() {
     let dir = private_dir();
     let path = dir.path().join("pki");

@@ -13,7 +13,7 @@
 //!              "root_url": "…/dom0-root.squashfs",
 //!              "root_sha256": "…", "files": { "vmlinuz": "…", "xen.elf": "…" } },
 //!   "xen_cmdline": "dom0_mem=512M,max:512M …", "dom0_cmdline": "console=hvc0",
-//!   "ssh_authorized_keys": ["ssh-ed25519 …"], "ntp_servers": ["10.0.0.1"] }
+//!   "ssh_authorized_keys": ["ssh-ed25519 …"], "ntp_servers": ["10.0.0.1"], "guest_vg": false }
 //! ```
 
 use std::collections::BTreeMap;
@@ -57,6 +57,11 @@ pub struct Plan {
     pub dom0_cmdline: String,
     pub ssh_authorized_keys: Vec<String>,
     pub ntp_servers: Vec<String>,
+    /// A diskless Dom0 makes `vg00` of its blank local disks (no partitions, no signature) for
+    /// guest volumes: the netboot profile's `guest_vg = true`. Off by default, so a diskless
+    /// Dom0 never writes a disk it was not told to.
+    #[serde(default)]
+    pub guest_vg: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -219,6 +224,11 @@ async fn build(state: &HttpState, mac: MacAddr) -> Result<Plan, Refusal> {
             .unwrap_or_default(),
         ssh_authorized_keys: state.dom0.ssh_authorized_keys.clone(),
         ntp_servers,
+        guest_vg: profile
+            .vars
+            .get("guest_vg")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
     })
 }
 

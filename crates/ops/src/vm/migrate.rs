@@ -59,7 +59,17 @@ pub async fn migrate(config: &Config, name: &str, to: &str) -> Result<Migrated, 
             disk_gib: s.disk_gib,
         };
         let was_running = s.domid.is_some();
-        let _: GuestStatus = agents.post(&target, "/v1/guests", &def, WORK).await?;
+        // A target that cannot hold the guest (no room in its vg00, the name taken) refuses
+        // here, before anything moves.
+        agents
+            .post::<_, GuestStatus>(&target, "/v1/guests", &def, WORK)
+            .await
+            .map_err(|e| {
+                Error::Guest(format!(
+                    "moving {name} to {} failed: {e}. It stays on {} as it was; nothing was made on {}",
+                    target.host, source.host, target.host
+                ))
+            })?;
         let moved = passes(&agents, &source, &target, &g.name, was_running).await;
         let (full, delta, stopped_at, status) = match moved {
             Ok(m) => m,
