@@ -5,7 +5,6 @@
 //! change a guest take one lock, so two requests never run `lvcreate` and `xl create` for one
 //! name at once.
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
@@ -521,12 +520,4 @@ fn write_identity(
         std::fs::write(&at, text).map_err(io(&at))?;
     }
     Ok(())
-}
-
-/// Receivers and full passes in flight, by guest.
-#[derive(Default)]
-pub struct Streams {
-    pub receives: Mutex<HashMap<String, metal_xen::api::ReceiveStatus>>,
-    /// The digest of each guest's last verified full pass sent from here.
-    pub full_sent: Mutex<HashMap<String, u128>>,
 }

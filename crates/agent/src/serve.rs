@@ -23,7 +23,8 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
-use crate::guests::{GuestError, Guests, Streams};
+use crate::guests::{GuestError, Guests};
+use crate::streams::Streams;
 use crate::{load, streams};
 
 /// Connections served at once; a handshake and a request's headers each get this long.

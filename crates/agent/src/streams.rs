@@ -13,8 +13,16 @@ use metal_xen::api::{Listening, Receive, ReceiveStatus, Send, SendReport, Stream
 use metal_xen::volume::cow::Exceptions;
 use metal_xen::volume::{self, Compression, Expect, Kind, StreamError, Token};
 
-use crate::guests::{GuestError, Guests, Streams, move_snapshot};
+use crate::guests::{GuestError, Guests, move_snapshot};
 use crate::volume::tune;
+
+/// Receivers and full passes in flight, by guest.
+#[derive(Default)]
+pub struct Streams {
+    pub receives: std::sync::Mutex<std::collections::HashMap<String, ReceiveStatus>>,
+    /// The digest of each guest's last verified full pass sent from here.
+    pub full_sent: std::sync::Mutex<std::collections::HashMap<String, u128>>,
+}
 
 /// How long a listener waits for its stream to arrive.
 const ACCEPT: Duration = Duration::from_secs(120);

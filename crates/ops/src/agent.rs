@@ -29,7 +29,6 @@ const CONNECT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct Agents {
     tls: Arc<rustls::ClientConfig>,
-    port: u16,
 }
 
 /// One Dom0's agent: its hostname (for messages) and address.
@@ -47,16 +46,7 @@ impl Agents {
         })?;
         let authority = metal_pki::Authority::open(dir)?;
         let tls = metal_pki::client_config(&authority.client()?, authority.ca_pem())?;
-        Ok(Agents {
-            tls,
-            port: api::PORT,
-        })
-    }
-
-    /// Agents on another port (tests that run several on one address).
-    pub fn with_port(mut self, port: u16) -> Agents {
-        self.port = port;
-        self
+        Ok(Agents { tls })
     }
 
     pub async fn get<T: DeserializeOwned>(
@@ -124,7 +114,7 @@ impl Agents {
         path: &str,
         body: Option<&B>,
     ) -> Result<(StatusCode, Bytes), String> {
-        let addr = SocketAddr::new(agent.address, self.port);
+        let addr = SocketAddr::new(agent.address, api::PORT);
         let tcp = tokio::time::timeout(CONNECT, TcpStream::connect(addr))
             .await
             .map_err(|_| format!("connecting to {addr}: timed out"))?
