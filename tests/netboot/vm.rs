@@ -212,7 +212,7 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
         "-i",
         "10.99.0.61",
         "-m",
-        "64",
+        "128",
         "-s",
         "1",
         "--on",

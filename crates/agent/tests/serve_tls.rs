@@ -143,7 +143,7 @@ fn metals_client_identity_gets_answers_with_the_cause_of_each_refusal() {
     let small = r#"{"name":"web1","address":"10.0.0.5","memory_mib":16,"vcpus":1,"disk_gib":4}"#;
     let answer = request(client.clone(), s.addr, "POST", "/v1/guests", small).unwrap();
     assert!(
-        answer.contains("memory (MiB) must be 64 to 262144, not 16"),
+        answer.contains("memory (MiB) must be 128 to 262144, not 16"),
         "{answer}"
     );
     let answer = request(

@@ -49,7 +49,7 @@ fn bad_names_sizes_images_and_unknown_hosts_are_refused_before_anything_is_made(
     let (code, _, err) = run(&["-h", "web1", "-i", "10.0.0.5", "-m", "16", "-s", "4"]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("memory (MiB) must be 64 to 262144, not 16"),
+        err.contains("memory (MiB) must be 128 to 262144, not 16"),
         "{err}"
     );
     let (code, _, err) = m.run(&[

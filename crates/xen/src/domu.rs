@@ -67,8 +67,10 @@ pub struct DomU {
     pub disk_gib: u32,
 }
 
-/// Memory a guest may have: enough for a small Debian, at most what a board holds.
-pub const MEMORY_MIB: (u64, u64) = (64, 256 * 1024);
+/// Memory a guest may have: at least what Xen needs to load the PV kernel and initramfs and
+/// boot a small Debian (64 MiB is refused by `xl create`: "segment kernel too large"), at most
+/// what a board holds.
+pub const MEMORY_MIB: (u64, u64) = (128, 256 * 1024);
 /// Disk a guest may have.
 pub const DISK_GIB: (u64, u64) = (1, 16 * 1024);
 
@@ -242,7 +244,7 @@ mod tests {
         let name = GuestName::new("db").unwrap();
         let ip = Ipv4Addr::new(10, 0, 0, 5);
         let e = DomU::new(name.clone(), ip, 32, 1, 20).unwrap_err();
-        assert_eq!(e.to_string(), "memory (MiB) must be 64 to 262144, not 32");
+        assert_eq!(e.to_string(), "memory (MiB) must be 128 to 262144, not 32");
         assert!(DomU::new(name.clone(), ip, 1024, 1, 0).is_err());
         assert!(DomU::new(name, ip, 1024, 0, 20).is_err());
     }
