@@ -205,6 +205,24 @@ pub async fn create(config: &Config, req: CreateRequest) -> Result<Created, Erro
             dns: req.dns.clone(),
             domain: req.domain.clone(),
         };
+        // A Dom0 that refuses the definition (a guest of that name already there, no room)
+        // made nothing: only the record is undone, never what the Dom0 already had.
+        let defined = agents
+            .post::<_, GuestStatus>(&agent, "/v1/guests", &def, WORK)
+            .await;
+        if let Err(e) = defined {
+            let note = match store
+                .remove_guest(&req.name, &config.actor("vm create"))
+                .await
+            {
+                Ok(()) => "nothing was made".to_string(),
+                Err(f) => format!("its inventory record could not be removed: {f}"),
+            };
+            return Err(Error::Guest(format!(
+                "creating {} on {} failed: {e}; {note}",
+                req.name, machine.hostname
+            )));
+        }
         match build(&agents, &agent, &def, &net, &req.image).await {
             Ok((status, stream_millis)) => Ok(Created {
                 guest,
@@ -240,7 +258,7 @@ pub async fn create(config: &Config, req: CreateRequest) -> Result<Created, Erro
     result
 }
 
-/// On the Dom0: define (volume made), stream the image in, write its identity, start.
+/// On the Dom0, once the guest is defined: stream the image in, write its identity, start.
 async fn build(
     agents: &Agents,
     agent: &Agent,
@@ -248,7 +266,6 @@ async fn build(
     net: &Network,
     image: &Path,
 ) -> Result<(GuestStatus, u64), Error> {
-    let _: GuestStatus = agents.post(agent, "/v1/guests", def, WORK).await?;
     let started = Instant::now();
     stream_file(agents, agent, &def.name, image).await?;
     let stream_millis = started.elapsed().as_millis() as u64;
