@@ -68,18 +68,24 @@ pub fn receive(
             "a delta names the full pass it applies to".into(),
         ));
     }
+    let key = name.to_string();
+    // One listener per volume at a time: two streams must never write one disk.
+    let mut receives = streams.receives.lock().unwrap_or_else(|p| p.into_inner());
+    if receives.get(&key) == Some(&ReceiveStatus::Waiting) {
+        return Err(GuestError::State {
+            name: key,
+            state: "receiving".into(),
+            why: "a stream into its volume is already awaited",
+        });
+    }
     let (file, size) = guests.open_volume(name.as_str(), true)?;
     let listener = TcpListener::bind(("0.0.0.0", 0)).map_err(|source| GuestError::Io {
         path: "listener".into(),
         source,
     })?;
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    let key = name.to_string();
-    streams
-        .receives
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(key.clone(), ReceiveStatus::Waiting);
+    receives.insert(key.clone(), ReceiveStatus::Waiting);
+    drop(receives);
     let streams = Arc::clone(streams);
     std::thread::spawn(move || {
         let outcome = accept_one(&listener, &file, size, &expect);

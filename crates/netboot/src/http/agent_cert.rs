@@ -71,20 +71,13 @@ pub(super) async fn post(
     let signed = tokio::task::spawn_blocking(move || {
         authority
             .sign_agent(&body, &hostname, address)
-            .map(|cert| (hostname, cert))
+            .map(|cert| (hostname, cert, authority.ca_pem().to_string()))
     })
     .await;
     match signed {
-        Ok(Ok((hostname, cert))) => {
+        Ok(Ok((hostname, cert, ca))) => {
             info!("agent-cert: {mac}: signed for {hostname} at {address}");
-            let answer = AgentCert {
-                cert,
-                ca: state
-                    .agent_authority
-                    .as_ref()
-                    .map(|a| a.ca_pem().to_string())
-                    .unwrap_or_default(),
-            };
+            let answer = AgentCert { cert, ca };
             (
                 StatusCode::OK,
                 [(header::CONTENT_TYPE, "application/json")],

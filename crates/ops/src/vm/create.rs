@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use metal_inventory::{Guest, Machine, MachineState, Role};
-use metal_xen::api::{Define, GuestStatus, Host, Listening, Network, Receive, StreamKind};
+use metal_xen::api::{Define, GuestStatus, Listening, Network, Receive, StreamKind};
 use metal_xen::load::Load;
 use metal_xen::placement::{self, Policy};
 use metal_xen::volume::{self, Compression, Token};
@@ -70,18 +70,17 @@ async fn place(
     })?;
     let window = req.window.as_secs().max(1);
     let reports = futures::future::join_all(candidates.iter().map(|m| async move {
-        let agent = agent_of(m);
-        let host: Result<Host, Error> = agents.get(&agent, "/v1/host", QUICK).await;
+        // The load carries `xl info` (CPUs, total and free memory) and every domain.
         let load: Result<Load, Error> = agents
-            .get(&agent, &format!("/v1/load?window={window}"), QUICK)
+            .get(&agent_of(m), &format!("/v1/load?window={window}"), QUICK)
             .await;
-        (m, host.and_then(|h| load.map(|l| (h, l))))
+        (m, load)
     }))
     .await;
     let mut unreachable = Vec::new();
     let mut dom0s = Vec::new();
     for (m, report) in reports {
-        let (_, load) = match report {
+        let load = match report {
             Ok(r) => r,
             Err(e) => {
                 unreachable.push(format!("{}: ruled out, {e}", m.hostname));
