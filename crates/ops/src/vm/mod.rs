@@ -96,24 +96,29 @@ pub async fn ls(config: &Config) -> Result<Vec<Listed>, Error> {
     let machines = store.machines().await?;
     store.close().await;
     let agents = Agents::new(config)?;
-    let mut by_dom0: Vec<(String, Result<Vec<GuestStatus>, String>)> = Vec::new();
-    for dom0 in guests.iter().map(|g| g.dom0.clone()) {
-        if by_dom0.iter().any(|(d, _)| *d == dom0) {
-            continue;
+    // One call per Dom0 that has guests, all at once (a slow Dom0 delays only its own rows).
+    let dom0s: std::collections::BTreeSet<&str> = guests.iter().map(|g| g.dom0.as_str()).collect();
+    let reports = futures::future::join_all(dom0s.into_iter().map(|dom0| {
+        let agents = &agents;
+        let machine = machines.iter().find(|m| m.hostname == dom0);
+        async move {
+            let report = match machine {
+                Some(m) => agents
+                    .get::<Vec<GuestStatus>>(&agent_of(m), "/v1/guests", QUICK)
+                    .await
+                    .map_err(|e| e.to_string()),
+                None => Err("not in the inventory".to_string()),
+            };
+            (dom0.to_string(), report)
         }
-        let report = match machines.iter().find(|m| m.hostname == dom0) {
-            Some(m) => agents
-                .get::<Vec<GuestStatus>>(&agent_of(m), "/v1/guests", QUICK)
-                .await
-                .map_err(|e| e.to_string()),
-            None => Err("not in the inventory".into()),
-        };
-        by_dom0.push((dom0, report));
-    }
+    }))
+    .await;
+    let by_dom0: std::collections::BTreeMap<String, Result<Vec<GuestStatus>, String>> =
+        reports.into_iter().collect();
     Ok(guests
         .into_iter()
         .map(|g| {
-            let report = by_dom0.iter().find(|(d, _)| *d == g.dom0).map(|(_, r)| r);
+            let report = by_dom0.get(&g.dom0);
             let (state, error, domid) = match report {
                 Some(Ok(list)) => match list.iter().find(|s| s.name == g.name) {
                     Some(s) => (Some(s.state.clone()), None, s.domid),
