@@ -13,6 +13,7 @@
 //! - [`naming`]: hostname schemes and address pools.
 //! - [`profiles`]: hardware profiles (`hardware-profiles/*.toml`) and matching.
 //! - [`credentials`]: credential sets; the database holds their names, never passwords.
+//! - [`operators`]: dashboard accounts, by name and password hash.
 
 pub mod boots;
 pub mod credentials;
@@ -23,6 +24,7 @@ pub mod leases;
 pub mod lifecycle;
 pub mod model;
 pub mod naming;
+pub mod operators;
 pub mod profiles;
 pub mod store;
 

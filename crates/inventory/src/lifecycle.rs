@@ -31,6 +31,26 @@ impl Store {
         Ok(true)
     }
 
+    /// Logs what someone did to machine `name` (hostname, address or UUID) that changed no
+    /// state: a power action from the dashboard, a watchdog rung. Returns the hostname.
+    pub async fn note(&self, name: &str, actor: &str, reason: &str) -> Result<String, Error> {
+        let mut tx = self.begin_allocation().await?;
+        let db = |what: &str| Error::db(format!("{}: {what} {name}", self.url()));
+        let row = sqlx::query(
+            "SELECT id, hostname FROM machines \
+             WHERE hostname = $1 OR address = $1 OR amt_address = $1 OR uuid = $1",
+        )
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db("looking up"))?
+        .ok_or_else(|| Error::NotFound(name.to_string()))?;
+        let (id, host): (i64, String) = (get(&row, "id")?, get(&row, "hostname")?);
+        log_event(&mut tx, id, &host, actor, None, None, reason).await?;
+        tx.commit().await.map_err(db("committing an event of"))?;
+        Ok(host)
+    }
+
     /// Moves a machine (named by hostname, address or UUID) to `to`, if the state machine
     /// allows it, and logs who did it and why. Returns the previous state.
     pub async fn set_state(

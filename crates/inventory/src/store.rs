@@ -374,6 +374,147 @@ impl Store {
     }
 }
 
+/// Which machines a page of the machine list holds (the dashboard's list and search).
+#[derive(Debug, Clone, Default)]
+pub struct MachineQuery {
+    /// Part of a hostname, MAC, UUID or serial number, case-insensitive.
+    pub text: Option<String>,
+    pub state: Option<MachineState>,
+    pub rack: Option<String>,
+}
+
+/// The filter of [`MachineQuery`] in SQL: `$1` the LIKE pattern ('' for none), `$2` the state
+/// ('' for any), `$3` the rack ('' for any).
+macro_rules! query_where {
+    () => {
+        " WHERE ($1 = '' OR lower(m.hostname) LIKE $1 ESCAPE '\\' \
+         OR lower(m.mac) LIKE $1 ESCAPE '\\' OR lower(m.uuid) LIKE $1 ESCAPE '\\' \
+         OR lower(m.serial) LIKE $1 ESCAPE '\\') AND ($2 = '' OR m.state = $2) AND ($3 = '' OR r.name = $3)"
+    };
+}
+
+/// A LIKE pattern matching `text` anywhere, its own `%`, `_` and `\` taken literally. A MAC
+/// written with dashes or in capitals is searched in the stored form.
+fn like_pattern(text: &str) -> String {
+    let text = match text.parse::<MacAddr>() {
+        Ok(mac) => mac.to_string(),
+        Err(_) => text.to_lowercase(),
+    };
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+impl Store {
+    /// The machines of rack `name` by slot (none when the rack is empty or unknown).
+    pub async fn rack_machines(&self, name: &str) -> Result<Vec<Machine>, Error> {
+        let rows = sqlx::query(concat!(
+            machine_select!(),
+            " WHERE r.name = $1 ORDER BY m.slot"
+        ))
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::db(format!("{}: reading rack {name}", self.shown)))?;
+        rows.iter().map(machine_from_row).collect()
+    }
+
+    /// At most `limit` machines `query` selects, from the `offset`th on, by rack and slot,
+    /// and how many it selects in all.
+    pub async fn machines_page(
+        &self,
+        query: &MachineQuery,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<Machine>, u64), Error> {
+        let pattern = query.text.as_deref().map(like_pattern).unwrap_or_default();
+        let state = query.state.map(MachineState::as_str).unwrap_or("");
+        let rack = query.rack.clone().unwrap_or_default();
+        let db = || Error::db(format!("{}: reading machines", self.shown));
+        let count = sqlx::query(concat!(
+            "SELECT COUNT(*) AS n FROM machines m JOIN racks r ON r.id = m.rack_id",
+            query_where!()
+        ))
+        .bind(pattern.clone())
+        .bind(state)
+        .bind(rack.clone())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db())?;
+        let total: i64 = get(&count, "n")?;
+        let rows = sqlx::query(concat!(
+            machine_select!(),
+            query_where!(),
+            " ORDER BY r.name, m.slot LIMIT $4 OFFSET $5"
+        ))
+        .bind(pattern)
+        .bind(state)
+        .bind(rack)
+        .bind(i64::from(limit))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db())?;
+        let machines = rows
+            .iter()
+            .map(machine_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok((machines, u64::try_from(total).unwrap_or(0)))
+    }
+
+    /// The guests of the Dom0s `hosts`, by Dom0 and name.
+    pub async fn guests_of(&self, hosts: &[&str]) -> Result<Vec<Guest>, Error> {
+        let mut guests = self.guests().await?;
+        guests.retain(|g| hosts.contains(&g.dom0.as_str()));
+        Ok(guests)
+    }
+}
+
+/// Reading the event log newest first, a page at a time (the dashboard).
+impl Store {
+    /// At most `limit` events older than event number `before` (all, when `None`), newest
+    /// first, with their numbers: one subject's or everyone's.
+    pub async fn recent_events(
+        &self,
+        subject: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, Event)>, Error> {
+        let rows = sqlx::query(
+            "SELECT id, at_ms, subject, actor, from_state, to_state, reason FROM events \
+             WHERE ($1 = '' OR subject = $1) AND id < $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(subject.unwrap_or("").to_string())
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(Error::db(format!("{}: reading events", self.shown)))?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    get(r, "id")?,
+                    Event {
+                        at_ms: get(r, "at_ms")?,
+                        subject: get(r, "subject")?,
+                        actor: get(r, "actor")?,
+                        from: state(get(r, "from_state")?)?,
+                        to: state(get(r, "to_state")?)?,
+                        reason: get(r, "reason")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+}
+
 /// The DNS names `metal dns sync` has published.
 impl Store {
     /// The zones with published names.

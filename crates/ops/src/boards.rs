@@ -9,13 +9,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Instant;
 
 use metal_amt::sol::SolEndpoint;
 use metal_amt::{Amt, Error as AmtError, Fleet, HostRun, OpFuture, ports};
 use metal_inventory::{Machine, TlsPin};
 
 use crate::targets::Resolved;
-use crate::{Config, Error, Progress};
+use crate::{Config, Error, Progress, metrics};
 
 /// Whether inventory machines get the UUID check before the operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,17 +132,22 @@ where
             .map(|&i| targets[i].host.to_string())
             .collect();
         let op = op.clone();
+        let operation = what.to_string();
         let runs = fleet
             .run(
                 &hosts,
                 move |a| {
                     let machine = expected.get(&a.wsman().endpoint().host).cloned();
                     let op = op.clone();
+                    let operation = operation.clone();
                     Box::pin(async move {
+                        let started = Instant::now();
                         if let Some(machine) = machine {
                             check_uuid(a, &machine).await?;
                         }
-                        op(a).await
+                        let done = op(a).await;
+                        metrics::amt_operation(&operation, started.elapsed());
+                        done
                     })
                 },
                 |_| progress.advance(),

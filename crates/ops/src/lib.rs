@@ -29,13 +29,17 @@ pub mod image;
 pub mod inventory;
 mod leases;
 pub mod lifecycle;
+pub mod loads;
+pub mod metrics;
 pub mod netboot;
+pub mod operators;
 pub mod power;
 mod profiles;
 pub mod progress;
 pub mod report;
 pub mod show;
 pub mod targets;
+pub mod view;
 pub mod vm;
 
 pub use config::{Config, Flags};

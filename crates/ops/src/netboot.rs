@@ -15,7 +15,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use metal_inventory::{BootGrant, BootReport, Machine, MachineState, Storage, Store};
@@ -31,7 +31,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::leases::InventoryLeases;
 use crate::progress::Silent;
-use crate::{Config, Error, inventory};
+use crate::{Config, Error, inventory, metrics};
 
 /// How long setting a deployed machine's disk boot over AMT may hold up the answer to its
 /// installer, which gives each call 20 s (`CALL_DEADLINE` in `images/initramfs/common.sh`).
@@ -138,11 +138,13 @@ fn hardware_facts(machine: &Machine) -> HardwareFacts {
 impl BootPolicy for InventoryPolicy {
     fn decide(&self, mac: MacAddr) -> BoxFuture<'_, Result<BootDecision, PolicyError>> {
         Box::pin(async move {
+            let started = Instant::now();
             let machine = self
                 .store
                 .machine_by_mac(mac)
                 .await
                 .map_err(|e| PolicyError(Box::new(e)))?;
+            metrics::netboot_decision("decide", started.elapsed());
             Ok(match machine {
                 Some(m) => decide(&m),
                 None => BootDecision {
@@ -189,6 +191,7 @@ impl BootPolicy for InventoryPolicy {
         event: &'a BootEvent,
     ) -> BoxFuture<'a, Result<Option<String>, PolicyError>> {
         Box::pin(async move {
+            let started = Instant::now();
             let report = BootReport {
                 stage: &event.stage,
                 message: &event.message,
@@ -206,6 +209,8 @@ impl BootPolicy for InventoryPolicy {
                 .record_boot(event.mac, report, moves_to, ends_boot(&event.stage))
                 .await
                 .map_err(|e| PolicyError(Box::new(e)))?;
+            metrics::netboot_decision("event", started.elapsed());
+            metrics::boot_event(&event.stage);
             let Some(to) = recorded.moved_to else {
                 return Ok(None);
             };

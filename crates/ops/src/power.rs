@@ -2,11 +2,12 @@
 
 use metal_amt::power::describe_value;
 use metal_amt::{PowerChange, PowerStatus};
-use metal_types::{PowerAction, Report};
+use metal_inventory::Store;
+use metal_types::{HostOutcome, PowerAction, Report};
 use serde::Serialize;
 
 use crate::boards::{self, Guard};
-use crate::{Config, Error, Progress, report, targets};
+use crate::{Config, Error, Progress, Silent, metrics, report, targets};
 
 /// One board's power state and the changes it offers now.
 #[derive(Debug, Clone, Serialize)]
@@ -85,5 +86,51 @@ pub async fn change(
         move |a| Box::pin(a.power(action)),
     )
     .await?;
-    Ok(report::from_runs(&command, runs, ChangeRow::from))
+    let report = report::from_runs(&command, runs, ChangeRow::from);
+    for h in &report.hosts {
+        metrics::power_action(&action.to_string(), h.ok);
+    }
+    Ok(report)
+}
+
+/// What [`operate`] did to one machine.
+#[derive(Debug, Clone, Serialize)]
+pub struct Operated {
+    pub hostname: String,
+    pub action: String,
+    /// The change, or why it failed.
+    pub outcome: Result<ChangeRow, String>,
+}
+
+/// Power `action` on inventory machine `host` (hostname, address or UUID), with the UUID
+/// check, logged in its event log as done by `actor` because of `why` (the dashboard's
+/// operator, a watchdog rung), whether it worked or not.
+pub async fn operate(
+    config: &Config,
+    store: &Store,
+    action: PowerAction,
+    host: &str,
+    actor: &str,
+    why: &str,
+) -> Result<Operated, Error> {
+    let machine = store
+        .machine(host)
+        .await?
+        .ok_or_else(|| Error::Usage(format!("{host}: not in the inventory")))?;
+    let mut report = change(config, action, &[machine.hostname.clone()], &Silent).await?;
+    let outcome = match report.hosts.pop().map(|h| h.outcome) {
+        Some(HostOutcome::Ok(row)) => Ok(row),
+        Some(HostOutcome::Failed { error }) => Err(error.message),
+        None => Err("no board answered for it".to_string()),
+    };
+    let line = match &outcome {
+        Ok(row) => format!("power {action}: {} -> {} ({why})", row.before, row.power),
+        Err(e) => format!("power {action} failed: {e} ({why})"),
+    };
+    store.note(&machine.hostname, actor, &line).await?;
+    Ok(Operated {
+        hostname: machine.hostname,
+        action: action.to_string(),
+        outcome,
+    })
 }
