@@ -58,6 +58,30 @@ pub async fn set_state(
     Ok(Report::new(format!("state {to}"), rows))
 }
 
+/// The longest reason a state change may carry.
+pub const MAX_REASON: usize = 500;
+
+/// One machine's state change by `actor` (the dashboard's operator, the watchdog), checked
+/// against the state machine and logged; returns the previous state.
+pub async fn change_state(
+    store: &metal_inventory::Store,
+    host: &str,
+    to: MachineState,
+    actor: &str,
+    reason: &str,
+) -> Result<MachineState, Error> {
+    let reason = reason.trim();
+    if reason.is_empty()
+        || reason.chars().count() > MAX_REASON
+        || reason.chars().any(char::is_control)
+    {
+        return Err(Error::Usage(format!(
+            "{host}: a state change needs a reason of 1 to {MAX_REASON} characters on one line"
+        )));
+    }
+    Ok(store.set_state(host, to, actor, reason).await?)
+}
+
 /// `events [HOST]`: the event log, oldest first (all of it, or one machine's).
 pub async fn events(config: &Config, host: Option<&str>) -> Result<Vec<Event>, Error> {
     let store = inventory::require(config).await?;

@@ -105,7 +105,29 @@ pub struct Operated {
 /// Power `action` on inventory machine `host` (hostname, address or UUID), with the UUID
 /// check, logged in its event log as done by `actor` because of `why` (the dashboard's
 /// operator, a watchdog rung), whether it worked or not.
+///
+/// The board workflows' futures are not provably `Send` (rustc cannot see through their
+/// higher-ranked closures) and a server's handlers must be, so the work runs on a blocking
+/// thread of the current runtime and this future only waits for it.
 pub async fn operate(
+    config: &Config,
+    store: &Store,
+    action: PowerAction,
+    host: &str,
+    actor: &str,
+    why: &str,
+) -> Result<Operated, Error> {
+    let runtime = tokio::runtime::Handle::current();
+    let (config, store) = (config.clone(), store.clone());
+    let (host, actor, why) = (host.to_string(), actor.to_string(), why.to_string());
+    tokio::task::spawn_blocking(move || {
+        runtime.block_on(operate_here(&config, &store, action, &host, &actor, &why))
+    })
+    .await
+    .map_err(|e| Error::Usage(format!("power {action}: {e}")))?
+}
+
+async fn operate_here(
     config: &Config,
     store: &Store,
     action: PowerAction,
