@@ -1,7 +1,8 @@
 //! The DomU image: a guest's root file system as an ext4 image (`domu-root.ext4`), made from
 //! its own debootstrap tree (`images/domu/packages`) minus `images/domu/remove`, with
 //! systemd-networkd enabled, `images/domu/metal-guest-up.service` (the guest's name and
-//! addresses on its console once its network is up) and no machine id (each guest makes its own at first boot).
+//! addresses on its console once its network is up), systemd feeding Xen's watchdog
+//! (`images/domu/watchdog.conf`) and no machine id (each guest makes its own at first boot).
 //! `mke2fs -d` writes the image from a folder without mounting anything; it is sized to the
 //! tree plus room to boot, and `metal-agent` grows it to the guest's volume at create.
 
@@ -46,6 +47,10 @@ pub fn build(
     std::fs::write(&fstab, "/dev/xvda / ext4 rw,errors=remount-ro 0 1\n").map_err(io(&fstab))?;
     let unit = root.join("etc/systemd/system/metal-guest-up.service");
     std::fs::write(&unit, recipe::DOMU_UP.text).map_err(io(&unit))?;
+    let conf_dir = root.join("etc/systemd/system.conf.d");
+    std::fs::create_dir_all(&conf_dir).map_err(io(&conf_dir))?;
+    let watchdog = conf_dir.join("metal-watchdog.conf");
+    std::fs::write(&watchdog, recipe::DOMU_WATCHDOG.text).map_err(io(&watchdog))?;
     tools::run(Command::new("chroot").arg(&root).args([
         "/bin/systemctl",
         "enable",

@@ -51,6 +51,7 @@ pub const GUEST_MODULES: File = recipe_file!("dom0/guest-modules");
 pub const DOMU_PACKAGES: File = recipe_file!("domu/packages");
 pub const DOMU_REMOVE: File = recipe_file!("domu/remove");
 pub const DOMU_UP: File = recipe_file!("domu/metal-guest-up.service");
+pub const DOMU_WATCHDOG: File = recipe_file!("domu/watchdog.conf");
 pub const INIT: File = recipe_file!("initramfs/init");
 pub const COMMON: File = recipe_file!("initramfs/common.sh");
 pub const UDHCPC: File = recipe_file!("initramfs/udhcpc.script");
@@ -73,7 +74,7 @@ const DOM0_INPUTS: &[&File] = &[
     &GUEST_MODULES,
 ];
 const INSTALLER_INPUTS: &[&File] = &[&INSTALL, &INSTALLER_BINARIES];
-const DOMU_INPUTS: &[&File] = &[&DOMU_REMOVE, &DOMU_UP];
+const DOMU_INPUTS: &[&File] = &[&DOMU_REMOVE, &DOMU_UP, &DOMU_WATCHDOG];
 
 /// Bumped when the build steps in this crate change what they make from the same inputs: the
 /// tree's (debootstrap) and the images' (everything after it) apart, so that a change in how

@@ -8,15 +8,21 @@ use metal_export::{nagios, prometheus};
 use crate::dns::snapshot;
 use crate::{Config, Error};
 
-/// `export nagios`: host objects with parents and hostgroups; every host uses `template`.
-pub async fn nagios(config: &Config, template: &str) -> Result<String, Error> {
+/// `export nagios`: host objects with parents, DomU → Dom0 dependencies and hostgroups; every
+/// host uses `template` and is checked by `metal check` run from `metal` (an absolute path).
+pub async fn nagios(config: &Config, template: &str, metal: &str) -> Result<String, Error> {
     if !nagios::valid_name(template) {
         return Err(Error::Usage(format!(
             "--template {template:?}: use letters, digits, '-', '_' and '.'"
         )));
     }
+    if !nagios::valid_command_path(metal) {
+        return Err(Error::Usage(format!(
+            "--metal {metal:?}: an absolute path of letters, digits, '/', '.', '_' and '-'"
+        )));
+    }
     let (machines, guests) = snapshot(config).await?;
-    Ok(nagios::render(&machines, &guests, template))
+    Ok(nagios::render(&machines, &guests, template, metal))
 }
 
 /// `export prometheus`: file_sd target groups, `port` being the exporter port on every host.

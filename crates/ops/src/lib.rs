@@ -18,6 +18,7 @@
 pub mod agent;
 pub mod boards;
 pub mod boot;
+pub mod check;
 pub mod config;
 pub mod console;
 pub mod discover;

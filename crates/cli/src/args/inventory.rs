@@ -111,6 +111,10 @@ pub struct NagiosArgs {
     /// attempts, periods and contacts a host needs).
     #[arg(long, default_value = "linux-server")]
     pub template: String,
+    /// The metal binary on the Nagios host: every host's check_command runs `METAL check
+    /// $HOSTNAME$` (the Nagios plugin `metal check`).
+    #[arg(long, value_name = "PATH", default_value = "/usr/bin/metal")]
+    pub metal: String,
     /// Write to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -80,7 +80,7 @@ pub async fn export(ctx: &Ctx, args: ExportArgs) -> Result<i32, Error> {
             ("export dns", place(files, a.out.as_deref())?)
         }
         ExportWhat::Nagios(a) => {
-            let text = metal_ops::export::nagios(&ctx.config, &a.template).await?;
+            let text = metal_ops::export::nagios(&ctx.config, &a.template, &a.metal).await?;
             ("export nagios", single(text, a.out.as_deref())?)
         }
         ExportWhat::Prometheus(a) => {
