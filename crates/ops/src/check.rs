@@ -235,9 +235,11 @@ async fn board(
             limits.critical.as_secs_f64()
         )),
         Ok(Err(e)) => return Err(e),
-        Ok(Ok(mut runs)) => match runs.pop().map(|r| r.result) {
-            Some(Ok(s)) => Ok(s.power),
-            Some(Err(e)) => Err(format!("AMT: {e}")),
+        Ok(Ok(mut runs)) => match runs.pop() {
+            Some(run) => match run.result {
+                Ok(s) => Ok(s.power),
+                Err(e) => Err(format!("AMT: {e}")),
+            },
             None => Err("AMT: no answer".into()),
         },
     };

@@ -42,6 +42,7 @@ pub mod show;
 pub mod targets;
 pub mod view;
 pub mod vm;
+pub mod watch;
 
 pub use config::{Config, Flags};
 pub use error::Error;

@@ -68,3 +68,9 @@ pub async fn verify(store: &Store, name: &str, password: &str) -> Result<bool, E
     .await
     .map_err(|e| Error::Usage(format!("checking a password: {e}")))
 }
+
+/// The operators' names.
+pub async fn list(config: &Config) -> Result<Vec<String>, Error> {
+    let store = inventory::require(config).await?;
+    Ok(store.operators().await?)
+}

@@ -139,7 +139,13 @@ async fn operate_here(
         .machine(host)
         .await?
         .ok_or_else(|| Error::Usage(format!("{host}: not in the inventory")))?;
-    let mut report = change(config, action, &[machine.hostname.clone()], &Silent).await?;
+    let mut report = change(
+        config,
+        action,
+        std::slice::from_ref(&machine.hostname),
+        &Silent,
+    )
+    .await?;
     let outcome = match report.hosts.pop().map(|h| h.outcome) {
         Some(HostOutcome::Ok(row)) => Ok(row),
         Some(HostOutcome::Failed { error }) => Err(error.message),

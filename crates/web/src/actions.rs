@@ -75,7 +75,7 @@ pub async fn power_form(
     Path(host): Path<String>,
     Form(form): Form<PowerForm>,
 ) -> Response {
-    if let Err(refused) = operator.check_csrf(form.csrf.as_deref()) {
+    if let Some(refused) = operator.refuse_csrf(form.csrf.as_deref()) {
         return refused;
     }
     match power(&state, &operator, &host, &form.action).await {
@@ -101,7 +101,7 @@ pub async fn power_api(
     Json(request): Json<PowerRequest>,
 ) -> Response {
     let token = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-    if let Err(refused) = operator.check_csrf(token) {
+    if let Some(refused) = operator.refuse_csrf(token) {
         return refused;
     }
     match power(&state, &operator, &host, &request.action).await {
@@ -135,7 +135,7 @@ pub async fn state_form(
     Path(host): Path<String>,
     Form(form): Form<StateForm>,
 ) -> Response {
-    if let Err(refused) = operator.check_csrf(form.csrf.as_deref()) {
+    if let Some(refused) = operator.refuse_csrf(form.csrf.as_deref()) {
         return refused;
     }
     let to = match form.to.parse::<MachineState>() {

@@ -246,17 +246,18 @@ pub struct Operator {
 }
 
 impl Operator {
-    /// Refuses (403) unless `token` is this session's CSRF token.
-    pub fn check_csrf(&self, token: Option<&str>) -> Result<(), Response> {
+    /// The refusal (403) of a change whose `token` is not this session's CSRF token; `None`
+    /// when it is.
+    pub fn refuse_csrf(&self, token: Option<&str>) -> Option<Response> {
         match token {
-            Some(t) if same(t, &self.session.csrf) => Ok(()),
+            Some(t) if same(t, &self.session.csrf) => None,
             _ => {
                 tracing::warn!(
                     operator = %self.session.operator,
                     from = ?self.from,
                     "refused a change without the session's CSRF token"
                 );
-                Err(pages::refusal(
+                Some(pages::refusal(
                     StatusCode::FORBIDDEN,
                     "the form's CSRF token is missing or wrong: reload the page and try again",
                 ))
@@ -408,7 +409,7 @@ pub async fn logout(
     operator: Operator,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(refused) = operator.check_csrf(form.csrf.as_deref()) {
+    if let Some(refused) = operator.refuse_csrf(form.csrf.as_deref()) {
         return refused;
     }
     state.0.sessions.remove(&operator.id);

@@ -4,6 +4,7 @@
 mod board;
 mod image;
 mod inventory;
+mod operations;
 mod services;
 pub mod vm;
 
@@ -18,6 +19,7 @@ pub use image::{ImageArgs, ImageCommand, ImageKind};
 pub use inventory::{
     DnsArgs, DnsOp, EnrollArgs, EventsArgs, ExportArgs, ExportWhat, LsArgs, StateArgs, ZoneArgs,
 };
+pub use operations::{CheckArgs, UserArgs, UserCommand, WatchArgs, WebArgs, WebOptionsArgs};
 pub use services::{CompletionsArgs, DemoArgs, ManArgs, ServeArgs, SimArgs, TftpArgs, TftpCommand};
 pub use vm::{VmArgs, VmCommand};
 
@@ -147,6 +149,14 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the netboot service: DHCP/proxyDHCP, TFTP, HTTP iPXE scripts and boot events.
     Serve(ServeArgs),
+    /// Serve the operations dashboard, its JSON API and /metrics.
+    Web(WebArgs),
+    /// Operator accounts of the dashboard.
+    User(UserArgs),
+    /// Nagios plugin: is this board (or DomU) reachable, powered and answering?
+    Check(CheckArgs),
+    /// The recovery ladder: power-cycle deployed machines that stopped answering, within limits.
+    Watch(WatchArgs),
     /// The read-only TFTP server on its own.
     Tftp(TftpArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).

@@ -112,6 +112,14 @@ pub struct ServeArgs {
     /// or hangs never reports its own failure.
     #[arg(long, requires = "inventory", default_value_t = metal_ops::netboot::DEFAULT_PROVISION_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400 * 7))]
     pub provision_timeout: u64,
+    /// (--inventory) Also serve the operations dashboard on this address (see `metal web`).
+    #[arg(long, value_name = "ADDRESS:PORT", requires = "inventory")]
+    pub web: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub web_options: super::WebOptionsArgs,
+    /// (--inventory) Also run the recovery ladder with its defaults (see `metal watch`).
+    #[arg(long, requires = "inventory")]
+    pub watch: bool,
 }
 
 /// TFTP server on its own (read-only; blksize, tsize, timeout and windowsize negotiated).

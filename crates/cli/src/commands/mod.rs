@@ -9,6 +9,7 @@ mod demo_qemu;
 mod docs;
 mod image;
 mod inventory;
+mod operations;
 mod services;
 mod vm;
 
@@ -41,6 +42,10 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<i32, Error> {
         Command::Demo(args) => demo::run(ctx, args).await,
         Command::Serve(args) => services::serve(ctx, args).await,
         Command::Tftp(args) => services::tftp(ctx, args).await,
+        Command::Web(args) => operations::web(ctx, args).await,
+        Command::User(args) => operations::user(ctx, args).await,
+        Command::Check(args) => operations::check(ctx, args).await,
+        Command::Watch(args) => operations::watch(ctx, args).await,
         Command::Completions(args) => docs::completions(ctx, args),
         Command::Man(args) => docs::man(ctx, args),
     }

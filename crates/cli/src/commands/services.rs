@@ -16,7 +16,7 @@ use crate::args::{ServeArgs, SimArgs, TftpArgs, TftpCommand};
 use crate::output;
 
 /// Resolves when the process is asked to stop.
-async fn stopped() -> Result<(), Error> {
+pub(super) async fn stopped() -> Result<(), Error> {
     let mut term = signal(SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
@@ -35,8 +35,33 @@ pub async fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32, Error> {
         &service.addresses,
         json,
     )?;
+    let web = async {
+        match args.web {
+            Some(listen) => {
+                super::operations::serve_web(
+                    ctx,
+                    listen,
+                    super::operations::web_options(&args.web_options),
+                )
+                .await
+            }
+            None => std::future::pending().await,
+        }
+    };
+    let watch = async {
+        if !args.watch {
+            return std::future::pending().await;
+        }
+        let mut report = move |r: metal_ops::watch::Report| {
+            let _ = output::operations::watch_line(&mut std::io::stdout(), &r, json);
+        };
+        let settings = metal_ops::watch::Settings::default();
+        metal_ops::watch::run(&ctx.config, settings, None, &mut report).await
+    };
     tokio::select! {
         r = service.run(|log| output::services::serve_log(&mut std::io::stdout(), &log, json)) => r?,
+        r = web => r?,
+        r = watch => r?,
         r = stopped() => r?,
     }
     Ok(ExitCode::OK)

@@ -6,6 +6,7 @@ pub mod board;
 pub mod fleet;
 pub mod image;
 pub mod inventory;
+pub mod operations;
 pub mod progress;
 pub mod services;
 pub mod vm;
