@@ -15,6 +15,7 @@
 //! - [`process`]: child processes whose output is read while they run, and [`process::wait_until`].
 //! - [`records`]: inventory records for tests without a database.
 //! - [`terminal`]: a tmux session, for what `metal` does on a real terminal.
+//! - [`web`]: an HTTP client with cookies, for the dashboard.
 //! - [`vm`]: a test program run inside a QEMU VM with the Dom0 image's kernel (device mapper,
 //!   which this machine's kernel lacks).
 //!
@@ -30,3 +31,4 @@ pub mod sim;
 pub mod terminal;
 pub mod tools;
 pub mod vm;
+pub mod web;
