@@ -428,3 +428,233 @@ fn failed_logins_from_one_address_are_throttled() {
     );
     assert_eq!(r.status, 403);
 }
+
+/// chromedriver on a free loopback port, until dropped.
+struct Chromedriver {
+    process: Running,
+    port: u16,
+}
+
+fn chromedriver() -> Chromedriver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = std::process::Command::new("chromedriver");
+    cmd.arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .env("HOME", std::env::temp_dir());
+    let process = Running::spawn(cmd, "chromedriver");
+    process.wait_for(|l| l.contains("started successfully"));
+    Chromedriver { process, port }
+}
+
+/// Headless Chromium that reaches nothing but the loopback dashboard: no name resolution, no
+/// proxy, no background services.
+fn capabilities(server: std::net::IpAddr) -> fantoccini::wd::Capabilities {
+    let options = serde_json::json!({
+        "binary": "/usr/bin/chromium",
+        "args": [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-default-apps",
+            "--disable-domain-reliability", "--no-proxy-server",
+            format!("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE {server}"), "--window-size=1280,1600"
+        ]
+    });
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), options);
+    caps
+}
+
+fn artefact(name: &str, png: &[u8]) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, png).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "{name} is not a PNG");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_drives_the_dashboard_in_headless_chromium() {
+    use fantoccini::Locator;
+    let s = setup(&[]);
+    let driver = chromedriver();
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let browser = fantoccini::ClientBuilder::new(connector)
+        .capabilities(capabilities(s.server.ip()))
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a chromedriver session");
+    let base = format!("http://{}", s.server);
+
+    // Logging in.
+    browser.goto(&format!("{base}/racks/web")).await.unwrap();
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/login")
+    );
+    browser
+        .find(Locator::Css("#name"))
+        .await
+        .unwrap()
+        .send_keys("alice")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(OPERATOR_PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Back where it was going: the rack, by slot.
+    assert_eq!(browser.current_url().await.unwrap().path(), "/racks/web");
+    let slots = browser
+        .find_all(Locator::Css("#rack tr.slot"))
+        .await
+        .unwrap();
+    assert_eq!(slots.len(), 4);
+    let rack_png = artefact("rack.png", &browser.screenshot().await.unwrap());
+
+    // Finding a board by its MAC.
+    let mac = slots[1]
+        .attr("data-mac")
+        .await
+        .unwrap()
+        .expect("a MAC on the slot");
+    let search = browser.find(Locator::Css("#search")).await.unwrap();
+    search.send_keys(&mac.to_uppercase()).await.unwrap();
+    search.send_keys("\u{E007}").await.unwrap();
+    let board_url = browser.current_url().await.unwrap();
+    assert_eq!(board_url.path(), "/machines/web-h02", "{board_url}");
+    assert_eq!(
+        browser
+            .find(Locator::Css("#mac"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        mac
+    );
+
+    // Power-cycling it through the page; the event appears on the page and in the log.
+    browser
+        .find(Locator::Css("#power-action"))
+        .await
+        .unwrap()
+        .select_by_value("cycle")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#power-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let flash = browser
+        .find(Locator::Css("#flash"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(flash.contains("power cycle"), "{flash}");
+    let first_event = browser
+        .find(Locator::Css("#events tbody tr"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        first_event.contains("alice (metal web)") && first_event.contains("power cycle"),
+        "{first_event}"
+    );
+    let board_png = artefact("board.png", &browser.screenshot().await.unwrap());
+    let logged = events_of(&s.metal, "web-h02");
+    assert!(
+        logged.iter().any(|e| e["actor"] == "alice (metal web)"),
+        "{logged:?}"
+    );
+    let before = logged.len();
+
+    // A form whose CSRF token was tampered with is refused, and nothing happens.
+    browser
+        .execute(
+            "document.querySelector('#power input[name=csrf]').value = 'forged';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#power-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let message = browser
+        .find(Locator::Css("#message"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(message.contains("CSRF"), "{message}");
+
+    // Logged out, a POST (with the token that was valid) is refused too.
+    browser.goto(board_url.as_str()).await.unwrap();
+    let token = browser
+        .find(Locator::Css("#power input[name=csrf]"))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap();
+    browser
+        .find(Locator::Css("#logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let status = browser
+        .execute_async(
+            "const [token, done] = arguments; \
+             fetch('/machines/web-h02/power', {method: 'POST', credentials: 'same-origin', \
+               body: new URLSearchParams({action: 'cycle', csrf: token})}).then(r => done(r.status));",
+            vec![Value::String(token)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 401);
+    assert_eq!(
+        events_of(&s.metal, "web-h02").len(),
+        before,
+        "a refused change left an event"
+    );
+    browser.close().await.unwrap();
+    drop(driver.process);
+    eprintln!(
+        "screenshots: {} {}",
+        rack_png.display(),
+        board_png.display()
+    );
+}
