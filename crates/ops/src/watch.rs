@@ -330,15 +330,11 @@ async fn round(
                 ),
             ),
             Rung::Cycle { down_for } => {
-                let why = format!(
-                    "{dry}power cycle: down for {} s ({})",
-                    down_for.as_secs(),
-                    p.why()
-                );
+                let why = format!("down for {} s ({})", down_for.as_secs(), p.why());
                 ladder.cycled(now, &m.hostname, &m.rack);
                 if settings.dry_run {
                     metrics::watchdog_action("would-cycle");
-                    ("would-cycle", why)
+                    ("would-cycle", format!("{dry}power cycle: {why}"))
                 } else {
                     metrics::watchdog_action("power-cycle");
                     let done = crate::power::operate(
@@ -351,8 +347,8 @@ async fn round(
                     )
                     .await?;
                     let line = match done.outcome {
-                        Ok(_) => why,
-                        Err(e) => format!("{why}; the cycle failed: {e}"),
+                        Ok(row) => format!("power cycle: {} -> {} ({why})", row.before, row.power),
+                        Err(e) => format!("power cycle failed: {e} ({why})"),
                     };
                     report(Report {
                         host: m.hostname.clone(),
