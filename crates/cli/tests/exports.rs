@@ -119,13 +119,49 @@ fn nagios_objects_pass_nagios_verification_and_prometheus_targets_parse() {
     let metal = rack(&block);
     let d = metal.dir();
     let objects = d.join("metal.cfg");
-    let (code, _, err) = metal.run(&["export", "nagios", "--out", objects.to_str().unwrap()]);
+    let (code, _, err) = metal.run(&[
+        "export",
+        "nagios",
+        "--metal",
+        "/usr/local/bin/metal",
+        "--out",
+        objects.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&objects).unwrap();
     assert!(
-        text.contains("host_name   backend01") && text.contains("parents     r05-h01"),
+        text.contains("host_name       backend01") && text.contains("parents         r05-h01"),
         "{text}"
     );
+    // Every host is checked by `metal check`, and each DomU depends on its Dom0.
+    assert!(
+        text.contains("command_line    /usr/local/bin/metal check $HOSTNAME$"),
+        "{text}"
+    );
+    let hosts = text.matches("define host {").count();
+    assert_eq!(
+        text.matches("check_command   check_metal").count(),
+        hosts,
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "define hostdependency {\n    host_name                       r05-h01\n    dependent_host_name             backend01\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(text.matches("define hostdependency").count(), 2, "{text}");
+    // A path that could smuggle a macro or an argument into the command line is refused.
+    for bad in [
+        "metal",
+        "/usr/bin/metal $USER1$",
+        "/x;y",
+        "/usr/bin/metal!x",
+    ] {
+        let (code, _, err) = metal.run(&["export", "nagios", "--metal", bad]);
+        assert_eq!(code, 1, "{bad}: {err}");
+        assert!(err.contains("--metal"), "{err}");
+    }
     assert!(
         text.contains("hostgroup_name  rack-r05") && text.contains("hostgroup_name  role-storage"),
         "{text}"

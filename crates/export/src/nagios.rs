@@ -144,9 +144,15 @@ mod tests {
             "NUC\n}\ndefine command {\n command_name evil\n command_line /bin/sh -c x\n}\n".into();
         m.board_maker = "Intel ; @ IN NS evil.".into();
         let out = render(&[m], &[], "linux-server", "/usr/bin/metal");
+        // The one command is metal's own check.
+        let commands: Vec<&str> = out
+            .lines()
+            .filter(|l| l.trim_start().starts_with("define command"))
+            .collect();
+        assert_eq!(commands.len(), 1, "{out}");
         assert!(
             !out.lines()
-                .any(|l| l.trim_start().starts_with("define command")),
+                .any(|l| l.trim_start().starts_with("command_name evil")),
             "{out}"
         );
         let opened = out.matches('{').count();
@@ -156,7 +162,7 @@ mod tests {
         assert!(directives.all(|l| !l.contains(';')), "{out}");
         let alias = out
             .lines()
-            .find(|l| l.contains("alias       Dom0"))
+            .find(|l| l.contains("alias           Dom0"))
             .unwrap();
         assert!(
             alias.contains("define command") && alias.contains("@ IN NS"),

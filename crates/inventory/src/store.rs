@@ -383,23 +383,22 @@ pub struct MachineQuery {
     pub rack: Option<String>,
 }
 
-/// The filter of [`MachineQuery`] in SQL: `$1` the LIKE pattern ('' for none), `$2` the state
-/// ('' for any), `$3` the rack ('' for any).
+/// The filter of [`MachineQuery`] in SQL: `$1` the LIKE pattern ('' for none), `$2` the pattern
+/// for MACs (the text in the stored MAC form when it parses as one, else `$1`), `$3` the state
+/// ('' for any), `$4` the rack ('' for any). Each parameter first appears in the text in its
+/// number's order: SQLite numbers `$NAME` parameters by first appearance.
 macro_rules! query_where {
     () => {
         " WHERE ($1 = '' OR lower(m.hostname) LIKE $1 ESCAPE '\\' \
-         OR lower(m.mac) LIKE $1 ESCAPE '\\' OR lower(m.uuid) LIKE $1 ESCAPE '\\' \
-         OR lower(m.serial) LIKE $1 ESCAPE '\\') AND ($2 = '' OR m.state = $2) AND ($3 = '' OR r.name = $3)"
+         OR lower(m.mac) LIKE $2 ESCAPE '\\' OR lower(m.uuid) LIKE $1 ESCAPE '\\' \
+         OR lower(m.serial) LIKE $1 ESCAPE '\\') AND ($3 = '' OR m.state = $3) AND ($4 = '' OR r.name = $4)"
     };
 }
 
-/// A LIKE pattern matching `text` anywhere, its own `%`, `_` and `\` taken literally. A MAC
-/// written with dashes or in capitals is searched in the stored form.
+/// A LIKE pattern matching `text` anywhere (lower-cased), its own `%`, `_` and `\` taken
+/// literally.
 fn like_pattern(text: &str) -> String {
-    let text = match text.parse::<MacAddr>() {
-        Ok(mac) => mac.to_string(),
-        Err(_) => text.to_lowercase(),
-    };
+    let text = text.to_lowercase();
     let mut p = String::with_capacity(text.len() + 2);
     p.push('%');
     for c in text.chars() {
@@ -435,6 +434,11 @@ impl Store {
         limit: u32,
     ) -> Result<(Vec<Machine>, u64), Error> {
         let pattern = query.text.as_deref().map(like_pattern).unwrap_or_default();
+        // A MAC written with dashes, without separators or in capitals, in the stored form.
+        let mac_pattern = match query.text.as_deref().map(str::parse::<MacAddr>) {
+            Some(Ok(mac)) => like_pattern(&mac.to_string()),
+            _ => pattern.clone(),
+        };
         let state = query.state.map(MachineState::as_str).unwrap_or("");
         let rack = query.rack.clone().unwrap_or_default();
         let db = || Error::db(format!("{}: reading machines", self.shown));
@@ -443,6 +447,7 @@ impl Store {
             query_where!()
         ))
         .bind(pattern.clone())
+        .bind(mac_pattern.clone())
         .bind(state)
         .bind(rack.clone())
         .fetch_one(&self.pool)
@@ -452,9 +457,10 @@ impl Store {
         let rows = sqlx::query(concat!(
             machine_select!(),
             query_where!(),
-            " ORDER BY r.name, m.slot LIMIT $4 OFFSET $5"
+            " ORDER BY r.name, m.slot LIMIT $5 OFFSET $6"
         ))
         .bind(pattern)
+        .bind(mac_pattern)
         .bind(state)
         .bind(rack)
         .bind(i64::from(limit))

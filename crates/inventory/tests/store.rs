@@ -824,3 +824,103 @@ async fn a_late_offer_never_shortens_a_bound_lease() {
         drop_db(kind, &url, store).await;
     }
 }
+
+#[tokio::test]
+async fn the_dashboard_queries_page_search_and_read_newest_first() {
+    use metal_inventory::store::MachineQuery;
+    for (kind, url, _dir) in backends().await {
+        let store = Store::open(&url).await.unwrap();
+        enroll_all(&store, 0..5).await;
+        let all = store.machines().await.unwrap();
+        // Pages by rack and slot, with the total.
+        let (page, total) = store
+            .machines_page(&MachineQuery::default(), 2, 2)
+            .await
+            .unwrap();
+        assert_eq!(total, 5, "{kind}");
+        let names: Vec<&str> = page.iter().map(|m| m.hostname.as_str()).collect();
+        assert_eq!(names, ["r01-h03", "r01-h04"], "{kind}");
+        // Search by MAC in another spelling, by part of a UUID, case-insensitively.
+        let m = &all[1];
+        let mac = m.mac.unwrap().to_string().to_uppercase().replace(':', "-");
+        for text in [
+            mac,
+            m.uuid[m.uuid.len() - 17..].to_uppercase(),
+            m.uuid[m.uuid.len() - 12..].to_uppercase(),
+            m.hostname.to_uppercase(),
+        ] {
+            let q = MachineQuery {
+                text: Some(text.clone()),
+                ..MachineQuery::default()
+            };
+            let (found, total) = store.machines_page(&q, 0, 10).await.unwrap();
+            let first = found.first().map(|f| f.hostname.as_str());
+            assert_eq!(
+                (total, first),
+                (1, Some(m.hostname.as_str())),
+                "{kind}: {text} in {}",
+                m.uuid
+            );
+        }
+        // LIKE's wildcards are plain characters.
+        for text in ["%", "_", "r01\\h"] {
+            let q = MachineQuery {
+                text: Some(text.into()),
+                ..MachineQuery::default()
+            };
+            assert_eq!(
+                store.machines_page(&q, 0, 10).await.unwrap().1,
+                0,
+                "{kind}: {text}"
+            );
+        }
+        store
+            .set_state("r01-h02", MachineState::Broken, "t", "fan")
+            .await
+            .unwrap();
+        let q = MachineQuery {
+            state: Some(MachineState::Broken),
+            ..MachineQuery::default()
+        };
+        assert_eq!(store.machines_page(&q, 0, 10).await.unwrap().1, 1, "{kind}");
+        // Notes and the event log newest first, a page at a time.
+        assert_eq!(
+            store
+                .note("r01-h02", "alice (metal web)", "power cycle")
+                .await
+                .unwrap(),
+            "r01-h02"
+        );
+        assert!(matches!(
+            store.note("nosuch", "a", "b").await,
+            Err(Error::NotFound(_))
+        ));
+        let newest = store.recent_events(None, None, 2).await.unwrap();
+        assert_eq!(newest[0].1.reason, "power cycle", "{kind}");
+        assert_eq!((newest[0].1.from, newest[0].1.to), (None, None));
+        assert!(newest[0].0 > newest[1].0);
+        let older = store
+            .recent_events(None, Some(newest[1].0), 500)
+            .await
+            .unwrap();
+        assert!(older.iter().all(|(id, _)| *id < newest[1].0), "{kind}");
+        let mine = store
+            .recent_events(Some("r01-h02"), None, 500)
+            .await
+            .unwrap();
+        assert!(mine.iter().all(|(_, e)| e.subject == "r01-h02"), "{kind}");
+        // Operators: created once, password replaced, names checked.
+        assert!(store.set_operator("alice", "$argon2id$a").await.unwrap());
+        assert!(!store.set_operator("alice", "$argon2id$b").await.unwrap());
+        assert_eq!(
+            store.operator_hash("alice").await.unwrap().as_deref(),
+            Some("$argon2id$b")
+        );
+        assert_eq!(store.operator_hash("bob").await.unwrap(), None);
+        assert!(
+            store.set_operator("Bob Smith", "x").await.is_err(),
+            "{kind}"
+        );
+        assert_eq!(store.operators().await.unwrap(), ["alice"]);
+    }
+}
