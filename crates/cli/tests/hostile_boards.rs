@@ -63,7 +63,16 @@ fn a_hostile_boards_text_never_becomes_nagios_configuration_or_terminal_control(
         .filter(|l| l.trim_start().starts_with("define host "))
         .count();
     // The text is there, inert, inside one alias: no line of it starts a directive or a block.
+    // The one command is metal's own check.
+    let ours = [
+        "define command {",
+        "command_name    check_metal",
+        "command_line    /usr/bin/metal check $HOSTNAME$",
+    ];
     for line in text.lines().map(str::trim_start) {
+        if ours.contains(&line) {
+            continue;
+        }
         assert!(
             !line.starts_with("command_")
                 && !line.starts_with("define command")

@@ -522,6 +522,11 @@ async fn an_operator_drives_the_dashboard_in_headless_chromium() {
         .await
         .unwrap();
     // Back where it was going: the rack, by slot.
+    browser
+        .wait()
+        .for_element(Locator::Css("#rack"))
+        .await
+        .unwrap();
     assert_eq!(browser.current_url().await.unwrap().path(), "/racks/web");
     let slots = browser
         .find_all(Locator::Css("#rack tr.slot"))
@@ -539,11 +544,17 @@ async fn an_operator_drives_the_dashboard_in_headless_chromium() {
     let search = browser.find(Locator::Css("#search")).await.unwrap();
     search.send_keys(&mac.to_uppercase()).await.unwrap();
     search.send_keys("\u{E007}").await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("#power"))
+        .await
+        .unwrap();
     let board_url = browser.current_url().await.unwrap();
     assert_eq!(board_url.path(), "/machines/web-h02", "{board_url}");
     assert_eq!(
         browser
-            .find(Locator::Css("#mac"))
+            .wait()
+            .for_element(Locator::Css("#mac"))
             .await
             .unwrap()
             .text()
@@ -568,7 +579,8 @@ async fn an_operator_drives_the_dashboard_in_headless_chromium() {
         .await
         .unwrap();
     let flash = browser
-        .find(Locator::Css("#flash"))
+        .wait()
+        .for_element(Locator::Css("#flash"))
         .await
         .unwrap()
         .text()
@@ -610,7 +622,8 @@ async fn an_operator_drives_the_dashboard_in_headless_chromium() {
         .await
         .unwrap();
     let message = browser
-        .find(Locator::Css("#message"))
+        .wait()
+        .for_element(Locator::Css("#message"))
         .await
         .unwrap()
         .text()
@@ -633,6 +646,11 @@ async fn an_operator_drives_the_dashboard_in_headless_chromium() {
         .await
         .unwrap()
         .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("#login-form"))
         .await
         .unwrap();
     let status = browser
