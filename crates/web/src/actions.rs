@@ -11,7 +11,8 @@ use metal_types::PowerAction;
 use serde::Deserialize;
 
 use crate::auth::{CSRF_HEADER, Operator};
-use crate::pages::{self, urlencode};
+use crate::format::urlencode;
+use crate::render;
 use crate::state::WebState;
 
 /// The power actions the dashboard offers (the graceful ones need an OS agent AMT rarely has).
@@ -34,7 +35,7 @@ async fn power(
     host: &str,
     action: &str,
 ) -> Result<(String, bool), Response> {
-    let action = power_action(action).map_err(|e| pages::refusal(StatusCode::BAD_REQUEST, &e))?;
+    let action = power_action(action).map_err(|e| render::refusal(StatusCode::BAD_REQUEST, &e))?;
     let mut config = state.0.config.clone();
     config.user = operator.session.operator.clone();
     let done = metal_ops::power::operate(
@@ -46,7 +47,7 @@ async fn power(
         "from the dashboard",
     )
     .await
-    .map_err(|e| pages::failure(&e))?;
+    .map_err(|e| render::failure(&e))?;
     Ok(match &done.outcome {
         Ok(row) => (
             format!(
@@ -141,7 +142,7 @@ pub async fn state_form(
     let to = match form.to.parse::<MachineState>() {
         Ok(to @ (MachineState::Broken | MachineState::Enrolled | MachineState::Retired)) => to,
         _ => {
-            return pages::refusal(
+            return render::refusal(
                 StatusCode::BAD_REQUEST,
                 "the dashboard sets broken, enrolled or retired; netboot moves the others",
             );

@@ -9,7 +9,7 @@ use metal_ops::view;
 use serde::Serialize;
 
 use crate::auth::Viewer;
-use crate::pages::{EventsQuery, ListQuery};
+use crate::query::{EventsQuery, ListQuery};
 use crate::state::WebState;
 
 fn problem(status: StatusCode, error: String) -> Response {

@@ -3,18 +3,16 @@
 //! - Operators log in with a name and password ([`metal_ops::operators`], argon2id hashes in
 //!   the inventory) and get a session: a random 256-bit id in the `metal_session` cookie
 //!   (`HttpOnly`, `SameSite=Strict`, `Path=/`, `Secure` when configured), ended by logging
-//!   out or after [`IDLE`] without a request.
+//!   out or after [`IDLE`](crate::sessions::IDLE) without a request.
 //! - Every form carries the session's CSRF token (OWASP's synchronizer-token pattern), the API
 //!   takes it in `X-CSRF-Token`; a change without it, with another, or without a session is
 //!   refused (403 / 401) and nothing is done. The login form itself carries a token bound to a
 //!   short-lived `metal_login` cookie, so another site cannot log a browser in.
 //! - Reads need a session too, unless the client's address is in one of the open networks.
-//! - At most [`FAILURES_PER_MINUTE`] failed logins per address per minute; then 429.
+//! - At most [`FAILURES_PER_MINUTE`](crate::sessions::FAILURES_PER_MINUTE) failed logins per address per minute; then 429.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Form;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
@@ -25,7 +23,8 @@ use cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use crate::pages;
+use crate::render;
+use crate::sessions::{IDLE, Session, token};
 use crate::state::WebState;
 
 /// The session cookie.
@@ -34,116 +33,6 @@ pub const SESSION_COOKIE: &str = "metal_session";
 pub const LOGIN_COOKIE: &str = "metal_login";
 /// The header the API takes the CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
-/// A session ends after this long without a request.
-pub const IDLE: Duration = Duration::from_secs(8 * 3600);
-/// Sessions kept at once; the least recently used goes first.
-const MAX_SESSIONS: usize = 4096;
-/// Failed logins allowed per address per minute.
-pub const FAILURES_PER_MINUTE: u32 = 10;
-/// Addresses whose failures are remembered at once.
-const MAX_FAILING: usize = 4096;
-
-/// One operator's session.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub operator: String,
-    pub csrf: String,
-    last: Instant,
-    flash: Option<String>,
-}
-
-#[derive(Default)]
-struct Book {
-    by_id: HashMap<String, Session>,
-    failures: HashMap<IpAddr, (u32, Instant)>,
-}
-
-/// Every open session, and recent login failures.
-#[derive(Default)]
-pub struct Sessions {
-    book: Mutex<Book>,
-}
-
-/// 256 random bits in hex (`rand`'s thread generator is a CSPRNG seeded from the OS).
-fn token() -> String {
-    hex::encode(rand::random::<[u8; 32]>())
-}
-
-impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Book> {
-        self.book.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn create(&self, operator: &str) -> String {
-        let mut book = self.lock();
-        book.by_id.retain(|_, s| s.last.elapsed() < IDLE);
-        if book.by_id.len() >= MAX_SESSIONS
-            && let Some(oldest) = book
-                .by_id
-                .iter()
-                .min_by_key(|(_, s)| s.last)
-                .map(|(id, _)| id.clone())
-        {
-            book.by_id.remove(&oldest);
-        }
-        let id = token();
-        book.by_id.insert(
-            id.clone(),
-            Session {
-                operator: operator.to_string(),
-                csrf: token(),
-                last: Instant::now(),
-                flash: None,
-            },
-        );
-        id
-    }
-
-    fn touch(&self, id: &str) -> Option<Session> {
-        let mut book = self.lock();
-        let s = book.by_id.get_mut(id)?;
-        if s.last.elapsed() >= IDLE {
-            book.by_id.remove(id);
-            return None;
-        }
-        s.last = Instant::now();
-        Some(s.clone())
-    }
-
-    fn remove(&self, id: &str) {
-        self.lock().by_id.remove(id);
-    }
-
-    /// Leaves a message for the session's next page.
-    pub(crate) fn flash(&self, id: &str, message: String) {
-        if let Some(s) = self.lock().by_id.get_mut(id) {
-            s.flash = Some(message);
-        }
-    }
-
-    fn take_flash(&self, id: &str) -> Option<String> {
-        self.lock().by_id.get_mut(id)?.flash.take()
-    }
-
-    fn throttled(&self, ip: IpAddr) -> bool {
-        let book = self.lock();
-        book.failures.get(&ip).is_some_and(|(n, since)| {
-            since.elapsed() < Duration::from_secs(60) && *n >= FAILURES_PER_MINUTE
-        })
-    }
-
-    fn failed(&self, ip: IpAddr) {
-        let mut book = self.lock();
-        book.failures
-            .retain(|_, (_, since)| since.elapsed() < Duration::from_secs(60));
-        if book.failures.len() >= MAX_FAILING && !book.failures.contains_key(&ip) {
-            return;
-        }
-        let entry = book.failures.entry(ip).or_insert((0, Instant::now()));
-        entry.0 += 1;
-    }
-}
-
 fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -257,7 +146,7 @@ impl Operator {
                     from = ?self.from,
                     "refused a change without the session's CSRF token"
                 );
-                Some(pages::refusal(
+                Some(render::refusal(
                     StatusCode::FORBIDDEN,
                     "the form's CSRF token is missing or wrong: reload the page and try again",
                 ))
@@ -325,7 +214,7 @@ pub struct NextQuery {
 /// `GET /login`: the form, with a token bound to a fresh `metal_login` cookie.
 pub async fn login_page(State(state): State<WebState>, Query(q): Query<NextQuery>) -> Response {
     let csrf = token();
-    let mut response = pages::login(safe_next(q.next.as_deref()), &csrf, None, StatusCode::OK);
+    let mut response = render::login(safe_next(q.next.as_deref()), &csrf, None, StatusCode::OK);
     response.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(
@@ -356,13 +245,13 @@ pub async fn login(
     let next = safe_next(form.next.as_deref()).to_string();
     let bound = cookie_value(&headers, LOGIN_COOKIE);
     if !bound.as_deref().is_some_and(|b| same(b, &form.csrf)) {
-        return pages::refusal(
+        return render::refusal(
             StatusCode::FORBIDDEN,
             "the login form's token is missing or wrong: open the login page again",
         );
     }
     if state.0.sessions.throttled(peer.ip()) {
-        return pages::refusal(
+        return render::refusal(
             StatusCode::TOO_MANY_REQUESTS,
             "too many failed logins from this address: wait a minute",
         );
@@ -387,14 +276,14 @@ pub async fn login(
         Ok(false) => {
             state.0.sessions.failed(peer.ip());
             tracing::warn!(from = %peer.ip(), "failed login");
-            pages::login(
+            render::login(
                 &next,
                 &form.csrf,
                 Some("wrong name or password"),
                 StatusCode::UNAUTHORIZED,
             )
         }
-        Err(e) => pages::refusal(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => render::refusal(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     }
 }
 

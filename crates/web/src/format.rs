@@ -70,6 +70,19 @@ pub fn memory(total_mib: impl Figure<u64>, free_mib: impl Figure<u64>) -> String
     format!("{} / {}", mib(total.saturating_sub(free)), mib(total))
 }
 
+/// A path segment with everything but unreserved characters percent-encoded (RFC 3986 §2.3).
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

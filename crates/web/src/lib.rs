@@ -18,7 +18,11 @@ mod api;
 pub mod auth;
 mod format;
 pub mod openapi;
+mod options;
 mod pages;
+mod query;
+mod render;
+mod sessions;
 mod state;
 
 use std::io;
@@ -26,35 +30,13 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use ipnet::IpNet;
 use metal_inventory::Store;
 use metal_ops::Config;
 use metal_ops::loads::LoadBook;
 use tokio::net::TcpListener;
 
+pub use options::Options;
 pub use state::WebState;
-
-/// How the view is served.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Networks whose clients may read (pages, API, `/metrics`) without logging in. Changes
-    /// always need an operator.
-    pub open: Vec<IpNet>,
-    /// Mark the session cookie `Secure` (the view is reached over TLS, e.g. through a proxy).
-    pub secure_cookies: bool,
-    /// How often each Dom0's agent is asked for its load.
-    pub load_interval: Duration,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            open: Vec::new(),
-            secure_cookies: false,
-            load_interval: Duration::from_secs(15),
-        }
-    }
-}
 
 /// Every route of the view.
 pub fn router(state: WebState) -> Router {

@@ -3,102 +3,23 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use metal_inventory::MachineState;
-use metal_ops::view::{self, Board, Filter, MachineRow, NumberedEvent, Overview, Page, RackView};
+use metal_ops::view::{self, Board, MachineRow, NumberedEvent, Overview, Page, RackView};
 use serde::Deserialize;
 
 use crate::auth::Viewer;
+use crate::format;
+use crate::query::{EventsQuery, ListQuery};
+use crate::render::{Chrome, failure, refusal, render};
 use crate::state::WebState;
 
-/// What every page shows around its content.
-pub struct Chrome {
-    pub operator: Option<String>,
-    pub csrf: String,
-    pub flash: Option<String>,
-}
-
-impl From<&Viewer> for Chrome {
-    fn from(v: &Viewer) -> Self {
-        Chrome {
-            operator: v.operator().map(str::to_string),
-            csrf: v.csrf().to_string(),
-            flash: v.flash.clone(),
-        }
-    }
-}
-
-fn anonymous() -> Chrome {
+fn chrome(v: &Viewer) -> Chrome {
     Chrome {
-        operator: None,
-        csrf: String::new(),
-        flash: None,
+        operator: v.operator().map(str::to_string),
+        csrf: v.csrf().to_string(),
+        flash: v.flash.clone(),
     }
-}
-
-fn render(t: &impl Template, status: StatusCode) -> Response {
-    match t.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => {
-            tracing::error!("rendering a page: {e}");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the page could not be rendered",
-            )
-                .into_response()
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "message.html")]
-struct MessagePage<'a> {
-    chrome: Chrome,
-    heading: &'a str,
-    message: &'a str,
-}
-
-/// A page saying why a request was refused or failed.
-pub(crate) fn refusal(status: StatusCode, message: &str) -> Response {
-    let heading = status.canonical_reason().unwrap_or("Refused");
-    render(
-        &MessagePage {
-            chrome: anonymous(),
-            heading,
-            message,
-        },
-        status,
-    )
-}
-
-/// The answer to a workflow's failure.
-pub(crate) fn failure(e: &metal_ops::Error) -> Response {
-    let status = match e {
-        metal_ops::Error::Usage(_) | metal_ops::Error::Target(_) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    refusal(status, &e.to_string())
-}
-
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage<'a> {
-    chrome: Chrome,
-    next: &'a str,
-    token: &'a str,
-    error: Option<&'a str>,
-}
-
-pub(crate) fn login(next: &str, token: &str, error: Option<&str>, status: StatusCode) -> Response {
-    render(
-        &LoginPage {
-            chrome: anonymous(),
-            next,
-            token,
-            error,
-        },
-        status,
-    )
 }
 
 #[derive(Template)]
@@ -113,7 +34,7 @@ pub async fn overview(State(state): State<WebState>, viewer: Viewer) -> Response
     match view::overview(&state.0.store, &state.0.loads).await {
         Ok(view) => render(
             &OverviewPage {
-                chrome: Chrome::from(&viewer),
+                chrome: chrome(&viewer),
                 view,
             },
             StatusCode::OK,
@@ -138,46 +59,13 @@ pub async fn rack(
     match view::rack(&state.0.store, &state.0.loads, &name).await {
         Ok(Some(view)) => render(
             &RackPage {
-                chrome: Chrome::from(&viewer),
+                chrome: chrome(&viewer),
                 view,
             },
             StatusCode::OK,
         ),
         Ok(None) => refusal(StatusCode::NOT_FOUND, &format!("there is no rack {name:?}")),
         Err(e) => failure(&e),
-    }
-}
-
-/// The query of the machine list (and of `/api/machines`).
-#[derive(Debug, Default, Deserialize)]
-pub struct ListQuery {
-    pub q: Option<String>,
-    pub state: Option<String>,
-    pub rack: Option<String>,
-    pub page: Option<u32>,
-    pub per_page: Option<u32>,
-}
-
-impl ListQuery {
-    /// The filter, or why it cannot be one.
-    pub fn filter(&self) -> Result<Filter, String> {
-        let state = match self.state.as_deref().filter(|s| !s.is_empty()) {
-            Some(s) => Some(s.parse::<MachineState>().map_err(|e| e.to_string())?),
-            None => None,
-        };
-        let text = self
-            .q
-            .clone()
-            .filter(|q| !q.trim().is_empty())
-            .map(|q| q.trim().to_string());
-        if let Some(t) = &text {
-            view::check_query(t).map_err(|e| e.to_string())?;
-        }
-        Ok(Filter {
-            text,
-            state,
-            rack: self.rack.clone().filter(|r| !r.is_empty()),
-        })
     }
 }
 
@@ -232,7 +120,7 @@ pub async fn machines(
     match page {
         Ok(page) => render(
             &MachinesPage {
-                chrome: Chrome::from(&viewer),
+                chrome: chrome(&viewer),
                 page,
                 query: filter.text.unwrap_or_default(),
                 state: filter
@@ -271,7 +159,7 @@ pub async fn search(
     match view::machines(&state.0.store, &state.0.loads, &filter, 1, 2).await {
         Ok(page) if page.total == 1 => {
             let host = &page.items[0].hostname;
-            Redirect::to(&format!("/machines/{}", urlencode(host))).into_response()
+            Redirect::to(&format!("/machines/{}", format::urlencode(host))).into_response()
         }
         Ok(_) => {
             let to = format!(
@@ -283,19 +171,6 @@ pub async fn search(
         }
         Err(e) => failure(&e),
     }
-}
-
-/// A path segment with everything but unreserved characters percent-encoded (RFC 3986 §2.3).
-pub(crate) fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[derive(Template)]
@@ -314,7 +189,7 @@ pub async fn board(
     match view::board(&state.0.store, &state.0.loads, &host).await {
         Ok(Some(b)) => render(
             &BoardPage {
-                chrome: Chrome::from(&viewer),
+                chrome: chrome(&viewer),
                 b,
             },
             StatusCode::OK,
@@ -325,12 +200,6 @@ pub async fn board(
         ),
         Err(e) => failure(&e),
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct EventsQuery {
-    pub before: Option<i64>,
-    pub limit: Option<u32>,
 }
 
 #[derive(Template)]
@@ -354,7 +223,7 @@ pub async fn events(
     match view::events(&state.0.store, q.before, limit).await {
         Ok(events) => render(
             &EventsPage {
-                chrome: Chrome::from(&viewer),
+                chrome: chrome(&viewer),
                 events,
                 limit,
             },

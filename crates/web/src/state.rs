@@ -6,8 +6,8 @@ use metal_inventory::Store;
 use metal_ops::Config;
 use metal_ops::loads::LoadBook;
 
-use crate::Options;
-use crate::auth::Sessions;
+use crate::options::Options;
+use crate::sessions::Sessions;
 
 /// The view's shared state (cheap to clone).
 #[derive(Clone)]

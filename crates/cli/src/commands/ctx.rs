@@ -1,4 +1,5 @@
-//! What every command gets, and the refusal of `--json` where it means nothing.
+//! What every command gets, the refusal of `--json` where it means nothing, and the end of the
+//! long-running ones.
 
 use metal_ops::{Config, Error};
 
@@ -14,6 +15,17 @@ pub fn no_json(ctx: &Ctx, command: &str, instead: &str) -> Result<(), Error> {
         return Err(Error::Usage(format!(
             "{command} has no --json output: {instead}"
         )));
+    }
+    Ok(())
+}
+
+/// Resolves when the process is asked to stop (SIGINT or SIGTERM).
+pub async fn stopped() -> Result<(), Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
     }
     Ok(())
 }

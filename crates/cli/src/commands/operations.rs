@@ -41,7 +41,7 @@ pub async fn serve_web(
 pub async fn web(ctx: &Ctx, args: WebArgs) -> Result<i32, Error> {
     tokio::select! {
         r = serve_web(ctx, args.listen, web_options(&args.options)) => r?,
-        r = super::services::stopped() => r?,
+        r = super::ctx::stopped() => r?,
     }
     Ok(ExitCode::OK)
 }
@@ -115,7 +115,7 @@ pub async fn watch(ctx: &Ctx, args: WatchArgs) -> Result<i32, Error> {
     };
     tokio::select! {
         r = metal_ops::watch::run(&ctx.config, settings, stop_after, &mut report) => r?,
-        r = super::services::stopped() => r?,
+        r = super::ctx::stopped() => r?,
     }
     std::io::stdout().flush().map_err(Error::Output)?;
     Ok(ExitCode::OK)

@@ -11,19 +11,9 @@ use metal_types::{Document, ExitCode};
 use serde::Serialize;
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::ctx::Ctx;
+use super::ctx::{Ctx, stopped};
 use crate::args::{ServeArgs, SimArgs, TftpArgs, TftpCommand};
 use crate::output;
-
-/// Resolves when the process is asked to stop.
-pub(super) async fn stopped() -> Result<(), Error> {
-    let mut term = signal(SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    Ok(())
-}
 
 pub async fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32, Error> {
     let timeout = Duration::from_secs(args.provision_timeout);
