@@ -168,6 +168,14 @@ impl Lab {
         log
     }
 
+    /// The PID of the process started as `label`.
+    pub fn pid(&self, label: &str) -> Option<u32> {
+        self.children
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, c)| c.id())
+    }
+
     /// Waits until the process started as `label` has exited (a VM that powered off or, with
     /// `-no-reboot`, rebooted).
     pub fn wait_exit(&mut self, label: &str, timeout: Duration) -> Result<(), String> {

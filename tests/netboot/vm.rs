@@ -2,10 +2,12 @@
 //! netbooted into diskless Dom0s (a blank disk each becomes `vg00`), each Dom0's `metal-agent`
 //! certified at deployment; then `metal vm create` (placed by the agents' load), a guest that
 //! boots Debian under `xl` and answers at its address, and `metal vm migrate` to the other
-//! Dom0, where it boots again. Nothing here is simulated below AMT: the Dom0s, `xl`, LVM and
-//! the guest are real.
+//! Dom0, where it boots again. Then the operations side on the same Dom0s: `metal check`,
+//! the dashboard's load from the agents, and the watchdog power-cycling a Dom0 that hangs.
+//! Nothing here is simulated below AMT: the Dom0s, `xl`, LVM and the guest are real.
 
 use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use metal_test_support::metal::Metal;
@@ -198,9 +200,56 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
     let nagios = export(&metal, &["export", "nagios"]);
     let block = nagios
         .split("define host")
-        .find(|b| b.contains(&format!("host_name   {GUEST}")))
+        .find(|b| b.contains(&format!("host_name       {GUEST}")))
         .unwrap_or_else(|| panic!("no host {GUEST}: {nagios}"));
-    assert!(block.contains(&format!("parents     {first}")), "{block}");
+    assert!(
+        block.contains(&format!("parents         {first}")),
+        "{block}"
+    );
+    assert!(block.contains("check_command   check_metal"), "{block}");
+    assert!(
+        nagios.contains(&format!(
+            "host_name                       {first}\n    dependent_host_name             {GUEST}\n"
+        )),
+        "{GUEST} depends on {first}: {nagios}"
+    );
+
+    // The Nagios plugin on the real Dom0 and guest: AMT, power and the agent's answer.
+    let (code, out, err) = metal.run(&["check", &first]);
+    assert_eq!(code, 0, "metal check {first}: {out}{err}");
+    assert!(
+        out.starts_with(&format!(
+            "METAL OK - {first}: AMT answers, power on, agent answered in "
+        )),
+        "{out}"
+    );
+    let (code, out, err) = metal.run(&["check", GUEST]);
+    assert_eq!(code, 0, "metal check {GUEST}: {out}{err}");
+    assert!(
+        out.starts_with(&format!("METAL OK - {GUEST}: running on {first}")),
+        "{out}"
+    );
+
+    // The dashboard shows the Dom0's and the guest's load as the agent measures it.
+    let board = dashboard_board(&mut lab, &metal, &first);
+    let load = &board["load"];
+    assert!(
+        load["memory_total_mib"].as_u64().unwrap_or(0) > 0,
+        "{board:#}"
+    );
+    assert!(
+        load["cpu_busy"]
+            .as_f64()
+            .is_some_and(|c| (0.0..=1.0).contains(&c)),
+        "{board:#}"
+    );
+    let guest = &board["guests"][0];
+    assert_eq!(guest["name"], GUEST, "{board:#}");
+    assert!(
+        guest["load"]["memory_mib"].as_u64().unwrap_or(0) >= 256,
+        "{board:#}"
+    );
+    lab.stop("metal-web");
 
     // A target without room: another guest there leaves its vg00 less than web1's 1 GiB. The
     // move is refused before anything is streamed; web1 runs on where it was.
@@ -270,13 +319,161 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
     let nagios = export(&metal, &["export", "nagios"]);
     let block = nagios
         .split("define host")
-        .find(|b| b.contains(&format!("host_name   {GUEST}")))
+        .find(|b| b.contains(&format!("host_name       {GUEST}")))
         .unwrap();
-    assert!(block.contains(&format!("parents     {other}")), "{block}");
+    assert!(
+        block.contains(&format!("parents         {other}")),
+        "{block}"
+    );
     eprintln!("(n) guest up on {other}: {:.1?}", started.elapsed());
 
     let (code, out, err) = metal.run(&["vm", "destroy", GUEST]);
     assert_eq!(code, 0, "vm destroy: {out}{err}");
     let (_, ls) = metal.json(&["vm", "ls"]);
     assert_eq!(ls["guests"].as_array().map(Vec::len), Some(0), "{ls}");
+
+    // The recovery ladder: both Dom0s answer, so nothing happens. Then one hangs for real
+    // (its QEMU process stopped with SIGSTOP: no CPU, no agent, no ping); the watchdog
+    // power-cycles it over AMT, and the Dom0 netboots again and answers.
+    let quiet = metal.run(&[
+        "watch",
+        "--interval",
+        "2",
+        "--down-after",
+        "6",
+        "--stop-after",
+        "8",
+    ]);
+    assert_eq!(quiet.0, 0, "{quiet:?}");
+    assert_eq!(
+        quiet.1.lines().count(),
+        1,
+        "healthy Dom0s, no rungs: {}",
+        quiet.1
+    );
+    let hung = [&A, &B]
+        .into_iter()
+        .find(|b| machine(&metal, b.amt)["hostname"] == first.as_str())
+        .unwrap();
+    let sim = lab
+        .pid(&format!("sim-{}", hung.amt))
+        .expect("the simulator's PID");
+    let qemu = String::from_utf8(
+        Command::new("pgrep")
+            .args(["-P", &sim.to_string(), "qemu"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let qemu = qemu
+        .split_whitespace()
+        .next()
+        .unwrap_or_else(|| panic!("no QEMU under {sim}"))
+        .to_string();
+    let before = lab::read_lossy(&console(hung))
+        .matches("METAL-AGENT serving")
+        .count();
+    assert!(
+        Command::new("kill")
+            .args(["-STOP", &qemu])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let frozen = Instant::now();
+    let mut watch = metal
+        .command([
+            "watch",
+            "--interval",
+            "2",
+            "--down-after",
+            "10",
+            "--boot-grace",
+            "300",
+            "--max-cycles",
+            "1",
+            "--rack-spacing",
+            "0",
+        ])
+        .into_command();
+    watch.env("METAL_LOG", "warn");
+    let watch_log = lab.spawn("metal-watch", watch);
+    wait_for(
+        &watch_log,
+        &format!("power-cycle {first}:"),
+        Duration::from_secs(90),
+    )
+    .unwrap_or_else(|e| panic!("no power cycle: {e}\n{}", lab::read_lossy(&watch_log)));
+    eprintln!(
+        "(n) {first} frozen; power-cycled after {:.1?}",
+        frozen.elapsed()
+    );
+    let line = lab::read_lossy(&watch_log);
+    assert!(line.contains("power cycle: on -> on (down for"), "{line}");
+    assert!(line.contains("ping: no echo reply"), "{line}");
+    wait_for(
+        &watch_log,
+        &format!("recovered {first}: answers again after 1 power cycle"),
+        DOM0_BOOT + Duration::from_secs(60),
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "{first} did not come back: {e}\n{}",
+            lab::read_lossy(&watch_log)
+        )
+    });
+    eprintln!("(n) {first} answers again after {:.1?}", frozen.elapsed());
+    lab.terminate("metal-watch", Duration::from_secs(5));
+    let after = lab::read_lossy(&console(hung))
+        .matches("METAL-AGENT serving")
+        .count();
+    assert!(after > before, "the Dom0 booted again and its agent serves");
+    let (_, doc) = metal.json(&["events", &first]);
+    let rungs: Vec<&str> = doc["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "metal watch")
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert_eq!(rungs.len(), 2, "the cycle and the recovery: {rungs:#?}");
+    assert_eq!(machine(&metal, hung.amt)["state"], "deployed");
+    let (code, out, _) = metal.run(&["check", &first]);
+    assert_eq!(code, 0, "{out}");
+}
+
+/// `GET /api/machines/HOST` from `metal web` in the lab's namespace, once the Dom0's load is
+/// known (the poller asks every 2 s).
+fn dashboard_board(lab: &mut Lab, metal: &Metal, host: &str) -> serde_json::Value {
+    let web = metal
+        .command([
+            "web",
+            "--listen",
+            "127.0.0.1:18088",
+            "--open",
+            "127.0.0.0/8",
+            "--load-interval",
+            "2",
+        ])
+        .into_command();
+    let log = lab.spawn("metal-web", web);
+    wait_for(&log, "ready web=", Duration::from_secs(20)).expect("metal web did not start");
+    let fetch = format!(
+        "import urllib.request, sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:18088/api/machines/{host}', timeout=10).read().decode())"
+    );
+    let start = Instant::now();
+    loop {
+        let out = lab.exec("python3").args(["-c", &fetch]).output().unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if !doc["load"].is_null() && !doc["guests"][0]["load"].is_null() {
+            return doc;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no load on the dashboard: {doc:#} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
 }

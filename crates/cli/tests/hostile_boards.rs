@@ -80,7 +80,7 @@ fn a_hostile_boards_text_never_becomes_nagios_configuration_or_terminal_control(
             "{line:?} in {text}"
         );
         assert!(
-            !line.starts_with("host_name   evil") && !line.starts_with("host_name evil"),
+            !line.starts_with("host_name       evil") && !line.starts_with("host_name evil"),
             "{text}"
         );
     }

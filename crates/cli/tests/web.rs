@@ -55,7 +55,16 @@ fn setup(extra: &[&str]) -> Setup {
     writeln!(child.stdin.take().unwrap(), "{OPERATOR_PASSWORD}").unwrap();
     assert!(child.wait().unwrap().success(), "metal user add");
     let listen = format!("{}:0", block.ip(200));
-    let mut args = vec!["web", "--listen", listen.as_str()];
+    let consoles = metal.dir().join("consoles");
+    std::fs::create_dir_all(&consoles).unwrap();
+    let consoles = consoles.to_str().unwrap().to_string();
+    let mut args = vec![
+        "web",
+        "--listen",
+        listen.as_str(),
+        "--consoles",
+        consoles.as_str(),
+    ];
     args.extend_from_slice(extra);
     let web = Running::spawn(metal.command(&args).into_command(), "metal web");
     let ready = web.wait_for(|l| l.starts_with("ready web="));
@@ -211,6 +220,46 @@ fn reads_need_a_login_and_answer_what_the_inventory_holds() {
             || page.body.contains("&lt;script&gt;alert(1)"),
         "{}",
         page.body
+    );
+    assert!(api["console"].is_null(), "no recording yet: {api:#}");
+    // The end of its recorded console, escapes shown escaped; a symbolic link is not followed.
+    let consoles = s.metal.dir().join("consoles");
+    let mut recording = String::new();
+    for n in 0..2000 {
+        recording.push_str(&format!("line {n:04} of the console\n"));
+    }
+    recording.push_str("\u{1b}]0;title\u{7}last <b>line</b>\n");
+    std::fs::write(consoles.join(format!("{}.log", s.block.ip(4))), &recording).unwrap();
+    std::os::unix::fs::symlink(
+        "/etc/passwd",
+        consoles.join(format!("{}.log", s.block.ip(3))),
+    )
+    .unwrap();
+    let api = c.get(&format!("/api/machines/{host4}")).json();
+    conforms(&doc, "Board", &api);
+    let tail = api["console"]["text"].as_str().unwrap();
+    assert!(api["console"]["truncated"].as_bool().unwrap());
+    // 16 KiB of the file, whole lines; its escapes shown longer.
+    assert!(
+        tail.len() <= (16 << 10) + 64 && tail.starts_with("line ") && !tail.contains("line 0000"),
+        "{tail}"
+    );
+    assert!(
+        tail.ends_with("\\u{1b}]0;title\\u{7}last <b>line</b>"),
+        "{tail}"
+    );
+    let page = c.get(&format!("/machines/{host4}"));
+    assert!(
+        page.body.contains("last &#60;b&#62;line&#60;/b&#62;")
+            || page.body.contains("last &lt;b&gt;line&lt;/b&gt;"),
+        "{}",
+        page.body
+    );
+    let host3 = rack["slots"][2]["hostname"].as_str().unwrap();
+    let linked = c.get(&format!("/api/machines/{host3}")).json();
+    assert!(
+        linked["console"].is_null(),
+        "followed a symbolic link: {linked:#}"
     );
     assert_eq!(c.get("/api/machines/nosuch").status, 404);
     assert_eq!(c.get("/racks/nosuch").status, 404);

@@ -32,6 +32,8 @@ pub use boots::{BootGrant, BootRecorded, BootReport, Expired};
 pub use enroll::{EnrollRequest, Enrolled, Outcome};
 pub use error::Error;
 pub use leases::{LeaseKind, LeaseRecord};
-pub use model::{BoardFacts, Event, Guest, Machine, MachineState, Rack, Role, Storage, TlsPin};
+pub use model::{
+    BoardFacts, Event, Guest, Machine, MachineState, MachineSummary, Rack, Role, Storage, TlsPin,
+};
 pub use profiles::{HardwareProfile, Match};
 pub use store::{Backend, Store};

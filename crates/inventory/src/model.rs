@@ -268,6 +268,47 @@ pub struct Machine {
     pub updated_ms: i64,
 }
 
+/// What a list of machines shows of each (the dashboard's racks and pages): a [`Machine`]
+/// without its hardware record, pin and provisioning details, read without parsing them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MachineSummary {
+    pub hostname: String,
+    pub address: IpAddr,
+    pub rack: String,
+    pub site: String,
+    pub slot: u32,
+    pub amt_address: IpAddr,
+    pub uuid: String,
+    pub serial: String,
+    pub board_maker: String,
+    pub board_model: String,
+    pub mac: Option<MacAddr>,
+    pub memory_bytes: u64,
+    pub profile: Option<String>,
+    pub state: MachineState,
+}
+
+impl From<&Machine> for MachineSummary {
+    fn from(m: &Machine) -> Self {
+        MachineSummary {
+            hostname: m.hostname.clone(),
+            address: m.address,
+            rack: m.rack.clone(),
+            site: m.site.clone(),
+            slot: m.slot,
+            amt_address: m.amt_address,
+            uuid: m.uuid.clone(),
+            serial: m.serial.clone(),
+            board_maker: m.board_maker.clone(),
+            board_model: m.board_model.clone(),
+            mac: m.mac,
+            memory_bytes: m.memory_bytes,
+            profile: m.profile.clone(),
+            state: m.state,
+        }
+    }
+}
+
 /// A DomU guest, a child of one Dom0.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Guest {

@@ -15,7 +15,7 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 use metal_types::{MacAddr, Target};
 
 use crate::Error;
-use crate::model::{Event, Guest, Machine, MachineState, Rack};
+use crate::model::{Event, Guest, Machine, MachineState, MachineSummary, Rack};
 
 /// The SELECT list and joins that [`machine_from_row`] reads.
 macro_rules! machine_select {
@@ -28,6 +28,15 @@ macro_rules! machine_select {
     };
 }
 pub(crate) use machine_select;
+
+/// The columns of a [`MachineSummary`], over the same joins as [`machine_select`].
+macro_rules! summary_select {
+    () => {
+        "SELECT m.hostname, m.address, r.name AS rack, s.name AS site, m.slot, m.amt_address, \
+         m.uuid, m.serial, m.board_maker, m.board_model, m.mac, m.memory_bytes, m.profile, m.state \
+         FROM machines m JOIN racks r ON r.id = m.rack_id JOIN sites s ON s.id = r.site_id"
+    };
+}
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -413,16 +422,25 @@ fn like_pattern(text: &str) -> String {
 
 impl Store {
     /// The machines of rack `name` by slot (none when the rack is empty or unknown).
-    pub async fn rack_machines(&self, name: &str) -> Result<Vec<Machine>, Error> {
+    pub async fn rack_summaries(&self, name: &str) -> Result<Vec<MachineSummary>, Error> {
         let rows = sqlx::query(concat!(
-            machine_select!(),
+            summary_select!(),
             " WHERE r.name = $1 ORDER BY m.slot"
         ))
         .bind(name)
         .fetch_all(&self.pool)
         .await
         .map_err(Error::db(format!("{}: reading rack {name}", self.shown)))?;
-        rows.iter().map(machine_from_row).collect()
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// Every machine, by rack and slot, as a list shows it.
+    pub async fn machine_summaries(&self) -> Result<Vec<MachineSummary>, Error> {
+        let rows = sqlx::query(concat!(summary_select!(), " ORDER BY r.name, m.slot"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(Error::db(format!("{}: reading machines", self.shown)))?;
+        rows.iter().map(summary_from_row).collect()
     }
 
     /// At most `limit` machines `query` selects, from the `offset`th on, by rack and slot,
@@ -432,7 +450,7 @@ impl Store {
         query: &MachineQuery,
         offset: u64,
         limit: u32,
-    ) -> Result<(Vec<Machine>, u64), Error> {
+    ) -> Result<(Vec<MachineSummary>, u64), Error> {
         let pattern = query.text.as_deref().map(like_pattern).unwrap_or_default();
         // A MAC written with dashes, without separators or in capitals, in the stored form.
         let mac_pattern = match query.text.as_deref().map(str::parse::<MacAddr>) {
@@ -455,7 +473,7 @@ impl Store {
         .map_err(db())?;
         let total: i64 = get(&count, "n")?;
         let rows = sqlx::query(concat!(
-            machine_select!(),
+            summary_select!(),
             query_where!(),
             " ORDER BY r.name, m.slot LIMIT $5 OFFSET $6"
         ))
@@ -470,7 +488,7 @@ impl Store {
         .map_err(db())?;
         let machines = rows
             .iter()
-            .map(machine_from_row)
+            .map(summary_from_row)
             .collect::<Result<_, _>>()?;
         Ok((machines, u64::try_from(total).unwrap_or(0)))
     }
@@ -628,6 +646,27 @@ pub(crate) fn number<T: TryFrom<i64>>(row: &AnyRow, column: &str, owner: &str) -
     let n: i64 = get(row, column)?;
     T::try_from(n)
         .map_err(|_| Error::Invalid(format!("{owner}: stored {column} {n} is out of range")))
+}
+
+fn summary_from_row(r: &AnyRow) -> Result<MachineSummary, Error> {
+    let hostname: String = get(r, "hostname")?;
+    let owner = hostname.as_str();
+    Ok(MachineSummary {
+        address: parsed(r, "address", owner)?,
+        rack: get(r, "rack")?,
+        site: get(r, "site")?,
+        slot: number(r, "slot", owner)?,
+        amt_address: parsed(r, "amt_address", owner)?,
+        uuid: get(r, "uuid")?,
+        serial: get(r, "serial")?,
+        board_maker: get(r, "board_maker")?,
+        board_model: get(r, "board_model")?,
+        mac: parsed_opt(r, "mac", owner)?,
+        memory_bytes: number(r, "memory_bytes", owner)?,
+        profile: get(r, "profile")?,
+        state: parsed(r, "state", owner)?,
+        hostname,
+    })
 }
 
 pub(crate) fn machine_from_row(r: &AnyRow) -> Result<Machine, Error> {

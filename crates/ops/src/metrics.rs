@@ -170,7 +170,7 @@ pub fn watchdog_action(action: &'static str) {
 /// The metrics in the text exposition format, machines by state read from `store` now.
 pub async fn render(store: Option<&Store>) -> Result<String, Error> {
     if let Some(store) = store {
-        let machines = store.machines().await?;
+        let machines = store.machine_summaries().await?;
         for state in MachineState::ALL {
             let n = machines.iter().filter(|m| m.state == state).count();
             METRICS

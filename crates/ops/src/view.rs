@@ -5,8 +5,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::path::Path;
 
-use metal_inventory::{Event, Guest, Machine, MachineState, Store};
+use metal_inventory::{Event, Guest, MachineState, MachineSummary, Store};
 use metal_types::hardware::Hardware;
 use metal_xen::load::Load;
 use serde::Serialize;
@@ -21,6 +22,8 @@ pub const PER_PAGE: u32 = 100;
 /// Events shown on a board page, and boots in its history.
 const BOARD_EVENTS: u32 = 50;
 const BOARD_BOOTS: usize = 20;
+/// The end of a recorded console shown on a board page.
+pub const CONSOLE_TAIL: u64 = 16 << 10;
 /// The longest search text.
 pub const MAX_QUERY: usize = 128;
 
@@ -29,7 +32,7 @@ pub const MAX_QUERY: usize = 128;
 pub struct StateCounts(pub BTreeMap<&'static str, usize>);
 
 impl StateCounts {
-    fn of<'a>(machines: impl Iterator<Item = &'a Machine>) -> StateCounts {
+    fn of<'a>(machines: impl Iterator<Item = &'a MachineSummary>) -> StateCounts {
         let mut counts: BTreeMap<&'static str, usize> =
             MachineState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
         for m in machines {
@@ -108,7 +111,7 @@ pub struct MachineRow {
     pub load: Option<HostLoad>,
 }
 
-fn row(m: &Machine, guests: &[&Guest], loads: &LoadBook) -> MachineRow {
+fn row(m: &MachineSummary, guests: &[&Guest], loads: &LoadBook) -> MachineRow {
     let load = loads.get(&m.hostname);
     let guest_load = |name: &str| {
         load.as_ref()?
@@ -190,11 +193,11 @@ pub struct Overview {
 /// Sites → racks with their machines by state.
 pub async fn overview(store: &Store, loads: &LoadBook) -> Result<Overview, Error> {
     let racks = store.racks().await?;
-    let machines = store.machines().await?;
+    let machines = store.machine_summaries().await?;
     let guests = store.guests().await?;
     let mut sites: BTreeMap<String, Vec<RackSummary>> = BTreeMap::new();
     for r in &racks {
-        let of_rack: Vec<&Machine> = machines.iter().filter(|m| m.rack == r.name).collect();
+        let of_rack: Vec<&MachineSummary> = machines.iter().filter(|m| m.rack == r.name).collect();
         sites.entry(r.site.clone()).or_default().push(RackSummary {
             name: r.name.clone(),
             pool: r.pool.to_string(),
@@ -233,7 +236,7 @@ pub async fn rack(store: &Store, loads: &LoadBook, name: &str) -> Result<Option<
     let Some(r) = store.racks().await?.into_iter().find(|r| r.name == name) else {
         return Ok(None);
     };
-    let machines = store.rack_machines(name).await?;
+    let machines = store.rack_summaries(name).await?;
     let guests = store.guests().await?;
     let guests = by_dom0(&guests);
     Ok(Some(RackView {
@@ -331,10 +334,67 @@ pub struct Board {
     pub events: Vec<Event>,
     /// The boot events among its recent events, newest first.
     pub boots: Vec<Event>,
+    /// The end of its console as `metal console --record` keeps it, when a folder of
+    /// recordings was given and it has one.
+    pub console: Option<ConsoleTail>,
 }
 
-/// Board `name` (hostname, address or UUID), or `None`.
-pub async fn board(store: &Store, loads: &LoadBook, name: &str) -> Result<Option<Board>, Error> {
+/// The last lines of a recorded console.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsoleTail {
+    pub file: String,
+    /// At most [`CONSOLE_TAIL`] bytes, whole lines, control characters shown escaped.
+    pub text: String,
+    /// Whether the recording is longer than what is shown.
+    pub truncated: bool,
+}
+
+/// The end of `dir/<amt address>.log` (the `metal console --record` file of a board). Only a
+/// regular file is read, never through a symbolic link, and at most [`CONSOLE_TAIL`] bytes.
+pub fn console_tail(dir: &Path, amt_address: IpAddr) -> Option<ConsoleTail> {
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(format!("{amt_address}.log"));
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let truncated = meta.len() > CONSOLE_TAIL;
+    file.seek(SeekFrom::Start(meta.len().saturating_sub(CONSOLE_TAIL)))
+        .ok()?;
+    let mut raw = Vec::with_capacity(CONSOLE_TAIL as usize);
+    file.take(CONSOLE_TAIL).read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw);
+    let mut lines: Vec<&str> = text.lines().collect();
+    if truncated && !lines.is_empty() {
+        // The first line was cut by the byte limit.
+        lines.remove(0);
+    }
+    let text = lines
+        .iter()
+        .map(|l| metal_types::text::escaped(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    Some(ConsoleTail {
+        file: path.display().to_string(),
+        text,
+        truncated,
+    })
+}
+
+/// Board `name` (hostname, address or UUID), or `None`; with the end of its recorded console
+/// when `consoles` names the folder of `metal console --record`.
+pub async fn board(
+    store: &Store,
+    loads: &LoadBook,
+    name: &str,
+    consoles: Option<&Path>,
+) -> Result<Option<Board>, Error> {
     let Some(m) = store.machine(name).await? else {
         return Ok(None);
     };
@@ -352,8 +412,9 @@ pub async fn board(store: &Store, loads: &LoadBook, name: &str) -> Result<Option
         .take(BOARD_BOOTS)
         .cloned()
         .collect();
+    let summary = MachineSummary::from(&m);
     Ok(Some(Board {
-        row: row(&m, &refs, loads),
+        row: row(&summary, &refs, loads),
         board_maker: m.board_maker.clone(),
         board_model: m.board_model.clone(),
         storage: m.storage.map(|s| s.as_str()),
@@ -365,6 +426,7 @@ pub async fn board(store: &Store, loads: &LoadBook, name: &str) -> Result<Option
         hardware: m.hardware.clone(),
         events,
         boots,
+        console: consoles.and_then(|dir| console_tail(dir, m.amt_address)),
     }))
 }
 

@@ -63,7 +63,14 @@ pub async fn machines(
 
 /// `GET /api/machines/{host}`.
 pub async fn board(State(state): State<WebState>, _: Viewer, Path(host): Path<String>) -> Response {
-    match view::board(&state.0.store, &state.0.loads, &host).await {
+    match view::board(
+        &state.0.store,
+        &state.0.loads,
+        &host,
+        state.0.options.consoles.as_deref(),
+    )
+    .await
+    {
         Ok(None) => problem(
             StatusCode::NOT_FOUND,
             format!("{host:?} is not in the inventory"),

@@ -1,5 +1,6 @@
 //! How the view is served.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -14,6 +15,9 @@ pub struct Options {
     pub secure_cookies: bool,
     /// How often each Dom0's agent is asked for its load.
     pub load_interval: Duration,
+    /// The folder `metal console --record` writes (`<AMT address>.log` per board): each board
+    /// page shows the end of its console.
+    pub consoles: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -22,6 +26,7 @@ impl Default for Options {
             open: Vec::new(),
             secure_cookies: false,
             load_interval: Duration::from_secs(15),
+            consoles: None,
         }
     }
 }

@@ -186,7 +186,14 @@ pub async fn board(
     viewer: Viewer,
     Path(host): Path<String>,
 ) -> Response {
-    match view::board(&state.0.store, &state.0.loads, &host).await {
+    match view::board(
+        &state.0.store,
+        &state.0.loads,
+        &host,
+        state.0.options.consoles.as_deref(),
+    )
+    .await
+    {
         Ok(Some(b)) => render(
             &BoardPage {
                 chrome: chrome(&viewer),

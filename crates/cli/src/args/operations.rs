@@ -18,6 +18,10 @@ pub struct WebOptionsArgs {
     /// Seconds between questions to each Dom0's agent for its load.
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub load_interval: u64,
+    /// The folder `metal console --record --dir` writes: each board page shows the end of its
+    /// console.
+    #[arg(long, value_name = "DIR")]
+    pub consoles: Option<std::path::PathBuf>,
 }
 
 /// Serve the operations dashboard: racks, boards, Dom0s and DomUs with load, the JSON API

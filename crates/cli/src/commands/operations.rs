@@ -18,6 +18,7 @@ pub fn web_options(args: &WebOptionsArgs) -> metal_web::Options {
         open: args.open.clone(),
         secure_cookies: args.secure_cookies,
         load_interval: Duration::from_secs(args.load_interval),
+        consoles: args.consoles.clone(),
     }
 }
 
