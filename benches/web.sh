@@ -76,8 +76,9 @@ measure() {
     local bytes
     bytes=$(curl -s -H "Cookie: $COOKIE" "http://$LISTEN$path" | wc -c)
     for _ in $(seq 1 10); do curl -s -o /dev/null -H "Cookie: $COOKIE" "http://$LISTEN$path"; done
-    wrk -t1 -c1 -d15s --latency -s benches/web-p95.lua -H "Cookie: $COOKIE" "http://$LISTEN$path" \
-        | sed -n "s/^p95 /| $label | \`${path//\//\\/}\` | $bytes | /p"
+    local out
+    out=$(wrk -t1 -c1 -d15s --latency -s benches/web-p95.lua -H "Cookie: $COOKIE" "http://$LISTEN$path" | grep '^p95 ')
+    echo "| $label | \`$path\` | $bytes | ${out#p95 }"
 }
 
 compare_cli() {
