@@ -45,7 +45,6 @@ pub enum Error {
     /// An image could not be built or read.
     #[error(transparent)]
     Image(#[from] metal_image::Error),
-    /// The front-end could not write what the workflow produced (a closed pipe, a full disk).
     /// A Dom0's agent refused a request or could not be reached.
     #[error("{host}: agent: {reason}")]
     Agent { host: String, reason: String },
@@ -57,6 +56,7 @@ pub enum Error {
     #[error("{0}")]
     Pki(#[from] metal_pki::Error),
 
+    /// The front-end could not write what the workflow produced (a closed pipe, a full disk).
     #[error("writing the output: {0}")]
     Output(#[from] std::io::Error),
     /// A file could not be read or written.

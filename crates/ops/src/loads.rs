@@ -7,11 +7,11 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use metal_inventory::MachineState;
+use metal_inventory::{MachineState, Store};
 use metal_xen::load::Load;
 
+use crate::Config;
 use crate::agent::{Agent, Agents};
-use crate::{Config, inventory};
 
 /// Agents asked at once.
 const CONCURRENCY: usize = 32;
@@ -61,16 +61,9 @@ impl LoadBook {
         entries.remove(host);
     }
 
-    /// Asks every deployed Dom0's agent once; returns how many answered. Without an agent
-    /// authority nothing can be asked and every load stays unknown.
-    pub async fn refresh(&self, config: &Config) -> usize {
-        let Ok(agents) = Agents::new(config) else {
-            return 0;
-        };
-        let Ok(Some(store)) = inventory::open_existing(config).await else {
-            return 0;
-        };
-        let Ok(machines) = store.machines().await else {
+    /// Asks every deployed Dom0 of `store` through `agents` once; returns how many answered.
+    pub async fn refresh(&self, agents: &Agents, store: &Store) -> usize {
+        let Ok(machines) = store.machine_summaries().await else {
             return 0;
         };
         let path = format!("/v1/load?window={WINDOW_SECS}");
@@ -80,7 +73,7 @@ impl LoadBook {
                 .filter(|m| m.state == MachineState::Deployed),
         )
         .map(|m| {
-            let (agents, path) = (&agents, &path);
+            let path = &path;
             async move {
                 let agent = Agent {
                     host: m.hostname.clone(),
@@ -106,13 +99,17 @@ impl LoadBook {
         answered
     }
 
-    /// Refreshes every `interval` until the task is dropped.
-    pub async fn poll(self, config: Config, interval: Duration) {
+    /// Refreshes every `interval` until the task is dropped. Without an agent authority
+    /// (`config.pki`) nothing can be asked and every load stays unknown.
+    pub async fn poll(self, config: Config, store: Store, interval: Duration) {
+        let Ok(agents) = Agents::new(&config) else {
+            return;
+        };
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            self.refresh(&config).await;
+            self.refresh(&agents, &store).await;
         }
     }
 }

@@ -265,7 +265,9 @@ pub async fn run(
         if stop_after.is_some_and(|d| started.elapsed() >= d) {
             return Ok(());
         }
-        round(
+        // A failing round (the inventory unreachable for a moment) is reported, and the
+        // ladder goes on: a watchdog that stops on its first error watches nothing.
+        if let Err(e) = round(
             config,
             &store,
             agents.as_ref(),
@@ -273,8 +275,24 @@ pub async fn run(
             settings,
             report,
         )
-        .await?;
+        .await
+        {
+            report(Report {
+                host: "-".into(),
+                action: "error",
+                reason: e.to_string(),
+            });
+        }
     }
+}
+
+/// Reports what failed on one machine, so the round goes on with the others.
+fn failed(report: &mut (dyn FnMut(Report) + Send), host: &str, what: &str, e: &Error) {
+    report(Report {
+        host: host.to_string(),
+        action: "error",
+        reason: format!("{what}: {e}"),
+    });
 }
 
 async fn round(
@@ -345,7 +363,14 @@ async fn round(
                         ACTOR,
                         &why,
                     )
-                    .await?;
+                    .await;
+                    let done = match done {
+                        Ok(done) => done,
+                        Err(e) => {
+                            failed(report, &m.hostname, "power cycle", &e);
+                            continue;
+                        }
+                    };
                     let line = match done.outcome {
                         Ok(row) => format!("power cycle: {} -> {} ({why})", row.before, row.power),
                         Err(e) => format!("power cycle failed: {e} ({why})"),
@@ -369,9 +394,13 @@ async fn round(
                     ("would-mark-broken", format!("{dry}mark broken: {why}"))
                 } else {
                     metrics::watchdog_action("broken");
-                    store
+                    if let Err(e) = store
                         .set_state(&m.hostname, MachineState::Broken, ACTOR, &why)
-                        .await?;
+                        .await
+                    {
+                        failed(report, &m.hostname, "marking it broken", &e.into());
+                        continue;
+                    }
                     report(Report {
                         host: m.hostname.clone(),
                         action: "broken",
@@ -386,7 +415,9 @@ async fn round(
         } else {
             reason
         };
-        store.note(&m.hostname, ACTOR, &reason).await?;
+        if let Err(e) = store.note(&m.hostname, ACTOR, &reason).await {
+            failed(report, &m.hostname, "recording the rung", &e.into());
+        }
         report(Report {
             host: m.hostname.clone(),
             action,

@@ -73,7 +73,11 @@ pub async fn serve(
     options: Options,
 ) -> io::Result<()> {
     let loads = LoadBook::new(options.load_interval * 3);
-    let poller = tokio::spawn(loads.clone().poll(config.clone(), options.load_interval));
+    let poller = tokio::spawn(loads.clone().poll(
+        config.clone(),
+        store.clone(),
+        options.load_interval,
+    ));
     let state = WebState::new(config, store, loads, options);
     let limits = metal_netboot::http::Limits {
         total: 1024,
