@@ -127,6 +127,7 @@ fn reads_need_a_login_and_answer_what_the_inventory_holds() {
     );
     let ok = c.log_in("alice", OPERATOR_PASSWORD);
     assert_eq!(ok.status, 303, "{}", ok.body);
+    assert_eq!(ok.header("x-frame-options"), Some("DENY"));
     let cookie = ok.header("set-cookie").unwrap_or_default().to_lowercase();
     for attr in ["metal_session=", "httponly", "samesite=strict", "path=/"] {
         assert!(cookie.contains(attr), "{cookie}");
@@ -364,7 +365,25 @@ fn changes_need_a_session_and_its_csrf_token_and_name_the_operator() {
         "{last}"
     );
 
-    // The API takes the token in a header.
+    // The API takes the token in a header; /api/session gives it to a script.
+    let session = c.get("/api/session").json();
+    conforms(&openapi(), "Session", &session);
+    assert_eq!(
+        (session["operator"].as_str(), session["csrf"].as_str()),
+        (Some("alice"), Some(csrf.as_str()))
+    );
+    assert_eq!(anon.get("/api/session").status, 401);
+    let unknown = c.send(
+        "POST",
+        "/api/machines/nosuch/power",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-CSRF-Token", &csrf),
+        ],
+        r#"{"action":"cycle"}"#,
+    );
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    conforms(&openapi(), "Problem", &unknown.json());
     // (AMT refuses a change while the last one is still in progress.)
     std::thread::sleep(Duration::from_millis(300));
     let no_header = c.send(
@@ -374,6 +393,7 @@ fn changes_need_a_session_and_its_csrf_token_and_name_the_operator() {
         r#"{"action":"off"}"#,
     );
     assert_eq!(no_header.status, 403);
+    conforms(&openapi(), "Problem", &no_header.json());
     let off = c.send(
         "POST",
         &format!("/api/machines/{host}/power"),

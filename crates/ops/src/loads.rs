@@ -67,36 +67,32 @@ impl LoadBook {
             return 0;
         };
         let path = format!("/v1/load?window={WINDOW_SECS}");
-        let answers = futures::stream::iter(
+        let answered = std::sync::atomic::AtomicUsize::new(0);
+        // Each answer is kept as it comes: a round slowed by unreachable agents must not
+        // leave the fresh ones unknown until it ends.
+        futures::stream::iter(
             machines
                 .into_iter()
                 .filter(|m| m.state == MachineState::Deployed),
         )
-        .map(|m| {
-            let path = &path;
+        .for_each_concurrent(CONCURRENCY, |m| {
+            let (path, answered) = (&path, &answered);
             async move {
                 let agent = Agent {
                     host: m.hostname.clone(),
                     address: m.address,
                 };
-                let load = agents.get::<Load>(&agent, path, DEADLINE).await;
-                (m.hostname, load)
+                match agents.get::<Load>(&agent, path, DEADLINE).await {
+                    Ok(load) => {
+                        answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        self.put(&m.hostname, load);
+                    }
+                    Err(_) => self.forget(&m.hostname),
+                }
             }
         })
-        .buffer_unordered(CONCURRENCY)
-        .collect::<Vec<_>>()
         .await;
-        let mut answered = 0;
-        for (host, load) in answers {
-            match load {
-                Ok(load) => {
-                    answered += 1;
-                    self.put(&host, load);
-                }
-                Err(_) => self.forget(&host),
-            }
-        }
-        answered
+        answered.into_inner()
     }
 
     /// Refreshes every `interval` until the task is dropped. Without an agent authority

@@ -98,7 +98,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let watchdog = Family::<RungLabel, Counter>::default();
     registry.register(
         "metal_watchdog_actions",
-        "Recovery-ladder actions, by action (power-cycle, broken, would-cycle in dry-run)",
+        "Recovery-ladder actions, by action (power-cycle, reset when a cycle is refused, broken, would-cycle and would-mark-broken in a dry run)",
         watchdog.clone(),
     );
     Metrics {

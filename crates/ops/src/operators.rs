@@ -38,6 +38,15 @@ pub async fn add(config: &Config, name: &str, password: &str) -> Result<bool, Er
     Ok(store.set_operator(name, &hash).await?)
 }
 
+/// A hash checked when the name is unknown, made once, so that an unknown name costs one
+/// argon2 run like a known one.
+static STAND_IN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    Argon2::default()
+        .hash_password(b"no such operator", &SaltString::generate(&mut OsRng))
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+});
+
 /// Whether `password` is operator `name`'s. An unknown operator costs the same work as a
 /// wrong password, so the answer's timing does not say which names exist.
 pub async fn verify(store: &Store, name: &str, password: &str) -> Result<bool, Error> {
@@ -47,17 +56,7 @@ pub async fn verify(store: &Store, name: &str, password: &str) -> Result<bool, E
     let known = store.operator_hash(name).await?;
     let password = password.to_string();
     tokio::task::spawn_blocking(move || {
-        let stand_in;
-        let phc = match known.as_deref() {
-            Some(phc) => phc,
-            None => {
-                stand_in = Argon2::default()
-                    .hash_password(b"no such operator", &SaltString::generate(&mut OsRng))
-                    .map(|h| h.to_string())
-                    .unwrap_or_default();
-                &stand_in
-            }
-        };
+        let phc = known.as_deref().unwrap_or(&STAND_IN);
         let matches = PasswordHash::new(phc).is_ok_and(|h| {
             Argon2::default()
                 .verify_password(password.as_bytes(), &h)

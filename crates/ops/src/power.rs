@@ -138,14 +138,23 @@ async fn operate_here(
     let machine = store
         .machine(host)
         .await?
-        .ok_or_else(|| Error::Usage(format!("{host}: not in the inventory")))?;
-    let mut report = change(
+        .ok_or_else(|| metal_inventory::Error::NotFound(host.to_string()))?;
+    let changed = change(
         config,
         action,
         std::slice::from_ref(&machine.hostname),
         &Silent,
     )
-    .await?;
+    .await;
+    let mut report = match changed {
+        Ok(report) => report,
+        Err(e) => {
+            // The attempt is logged even when it could not start (no credentials, say).
+            let line = format!("power {action} failed: {e} ({why})");
+            store.note(&machine.hostname, actor, &line).await?;
+            return Err(e);
+        }
+    };
     let outcome = match report.hosts.pop().map(|h| h.outcome) {
         Some(HostOutcome::Ok(row)) => Ok(row),
         Some(HostOutcome::Failed { error }) => Err(error.message),

@@ -350,14 +350,15 @@ pub struct ConsoleTail {
 }
 
 /// The end of `dir/<amt address>.log` (the `metal console --record` file of a board). Only a
-/// regular file is read, never through a symbolic link, and at most [`CONSOLE_TAIL`] bytes.
+/// regular file is read (opened without following a symbolic link and without blocking, so a
+/// FIFO planted there cannot hang the reader), and at most [`CONSOLE_TAIL`] bytes.
 pub fn console_tail(dir: &Path, amt_address: IpAddr) -> Option<ConsoleTail> {
     use std::io::{Read, Seek, SeekFrom};
     use std::os::unix::fs::OpenOptionsExt;
     let path = dir.join(format!("{amt_address}.log"));
     let mut file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(&path)
         .ok()?;
     let meta = file.metadata().ok()?;
@@ -426,7 +427,16 @@ pub async fn board(
         hardware: m.hardware.clone(),
         events,
         boots,
-        console: consoles.and_then(|dir| console_tail(dir, m.amt_address)),
+        console: match consoles {
+            Some(dir) => {
+                let (dir, amt) = (dir.to_path_buf(), m.amt_address);
+                tokio::task::spawn_blocking(move || console_tail(&dir, amt))
+                    .await
+                    .ok()
+                    .flatten()
+            }
+            None => None,
+        },
     }))
 }
 

@@ -4,7 +4,8 @@
 //!
 //! Every [`Settings::interval`] each deployed machine is probed twice: its agent (an mTLS
 //! `GET /v1/host`, the heartbeat) and an ICMP echo of its Dom0 address. A machine for which
-//! both fail for [`Settings::down_after`] is power-cycled over AMT; then it has
+//! both fail for [`Settings::down_after`] is power-cycled over AMT (reset instead when AMT
+//! refuses the cycle, as it does while a SOL session is open); then it has
 //! [`Settings::boot_grace`] to come back before it is judged again. At most
 //! [`Settings::max_cycles`] cycles per board per [`Settings::window`] (monit's "N restarts
 //! within M cycles"); after [`Settings::broken_after`] cycles that did not bring it back it is
@@ -21,7 +22,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use metal_inventory::{Machine, MachineState, Store};
+use metal_inventory::{MachineState, MachineSummary, Store};
 use metal_types::PowerAction;
 
 use crate::agent::{Agent, Agents};
@@ -168,6 +169,12 @@ impl Ladder {
     pub fn forget(&mut self, host: &str) {
         self.boards.remove(host);
     }
+
+    /// Forgets every board but `watched` (those no longer deployed: a machine deployed again
+    /// later starts with a clean record).
+    pub fn keep_only(&mut self, watched: &std::collections::HashSet<&str>) {
+        self.boards.retain(|h, _| watched.contains(h.as_str()));
+    }
 }
 
 /// A limit or rack-busy rung is reported once per episode; later rounds wait quietly.
@@ -217,7 +224,7 @@ async fn ping(address: IpAddr) -> Result<(), String> {
     }
 }
 
-async fn probe(agents: Option<&Agents>, m: &Machine) -> Probe {
+async fn probe(agents: Option<&Agents>, m: &MachineSummary) -> Probe {
     let agent = async {
         let Some(agents) = agents else {
             return Err("no agent authority to ask with".to_string());
@@ -303,12 +310,13 @@ async fn round(
     settings: Settings,
     report: &mut (dyn FnMut(Report) + Send),
 ) -> Result<(), Error> {
-    let machines: Vec<Machine> = store
-        .machines()
+    let machines: Vec<MachineSummary> = store
+        .machine_summaries()
         .await?
         .into_iter()
         .filter(|m| m.state == MachineState::Deployed)
         .collect();
+    ladder.keep_only(&machines.iter().map(|m| m.hostname.as_str()).collect());
     let probes = futures::stream::iter(machines.iter())
         .map(|m| async move { (m, probe(agents, m).await) })
         .buffer_unordered(64)
@@ -373,7 +381,34 @@ async fn round(
                     };
                     let line = match done.outcome {
                         Ok(row) => format!("power cycle: {} -> {} ({why})", row.before, row.power),
-                        Err(e) => format!("power cycle failed: {e} ({why})"),
+                        // AMT refuses a power cycle while a SOL session is open (a console
+                        // being recorded, say) but takes a hardware reset, which recovers a
+                        // hung machine as well.
+                        Err(e) => {
+                            let reset_why = format!("the power cycle was refused ({e}); {why}");
+                            metrics::watchdog_action("reset");
+                            match crate::power::operate(
+                                config,
+                                store,
+                                PowerAction::Reset,
+                                &m.hostname,
+                                ACTOR,
+                                &reset_why,
+                            )
+                            .await
+                            {
+                                Ok(r) => match r.outcome {
+                                    Ok(row) => format!(
+                                        "power cycle refused ({e}); reset instead: {} -> {} ({why})",
+                                        row.before, row.power
+                                    ),
+                                    Err(e2) => format!(
+                                        "power cycle failed: {e}; the reset failed too: {e2} ({why})"
+                                    ),
+                                },
+                                Err(e2) => format!("power cycle failed: {e}; reset: {e2} ({why})"),
+                            }
+                        }
                     };
                     report(Report {
                         host: m.hostname.clone(),
@@ -388,8 +423,8 @@ async fn round(
                     "{cycles} power cycle(s) did not bring it back ({}): taken out of service",
                     p.why()
                 );
-                ladder.forget(&m.hostname);
                 if settings.dry_run {
+                    ladder.forget(&m.hostname);
                     metrics::watchdog_action("would-mark-broken");
                     ("would-mark-broken", format!("{dry}mark broken: {why}"))
                 } else {
@@ -398,9 +433,11 @@ async fn round(
                         .set_state(&m.hostname, MachineState::Broken, ACTOR, &why)
                         .await
                     {
+                        // Remembered: the next round tries again.
                         failed(report, &m.hostname, "marking it broken", &e.into());
                         continue;
                     }
+                    ladder.forget(&m.hostname);
                     report(Report {
                         host: m.hostname.clone(),
                         action: "broken",

@@ -28,14 +28,44 @@ fn power_action(name: &str) -> Result<PowerAction, String> {
     }
 }
 
+/// Why a power request did nothing.
+enum Refused {
+    /// Not an action the dashboard offers.
+    Action(String),
+    /// The workflow could not run (no such machine, no credentials, the inventory failed).
+    Failed(metal_ops::Error),
+}
+
+impl Refused {
+    fn status(&self) -> StatusCode {
+        match self {
+            Refused::Action(_) => StatusCode::BAD_REQUEST,
+            Refused::Failed(metal_ops::Error::Inventory(metal_inventory::Error::NotFound(_))) => {
+                StatusCode::NOT_FOUND
+            }
+            Refused::Failed(metal_ops::Error::Usage(_) | metal_ops::Error::Credentials(_)) => {
+                StatusCode::BAD_REQUEST
+            }
+            Refused::Failed(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Refused::Action(m) => m.clone(),
+            Refused::Failed(e) => e.to_string(),
+        }
+    }
+}
+
 /// Runs `action` on `host` for `operator`: the flash line, and whether it worked.
 async fn power(
     state: &WebState,
     operator: &Operator,
     host: &str,
     action: &str,
-) -> Result<(String, bool), Response> {
-    let action = power_action(action).map_err(|e| render::refusal(StatusCode::BAD_REQUEST, &e))?;
+) -> Result<(String, bool), Refused> {
+    let action = power_action(action).map_err(Refused::Action)?;
     let mut config = state.0.config.clone();
     config.user = operator.session.operator.clone();
     let done = metal_ops::power::operate(
@@ -47,7 +77,7 @@ async fn power(
         "from the dashboard",
     )
     .await
-    .map_err(|e| render::failure(&e))?;
+    .map_err(Refused::Failed)?;
     Ok(match &done.outcome {
         Ok(row) => (
             format!(
@@ -84,7 +114,7 @@ pub async fn power_form(
             state.0.sessions.flash(&operator.id, line);
             Redirect::to(&format!("/machines/{}", urlencode(&host))).into_response()
         }
-        Err(refused) => refused,
+        Err(refused) => render::refusal(refused.status(), &refused.message()),
     }
 }
 
@@ -102,8 +132,9 @@ pub async fn power_api(
     Json(request): Json<PowerRequest>,
 ) -> Response {
     let token = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-    if let Some(refused) = operator.refuse_csrf(token) {
-        return refused;
+    if operator.refuse_csrf(token).is_some() {
+        let body = serde_json::json!({"error": "the X-CSRF-Token header is missing or wrong (GET /api/session gives it)"});
+        return (StatusCode::FORBIDDEN, Json(body)).into_response();
     }
     match power(&state, &operator, &host, &request.action).await {
         Ok((line, ok)) => {
@@ -118,7 +149,11 @@ pub async fn power_api(
             )
                 .into_response()
         }
-        Err(refused) => refused,
+        Err(refused) => (
+            refused.status(),
+            Json(serde_json::json!({ "error": refused.message() })),
+        )
+            .into_response(),
     }
 }
 
@@ -162,4 +197,13 @@ pub async fn state_form(
     };
     state.0.sessions.flash(&operator.id, line);
     Redirect::to(&format!("/machines/{}", urlencode(&host))).into_response()
+}
+
+/// `GET /api/session`: who is logged in, and the token changes need in `X-CSRF-Token`.
+pub async fn session(operator: Operator) -> Response {
+    Json(serde_json::json!({
+        "operator": operator.session.operator,
+        "csrf": operator.session.csrf,
+    }))
+    .into_response()
 }

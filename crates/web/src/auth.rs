@@ -9,7 +9,8 @@
 //!   refused (403 / 401) and nothing is done. The login form itself carries a token bound to a
 //!   short-lived `metal_login` cookie, so another site cannot log a browser in.
 //! - Reads need a session too, unless the client's address is in one of the open networks.
-//! - At most [`FAILURES_PER_MINUTE`](crate::sessions::FAILURES_PER_MINUTE) failed logins per address per minute; then 429.
+//! - At most [`FAILURES_PER_MINUTE`](crate::sessions::FAILURES_PER_MINUTE) login attempts per
+//!   address per minute, counted before the password is checked; then 429.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -24,7 +25,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use crate::render;
-use crate::sessions::{IDLE, Session, token};
+use crate::sessions::{Session, token};
 use crate::state::WebState;
 
 /// The session cookie.
@@ -193,16 +194,20 @@ fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-fn set_cookie(name: &str, value: &str, max_age: Duration, secure: bool) -> HeaderValue {
-    let cookie = Cookie::build((name, value))
+/// A cookie for the whole site; `max_age` `None` makes it last as long as the browser runs
+/// (the session cookie: the server ends an idle session itself).
+fn set_cookie(name: &str, value: &str, max_age: Option<Duration>, secure: bool) -> HeaderValue {
+    let mut cookie = Cookie::build((name, value))
         .http_only(true)
         .same_site(SameSite::Strict)
         .path("/")
         .secure(secure)
-        .max_age(cookie::time::Duration::seconds(
-            i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
-        ))
         .build();
+    if let Some(age) = max_age {
+        cookie.set_max_age(cookie::time::Duration::seconds(
+            i64::try_from(age.as_secs()).unwrap_or(i64::MAX),
+        ));
+    }
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -220,7 +225,7 @@ pub async fn login_page(State(state): State<WebState>, Query(q): Query<NextQuery
         set_cookie(
             LOGIN_COOKIE,
             &csrf,
-            Duration::from_secs(3600),
+            Some(Duration::from_secs(3600)),
             state.0.options.secure_cookies,
         ),
     );
@@ -250,7 +255,7 @@ pub async fn login(
             "the login form's token is missing or wrong: open the login page again",
         );
     }
-    if state.0.sessions.throttled(peer.ip()) {
+    if !state.0.sessions.attempt(peer.ip()) {
         return render::refusal(
             StatusCode::TOO_MANY_REQUESTS,
             "too many failed logins from this address: wait a minute",
@@ -259,22 +264,22 @@ pub async fn login(
     match metal_ops::operators::verify(&state.0.store, &form.name, &form.password).await {
         Ok(true) => {
             tracing::info!(operator = %form.name, from = %peer.ip(), "operator logged in");
+            state.0.sessions.succeeded(peer.ip());
             let id = state.0.sessions.create(&form.name);
             let mut response = Redirect::to(&next).into_response();
             let secure = state.0.options.secure_cookies;
             let headers = response.headers_mut();
             headers.append(
                 header::SET_COOKIE,
-                set_cookie(SESSION_COOKIE, &id, IDLE, secure),
+                set_cookie(SESSION_COOKIE, &id, None, secure),
             );
             headers.append(
                 header::SET_COOKIE,
-                set_cookie(LOGIN_COOKIE, "", Duration::ZERO, secure),
+                set_cookie(LOGIN_COOKIE, "", Some(Duration::ZERO), secure),
             );
             response
         }
         Ok(false) => {
-            state.0.sessions.failed(peer.ip());
             tracing::warn!(from = %peer.ip(), "failed login");
             render::login(
                 &next,
@@ -308,7 +313,7 @@ pub async fn logout(
         set_cookie(
             SESSION_COOKIE,
             "",
-            Duration::ZERO,
+            Some(Duration::ZERO),
             state.0.options.secure_cookies,
         ),
     );

@@ -59,9 +59,28 @@ pub fn router(state: WebState) -> Router {
         .route("/api/machines/{host}", get(api::board))
         .route("/api/machines/{host}/power", post(actions::power_api))
         .route("/api/events", get(api::events))
+        .route("/api/session", get(actions::session))
         .route("/api/openapi.json", get(api::openapi))
         .fallback(pages::not_found)
+        .layer(axum::middleware::map_response(no_framing))
         .with_state(state)
+}
+
+/// No page may be framed by another site (clickjacking; `SameSite=Strict` already keeps the
+/// session out of a frame on another site, this says so to the browser too).
+async fn no_framing(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let h = response.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// Serves the view on `listener` until accepting fails for good, with the netboot server's

@@ -82,7 +82,10 @@ struct MachinesPage {
 
 impl MachinesPage {
     fn link(&self, page: u32) -> String {
-        let mut params = vec![("page", page.to_string())];
+        let mut params = vec![
+            ("page", page.to_string()),
+            ("per_page", self.page.per_page.to_string()),
+        ];
         for (k, v) in [
             ("q", &self.query),
             ("state", &self.state),

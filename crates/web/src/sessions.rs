@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 pub const IDLE: Duration = Duration::from_secs(8 * 3600);
 /// Sessions kept at once; the least recently used goes first.
 const MAX_SESSIONS: usize = 4096;
-/// Failed logins allowed per address per minute.
+/// Login attempts allowed per address per minute (a successful one clears the count).
 pub const FAILURES_PER_MINUTE: u32 = 10;
-/// Addresses whose failures are remembered at once.
+/// Addresses whose attempts are remembered at once.
 const MAX_FAILING: usize = 4096;
 
 /// One operator's session.
@@ -97,21 +97,43 @@ impl Sessions {
         self.lock().by_id.get_mut(id)?.flash.take()
     }
 
-    pub(crate) fn throttled(&self, ip: IpAddr) -> bool {
-        let book = self.lock();
-        book.failures.get(&ip).is_some_and(|(n, since)| {
-            since.elapsed() < Duration::from_secs(60) && *n >= FAILURES_PER_MINUTE
-        })
-    }
-
-    pub(crate) fn failed(&self, ip: IpAddr) {
+    /// Counts a login attempt from `ip` before its password is checked, so parallel attempts
+    /// cannot all pass; `false` when the address has had its attempts for this minute. IPv6
+    /// addresses count by /64 (one host holds a whole /64). When every slot is held by other
+    /// addresses, attempts from a new one are refused rather than left uncounted.
+    pub(crate) fn attempt(&self, ip: IpAddr) -> bool {
+        let key = match ip {
+            IpAddr::V6(v6) => {
+                let mut o = v6.octets();
+                o[8..].fill(0);
+                IpAddr::V6(std::net::Ipv6Addr::from(o))
+            }
+            v4 => v4,
+        };
         let mut book = self.lock();
         book.failures
             .retain(|_, (_, since)| since.elapsed() < Duration::from_secs(60));
-        if book.failures.len() >= MAX_FAILING && !book.failures.contains_key(&ip) {
-            return;
+        if book.failures.len() >= MAX_FAILING && !book.failures.contains_key(&key) {
+            return false;
         }
-        let entry = book.failures.entry(ip).or_insert((0, Instant::now()));
+        let entry = book.failures.entry(key).or_insert((0, Instant::now()));
+        if entry.0 >= FAILURES_PER_MINUTE {
+            return false;
+        }
         entry.0 += 1;
+        true
+    }
+
+    /// Forgets `ip`'s attempts after it logged in.
+    pub(crate) fn succeeded(&self, ip: IpAddr) {
+        let key = match ip {
+            IpAddr::V6(v6) => {
+                let mut o = v6.octets();
+                o[8..].fill(0);
+                IpAddr::V6(std::net::Ipv6Addr::from(o))
+            }
+            v4 => v4,
+        };
+        self.lock().failures.remove(&key);
     }
 }
