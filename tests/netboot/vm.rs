@@ -431,10 +431,16 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
     });
     eprintln!("(n) {first} answers again after {:.1?}", frozen.elapsed());
     lab.terminate("metal-watch", Duration::from_secs(5));
-    let after = lab::read_lossy(&console(hung))
-        .matches("METAL-AGENT serving")
-        .count();
-    assert!(after > before, "the Dom0 booted again and its agent serves");
+    // It answers ping once its network is up; its agent follows a little later.
+    let serving = Instant::now();
+    while lab::read_lossy(&console(hung)).matches("METAL-AGENT serving").count() <= before {
+        assert!(
+            serving.elapsed() < Duration::from_secs(180),
+            "the Dom0 booted again but its agent does not serve:\n{}",
+            lab::read_lossy(&console(hung))
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
     let (_, doc) = metal.json(&["events", &first]);
     let rungs: Vec<&str> = doc["events"]
         .as_array()
