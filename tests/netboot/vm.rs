@@ -433,7 +433,11 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
     lab.terminate("metal-watch", Duration::from_secs(5));
     // It answers ping once its network is up; its agent follows a little later.
     let serving = Instant::now();
-    while lab::read_lossy(&console(hung)).matches("METAL-AGENT serving").count() <= before {
+    while lab::read_lossy(&console(hung))
+        .matches("METAL-AGENT serving")
+        .count()
+        <= before
+    {
         assert!(
             serving.elapsed() < Duration::from_secs(180),
             "the Dom0 booted again but its agent does not serve:\n{}",
@@ -463,8 +467,10 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
         "{rungs:#?}"
     );
     assert_eq!(machine(&metal, hung.amt)["state"], "deployed");
+    // Just booted under TCG, its agent may answer slower than the 2 s warning: OK or
+    // WARNING, never CRITICAL.
     let (code, out, _) = metal.run(&["check", &first]);
-    assert_eq!(code, 0, "{out}");
+    assert!(code <= 1 && out.contains("agent answered in"), "{out}");
 }
 
 /// `GET /api/machines/HOST` from `metal web` in the lab's namespace, once the Dom0's load is
