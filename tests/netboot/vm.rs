@@ -469,8 +469,16 @@ fn n_vm_create_places_a_debian_guest_that_answers_and_migrate_moves_it_running()
     assert_eq!(machine(&metal, hung.amt)["state"], "deployed");
     // Just booted under TCG, its agent may answer slower than the 2 s warning: OK or
     // WARNING, never CRITICAL.
-    let (code, out, _) = metal.run(&["check", &first]);
-    assert!(code <= 1 && out.contains("agent answered in"), "{out}");
+    // (The console line comes as the agent starts; give it a moment to accept connections.)
+    let checking = Instant::now();
+    loop {
+        let (code, out, _) = metal.run(&["check", &first]);
+        if code <= 1 && out.contains("agent answered in") {
+            break;
+        }
+        assert!(checking.elapsed() < Duration::from_secs(90), "{out}");
+        std::thread::sleep(Duration::from_secs(2));
+    }
 }
 
 /// `GET /api/machines/HOST` from `metal web` in the lab's namespace, once the Dom0's load is
