@@ -368,18 +368,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(Error::db(format!("{}: reading events", self.shown)))?;
-        rows.iter()
-            .map(|r| {
-                Ok(Event {
-                    at_ms: get(r, "at_ms")?,
-                    subject: get(r, "subject")?,
-                    actor: get(r, "actor")?,
-                    from: state(get(r, "from_state")?)?,
-                    to: state(get(r, "to_state")?)?,
-                    reason: get(r, "reason")?,
-                })
-            })
-            .collect()
+        rows.iter().map(event_from_row).collect()
     }
 }
 
@@ -522,19 +511,7 @@ impl Store {
         .await
         .map_err(Error::db(format!("{}: reading events", self.shown)))?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    get(r, "id")?,
-                    Event {
-                        at_ms: get(r, "at_ms")?,
-                        subject: get(r, "subject")?,
-                        actor: get(r, "actor")?,
-                        from: state(get(r, "from_state")?)?,
-                        to: state(get(r, "to_state")?)?,
-                        reason: get(r, "reason")?,
-                    },
-                ))
-            })
+            .map(|r| Ok((get(r, "id")?, event_from_row(r)?)))
             .collect()
     }
 }
@@ -646,6 +623,17 @@ pub(crate) fn number<T: TryFrom<i64>>(row: &AnyRow, column: &str, owner: &str) -
     let n: i64 = get(row, column)?;
     T::try_from(n)
         .map_err(|_| Error::Invalid(format!("{owner}: stored {column} {n} is out of range")))
+}
+
+fn event_from_row(r: &AnyRow) -> Result<Event, Error> {
+    Ok(Event {
+        at_ms: get(r, "at_ms")?,
+        subject: get(r, "subject")?,
+        actor: get(r, "actor")?,
+        from: state(get(r, "from_state")?)?,
+        to: state(get(r, "to_state")?)?,
+        reason: get(r, "reason")?,
+    })
 }
 
 fn summary_from_row(r: &AnyRow) -> Result<MachineSummary, Error> {

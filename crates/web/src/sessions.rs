@@ -36,6 +36,19 @@ pub struct Sessions {
     book: Mutex<Book>,
 }
 
+/// What login attempts are counted by: the address, an IPv6 one by its /64 (one host holds a
+/// whole /64).
+fn source_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let mut o = v6.octets();
+            o[8..].fill(0);
+            IpAddr::V6(std::net::Ipv6Addr::from(o))
+        }
+        v4 => v4,
+    }
+}
+
 /// 256 random bits in hex (`rand`'s thread generator is a CSPRNG seeded from the OS).
 pub(crate) fn token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
@@ -102,14 +115,7 @@ impl Sessions {
     /// addresses count by /64 (one host holds a whole /64). When every slot is held by other
     /// addresses, attempts from a new one are refused rather than left uncounted.
     pub(crate) fn attempt(&self, ip: IpAddr) -> bool {
-        let key = match ip {
-            IpAddr::V6(v6) => {
-                let mut o = v6.octets();
-                o[8..].fill(0);
-                IpAddr::V6(std::net::Ipv6Addr::from(o))
-            }
-            v4 => v4,
-        };
+        let key = source_key(ip);
         let mut book = self.lock();
         book.failures
             .retain(|_, (_, since)| since.elapsed() < Duration::from_secs(60));
@@ -126,14 +132,7 @@ impl Sessions {
 
     /// Forgets `ip`'s attempts after it logged in.
     pub(crate) fn succeeded(&self, ip: IpAddr) {
-        let key = match ip {
-            IpAddr::V6(v6) => {
-                let mut o = v6.octets();
-                o[8..].fill(0);
-                IpAddr::V6(std::net::Ipv6Addr::from(o))
-            }
-            v4 => v4,
-        };
+        let key = source_key(ip);
         self.lock().failures.remove(&key);
     }
 }
