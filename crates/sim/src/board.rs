@@ -49,6 +49,12 @@ pub enum Fault {
     EndlessPull(usize),
     /// Challenge without `qop` (the RFC 2069 form), as a downgrading man in the middle would.
     DigestWithoutQop,
+    /// SOL is switched off in MEBx: `AMT_BootCapabilities.SOL` is false, the redirection
+    /// service refuses to enable it (ReturnValue 2) and no SOL session starts.
+    SolLocked,
+    /// The host does not power on: `RequestPowerStateChange` to on answers success and the
+    /// board stays off, as with a dead power supply.
+    NoPowerOn,
 }
 
 /// A misbehaviour of the SOL (redirection) side of one board; it lasts until replaced.
@@ -295,6 +301,13 @@ impl Board {
             });
             return RV_IN_USE;
         }
+        // A host that cannot power on: AMT accepts the request, nothing comes on, and a
+        // cycle ends with the host off.
+        let value = match (self.current_fault(), value, st.machine.power()) {
+            (Fault::NoPowerOn, 2, 8) => return 0,
+            (Fault::NoPowerOn, 5, _) => 8,
+            _ => value,
+        };
         let (rv, until) = st
             .machine
             .request(value, Instant::now(), self.cfg.transition);
@@ -352,6 +365,11 @@ impl Board {
             memory_mib: self.id.hardware.dimms.iter().sum::<u64>() >> 20,
             has_disk: !self.id.hardware.disks.is_empty(),
         }
+    }
+
+    /// The board's control mode and consent policy.
+    pub(crate) fn control(&self) -> crate::Control {
+        self.cfg.control.of(self.ip)
     }
 
     /// The current fault.

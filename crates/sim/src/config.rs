@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::control::ControlByBoard;
 use crate::qemu::QemuBoards;
 
 /// The firmware generation a simulated board pretends to be.
@@ -171,6 +172,8 @@ pub struct SimConfig {
     pub sol_enabled: bool,
     /// What some boards report instead of their identity's values.
     pub reports: ReportsByBoard,
+    /// Each board's control mode and user-consent policy.
+    pub control: ControlByBoard,
     /// Back every board's host with a QEMU VM (see [`QemuBoards`]) instead of the simulated
     /// console; such boards start powered off.
     pub qemu: Option<QemuBoards>,
@@ -199,6 +202,7 @@ impl Default for SimConfig {
             boot_output_delay: Duration::from_millis(1500),
             sol_enabled: true,
             reports: Default::default(),
+            control: Default::default(),
             qemu: None,
         }
     }

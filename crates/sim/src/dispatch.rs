@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::board::{Board, BoardState, Fault};
+use crate::board::{Board, BoardState, ENABLED_SOL_BIT, Fault};
 use crate::boot_settings::WRITABLE;
 use crate::classes::{self, ClassDef};
 use crate::machine::RV_INVALID_PARAMETER;
@@ -410,6 +410,11 @@ fn invoke(
                 None => RV_INVALID_PARAMETER,
             }
         }
+        // Without the user's consent code AMT answers success and ignores the source
+        // (bringup.md "Factory acceptance and AMT control modes").
+        ("CIM_BootConfigSetting", "ChangeBootOrder") if board.control().blocks_redirection() => {
+            0
+        }
         ("CIM_BootConfigSetting", "ChangeBootOrder") => match input.child("Source") {
             None => st.machine.change_boot_order(None),
             Some(src) if src.children.is_empty() && src.value().is_empty() => {
@@ -438,6 +443,13 @@ fn invoke(
                 .and_then(|s| s.value().parse::<u16>().ok())
                 .filter(|s| (32768..=32771).contains(s))
             {
+                // CIM_EnabledLogicalElement.RequestStateChange ReturnValue 2: "Unknown or
+                // Unspecified Error"; the board cannot do SOL while MEBx has it off.
+                Some(state)
+                    if state & ENABLED_SOL_BIT != 0 && board.current_fault() == Fault::SolLocked =>
+                {
+                    2
+                }
                 Some(state) => {
                     st.redirection.0 = state;
                     board.redirection_changed(st);

@@ -30,6 +30,7 @@ mod board;
 mod boot_settings;
 mod classes;
 mod config;
+mod control;
 mod digest;
 mod dispatch;
 mod events;
@@ -49,6 +50,7 @@ mod xml;
 use std::net::{Ipv4Addr, SocketAddr};
 
 pub use board::{BoardHandle, Fault, SolFault};
+pub use control::{Consent, Control, ControlByBoard, ControlError, ControlMode};
 pub use config::{Profile, ProfileParseError, Reports, ReportsByBoard, SimConfig};
 pub use events::{BootRecord, RequestRecord, SimEvent, SimStats, SolAuth};
 pub use http::MAX_BODY;

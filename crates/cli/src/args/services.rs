@@ -35,9 +35,19 @@ pub struct SimArgs {
     pub sol_disabled: bool,
     /// Inject a fault into one board: ADDRESS=latency:MS | drop | http500 | hang | refuse |
     /// no-qop (a Digest challenge without qop) | endless-pull:BYTES (every Pull: one item that
-    /// large and a fresh context, forever).
+    /// large and a fresh context, forever) | sol-locked (SOL off in MEBx: it cannot be
+    /// enabled) | no-power-on (power-on is accepted and the host stays off).
     #[arg(long = "fault", value_name = "ADDRESS=KIND")]
     pub faults: Vec<String>,
+    /// The AMT control mode the boards were activated in: acm (admin) or ccm (client, which
+    /// always asks the user for consent). MODE sets every board, ADDRESS=MODE one board.
+    #[arg(long = "control-mode", value_name = "[ADDRESS=]acm|ccm")]
+    pub control_modes: Vec<String>,
+    /// What user consent covers (IPS_OptInService.OptInRequired): none, kvm or all (SOL and
+    /// boot changes too). Default: none in ACM, all in CCM. VALUE sets every board,
+    /// ADDRESS=VALUE one board.
+    #[arg(long = "consent", value_name = "[ADDRESS=]none|kvm|all")]
+    pub consents: Vec<String>,
     /// Make one board report VALUE (any text, newlines and escapes too) for a property it
     /// has, in every instance of CLASS: ADDRESS:CLASS.PROPERTY=VALUE. For tests of hostile
     /// boards, e.g. 127.0.10.1:CIM_Card.Model=$'Q87\n}'.

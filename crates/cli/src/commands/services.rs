@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use metal_ops::Error;
 use metal_ops::netboot::Service;
-use metal_sim::{Fault, QemuBoards, ReportsByBoard, Sim, SimConfig, SimEvent};
+use metal_sim::{
+    Consent, Control, ControlByBoard, ControlMode, Fault, QemuBoards, ReportsByBoard, Sim,
+    SimConfig, SimEvent,
+};
+use std::collections::BTreeMap;
 use metal_types::{Document, ExitCode};
 use serde::Serialize;
 use tokio::signal::unix::{SignalKind, signal};
@@ -68,7 +72,7 @@ pub async fn tftp(ctx: &Ctx, args: TftpArgs) -> Result<i32, Error> {
     Ok(ExitCode::OK)
 }
 
-/// Parses `latency:MS`, `drop`, `http500`, `hang`, `refuse`.
+/// Parses a `--fault` kind (`latency:MS`, `drop`, `hang`, ...).
 fn parse_fault(kind: &str) -> Result<Fault, Error> {
     Ok(match kind {
         "drop" => Fault::Drop,
@@ -76,6 +80,8 @@ fn parse_fault(kind: &str) -> Result<Fault, Error> {
         "hang" => Fault::Hang,
         "refuse" => Fault::Refuse,
         "no-qop" => Fault::DigestWithoutQop,
+        "sol-locked" => Fault::SolLocked,
+        "no-power-on" => Fault::NoPowerOn,
         "none" => Fault::None,
         other => {
             if let Some(ms) = other.strip_prefix("latency:") {
@@ -90,11 +96,68 @@ fn parse_fault(kind: &str) -> Result<Fault, Error> {
                 )
             } else {
                 return Err(Error::Usage(format!(
-                    "unknown fault {other:?}: use latency:MS, drop, http500, hang, refuse, no-qop or endless-pull:BYTES"
+                    "unknown fault {other:?}: use latency:MS, drop, http500, hang, refuse, no-qop, endless-pull:BYTES, sol-locked or no-power-on"
                 )));
             }
         }
     })
+}
+
+/// Splits `[ADDRESS=]VALUE` of `flag`.
+fn per_board<T: std::str::FromStr<Err = metal_sim::ControlError>>(
+    flag: &str,
+    spec: &str,
+) -> Result<(Option<Ipv4Addr>, T), Error> {
+    let (address, value) = match spec.split_once('=') {
+        Some((a, v)) => {
+            let a: Ipv4Addr = a
+                .parse()
+                .map_err(|_| Error::Usage(format!("{flag} {spec}: bad address {a:?}")))?;
+            (Some(a), v)
+        }
+        None => (None, spec),
+    };
+    let value = value
+        .parse()
+        .map_err(|e: metal_sim::ControlError| Error::Usage(format!("{flag} {spec}: {e}")))?;
+    Ok((address, value))
+}
+
+/// `--control-mode` and `--consent`: the default of every board and the exceptions.
+fn control_by_board(args: &SimArgs) -> Result<ControlByBoard, Error> {
+    type Setting = (Option<ControlMode>, Option<Consent>);
+    let mut default: Setting = (None, None);
+    let mut boards: BTreeMap<Ipv4Addr, Setting> = BTreeMap::new();
+    for spec in &args.control_modes {
+        let (address, mode) = per_board::<ControlMode>("--control-mode", spec)?;
+        let slot = address.map_or(&mut default, |a| boards.entry(a).or_default());
+        slot.0 = Some(mode);
+    }
+    for spec in &args.consents {
+        let (address, consent) = per_board::<Consent>("--consent", spec)?;
+        let slot = address.map_or(&mut default, |a| boards.entry(a).or_default());
+        slot.1 = Some(consent);
+    }
+    let make = |(mode, consent): Setting, what: &str| {
+        Control::new(mode.unwrap_or_default(), consent)
+            .map_err(|e| Error::Usage(format!("{what}: {e}")))
+    };
+    let mut control = ControlByBoard {
+        default: make(default, "every board")?,
+        ..ControlByBoard::default()
+    };
+    for (address, (mode, consent)) in boards {
+        // A board given only a consent keeps the default mode. A board given its own mode
+        // takes that mode's consent, not the default's (a CCM board among ACM boards with
+        // consent none asks for consent).
+        let own_mode = mode.is_some() && mode != default.0;
+        let inherited = if own_mode { None } else { default.1 };
+        let setting = (mode.or(default.0), consent.or(inherited));
+        control
+            .boards
+            .insert(address, make(setting, &address.to_string())?);
+    }
+    Ok(control)
 }
 
 #[derive(Serialize)]
@@ -178,6 +241,7 @@ pub async fn sim(ctx: &Ctx, args: SimArgs) -> Result<i32, Error> {
         added.map_err(|e| Error::Usage(format!("{flag}: {e}")))?;
     }
     let config = SimConfig {
+        control: control_by_board(&args)?,
         reports,
         boards: args.boards,
         first_ip: args.first_ip,

@@ -2,7 +2,7 @@
 //! cim/boot/{configsetting,service,sourcesetting}/*.xml).
 
 use super::build::{epr, inst, t};
-use crate::board::{Board, BoardState};
+use crate::board::{Board, BoardState, Fault};
 use crate::machine::{BOOT_CONFIG_ID, SOURCE_CD, SOURCE_DISK, SOURCE_PXE};
 use crate::render::Instance;
 
@@ -17,7 +17,13 @@ pub(crate) fn setting_data(_: &Board, st: &BoardState) -> Vec<Instance> {
 }
 
 /// AMT_BootCapabilities, as recorded.
-pub(crate) fn capabilities(_: &Board, _: &BoardState) -> Vec<Instance> {
+/// `SOL` is false while SOL is locked off in MEBx ([`Fault::SolLocked`]).
+pub(crate) fn capabilities(b: &Board, _: &BoardState) -> Vec<Instance> {
+    let sol = if b.current_fault() == Fault::SolLocked {
+        "false"
+    } else {
+        "true"
+    };
     let flags = [
         ("BIOSPause", "false"),
         ("BIOSReflash", "true"),
@@ -36,7 +42,7 @@ pub(crate) fn capabilities(_: &Board, _: &BoardState) -> Vec<Instance> {
         ("KeyboardLock", "true"),
         ("PowerButtonLock", "false"),
         ("ResetButtonLock", "false"),
-        ("SOL", "true"),
+        ("SOL", sol),
         ("SecureErase", "false"),
         ("SleepButtonLock", "false"),
         ("UserPasswordBypass", "true"),

@@ -69,6 +69,12 @@ static CLASSES: &[ClassDef] = &[
     def("AMT_GeneralSettings", false, settings::general),
     def("AMT_EthernetPortSettings", false, settings::ethernet),
     def("AMT_RedirectionService", true, settings::redirection),
+    def(
+        "AMT_SetupAndConfigurationService",
+        true,
+        settings::setup_and_configuration,
+    ),
+    def("IPS_OptInService", true, settings::opt_in),
 ];
 
 /// The class a resource URI names, if the board has it. The URI must be exactly the

@@ -1,8 +1,8 @@
 //! AMT settings classes (fixtures amt/general/get.xml, amt/ethernetport/pull.xml,
-//! amt/redirectionservice/get.xml).
+//! amt/redirectionservice/get.xml, amt/setupandconfiguration/get.xml, ips/optin/get.xml).
 
 use super::build::{inst, t};
-use crate::board::{Board, BoardState};
+use crate::board::{Board, BoardState, ENABLED_SOL_BIT, Fault};
 use crate::render::Instance;
 
 /// AMT_GeneralSettings, with the board's digest realm.
@@ -81,8 +81,12 @@ pub(crate) fn ethernet(b: &Board, _: &BoardState) -> Vec<Instance> {
 }
 
 /// AMT_RedirectionService: EnabledState 32768..=32771 (IDER/SOL bits) and ListenerEnabled.
-pub(crate) fn redirection(_: &Board, st: &BoardState) -> Vec<Instance> {
-    let (state, listener) = st.redirection;
+/// SOL shows off while it is locked off in MEBx.
+pub(crate) fn redirection(b: &Board, st: &BoardState) -> Vec<Instance> {
+    let (mut state, listener) = st.redirection;
+    if b.current_fault() == Fault::SolLocked {
+        state &= !ENABLED_SOL_BIT;
+    }
     vec![inst(
         "AMT_RedirectionService",
         vec![
@@ -91,6 +95,64 @@ pub(crate) fn redirection(_: &Board, st: &BoardState) -> Vec<Instance> {
             ("EnabledState", t(state.to_string())),
             ("ListenerEnabled", t(listener.to_string())),
             ("Name", t("Intel(r) AMT Redirection Service")),
+            ("SystemCreationClassName", t("CIM_ComputerSystem")),
+            ("SystemName", t("Intel(r) AMT")),
+        ],
+    )]
+}
+
+/// AMT_SetupAndConfigurationService: activated (ProvisioningState 2) in the board's control
+/// mode (`crate::control`).
+pub(crate) fn setup_and_configuration(b: &Board, _: &BoardState) -> Vec<Instance> {
+    let mode = b.control().mode.provisioning_mode().to_string();
+    vec![inst(
+        "AMT_SetupAndConfigurationService",
+        vec![
+            ("CreationClassName", t("AMT_SetupAndConfigurationService")),
+            (
+                "ElementName",
+                t("Intel(r) AMT Setup and Configuration Service"),
+            ),
+            ("EnabledState", t("5")),
+            ("Name", t("Intel(r) AMT Setup and Configuration Service")),
+            ("PasswordModel", t("1")),
+            ("ProvisioningMode", t(mode)),
+            (
+                "ProvisioningServerOTP",
+                t("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+            ),
+            ("ProvisioningState", t("2")),
+            ("RequestedState", t("12")),
+            ("SystemCreationClassName", t("CIM_ComputerSystem")),
+            ("SystemName", t("Intel(r) AMT")),
+            ("ZeroTouchConfigurationEnabled", t("true")),
+        ],
+    )]
+}
+
+/// IPS_OptInService: what user consent covers; no consent session is ever in progress
+/// (OptInState 0), since nobody reads a code off a simulated screen.
+pub(crate) fn opt_in(b: &Board, _: &BoardState) -> Vec<Instance> {
+    let control = b.control();
+    let can_modify = if control.mode == crate::ControlMode::Acm {
+        "1"
+    } else {
+        "0"
+    };
+    vec![inst(
+        "IPS_OptInService",
+        vec![
+            ("CanModifyOptInPolicy", t(can_modify)),
+            ("CreationClassName", t("IPS_OptInService")),
+            ("ElementName", t("Intel(r) AMT OptIn Service")),
+            ("Name", t("Intel(r) AMT OptIn Service")),
+            ("OptInCodeTimeout", t("120")),
+            ("OptInDisplayTimeout", t("300")),
+            (
+                "OptInRequired",
+                t(control.consent.opt_in_required().to_string()),
+            ),
+            ("OptInState", t("0")),
             ("SystemCreationClassName", t("CIM_ComputerSystem")),
             ("SystemName", t("Intel(r) AMT")),
         ],

@@ -34,7 +34,7 @@ use super::auth::{Authenticator, Step};
 use super::console::Out;
 use super::host_input::HostInput;
 use super::wire::{self, ClientMsg, SolSettings, WireError};
-use crate::board::{Board, ENABLED_SOL_BIT, SolFault};
+use crate::board::{Board, ENABLED_SOL_BIT, Fault, SolFault};
 use crate::events::{SimEvent, SolAuth};
 
 /// How long the client may take over each message before SOL starts.
@@ -165,8 +165,10 @@ where
         Some((START_UNSUPPORTED, "only SOL redirection is simulated"))
     } else {
         let st = board.lock();
-        if st.redirection.0 & ENABLED_SOL_BIT == 0 {
+        if st.redirection.0 & ENABLED_SOL_BIT == 0 || board.current_fault() == Fault::SolLocked {
             Some((START_ERROR, "SOL disabled"))
+        } else if board.control().blocks_redirection() {
+            Some((START_ERROR, "user consent required: no code was entered"))
         } else if st.sol_sessions > 0 {
             Some((START_BUSY, "busy: a SOL session is already open"))
         } else {
