@@ -49,3 +49,5 @@ pub const SOURCE_DISK: &str = "Intel(r) AMT: Force Hard-drive Boot";
 pub const WIRED_PORT_ID: &str = "Intel(r) AMT Ethernet Port Settings 0";
 pub const BOOT_CAPABILITIES: &str = "AMT_BootCapabilities";
 pub const REDIRECTION_SERVICE: &str = "AMT_RedirectionService";
+pub const SETUP_AND_CONFIGURATION_SERVICE: &str = "AMT_SetupAndConfigurationService";
+pub const OPT_IN_SERVICE: &str = "IPS_OptInService";

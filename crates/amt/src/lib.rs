@@ -6,6 +6,7 @@
 
 pub mod boot;
 pub mod classes;
+pub mod control;
 pub mod discover;
 mod error;
 pub mod fleet;
@@ -16,6 +17,7 @@ mod session;
 pub mod sol;
 
 pub use boot::BootOutcome;
+pub use control::{Activation, Consent, ControlMode};
 pub use discover::Discovered;
 pub use error::Error;
 pub use fleet::{Fleet, HostRun, OpFuture};

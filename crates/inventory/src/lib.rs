@@ -35,5 +35,5 @@ pub use leases::{LeaseKind, LeaseRecord};
 pub use model::{
     BoardFacts, Event, Guest, Machine, MachineState, MachineSummary, Rack, Role, Storage, TlsPin,
 };
-pub use profiles::{HardwareProfile, Match};
+pub use profiles::{Acceptance, FirmwareVersion, HardwareProfile, Match};
 pub use store::{Backend, Store};

@@ -9,12 +9,17 @@
 //! memory_gib = 8             # total memory, rounded to whole GiB
 //! disks = 4
 //! disk_kind = "hdd"          # hdd | ssd | any (every disk must be of the kind)
+//! cpu_model = "i7-9850H"     # substring of every processor's model, case-insensitive
 //! [provision]
 //! storage = "raid10"         # diskless | raid10 | ssd-raid0
 //! dom0_memory_mib = 2048
 //! root_gib = 8               # vg00/root on installed storage; default 4 (the plan's)
 //! role = "storage"
 //! netboot = "dom0-raid10"    # the netboot profile; default dom0-<storage>
+//! [acceptance]               # what `metal verify` requires besides the match rules
+//! amt_min = "11.0"           # lowest AMT firmware accepted (default: any)
+//! power_on_secs = 60         # an off → on round trip must finish within this (default 60)
+//! sol_secs = 120             # the console must print within this after power-on (default 120)
 //! ```
 //! A profile's name is its file name without `.toml`. Every rule given must hold; a board that
 //! matches no profile, or more than one, is not provisioned, and the reason is recorded.
@@ -45,6 +50,7 @@ struct Rules {
     disks: Option<usize>,
     #[serde(default)]
     disk_kind: DiskKind,
+    cpu_model: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -57,6 +63,70 @@ struct Provision {
     netboot: Option<String>,
 }
 
+/// `[acceptance]`: what factory acceptance (`metal verify`) requires of a unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptanceFile {
+    amt_min: Option<String>,
+    power_on_secs: Option<u32>,
+    sol_secs: Option<u32>,
+}
+
+/// What factory acceptance requires of a unit besides the match rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acceptance {
+    /// The lowest AMT firmware accepted, as dotted numbers (`[11, 0]`).
+    pub amt_min: Option<FirmwareVersion>,
+    /// Longest off → on round trip, in seconds.
+    pub power_on_secs: u32,
+    /// Longest wait for console output after power-on, in seconds.
+    pub sol_secs: u32,
+}
+
+impl Default for Acceptance {
+    fn default() -> Self {
+        Self {
+            amt_min: None,
+            power_on_secs: 60,
+            sol_secs: 120,
+        }
+    }
+}
+
+/// A firmware version of dotted numbers (`12.0.67`), compared number by number.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FirmwareVersion(pub Vec<u32>);
+
+impl std::str::FromStr for FirmwareVersion {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parts: Result<Vec<u32>, _> = s.trim().split('.').map(str::parse).collect();
+        match parts {
+            Ok(p) if !p.is_empty() && p.len() <= 4 => Ok(Self(p)),
+            _ => Err(format!(
+                "{s:?} is not a firmware version (dotted numbers such as 11.8.50)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for FirmwareVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(u32::to_string).collect();
+        f.write_str(&parts.join("."))
+    }
+}
+
+impl FirmwareVersion {
+    /// Whether `self` is at least `min`, comparing only as many numbers as `min` gives
+    /// (`12.0.67` is at least `12.0`).
+    pub fn at_least(&self, min: &FirmwareVersion) -> bool {
+        let n = min.0.len();
+        let mine: Vec<u32> = (0..n).map(|i| self.0.get(i).copied().unwrap_or(0)).collect();
+        mine >= min.0
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -65,6 +135,7 @@ struct File {
     #[serde(rename = "match")]
     rules: Rules,
     provision: Provision,
+    acceptance: Option<AcceptanceFile>,
 }
 
 /// One hardware profile.
@@ -78,6 +149,7 @@ pub struct HardwareProfile {
     pub root_gib: Option<u32>,
     pub role: Role,
     pub netboot: String,
+    pub acceptance: Acceptance,
     rules: Rules,
 }
 
@@ -133,6 +205,28 @@ impl HardwareProfile {
             _ => {}
         }
         let role = Role::new(&p.role).map_err(|e| bad(e.to_string()))?;
+        let acceptance = match &file.acceptance {
+            None => Acceptance::default(),
+            Some(a) => {
+                let defaults = Acceptance::default();
+                let secs = |v: Option<u32>, default: u32, key: &str| match v {
+                    Some(0) => Err(bad(format!("{key} must be at least 1"))),
+                    Some(v) if v > 3600 => Err(bad(format!("{key} must be at most 3600"))),
+                    Some(v) => Ok(v),
+                    None => Ok(default),
+                };
+                Acceptance {
+                    amt_min: a
+                        .amt_min
+                        .as_deref()
+                        .map(str::parse)
+                        .transpose()
+                        .map_err(|e: String| bad(format!("amt_min: {e}")))?,
+                    power_on_secs: secs(a.power_on_secs, defaults.power_on_secs, "power_on_secs")?,
+                    sol_secs: secs(a.sol_secs, defaults.sol_secs, "sol_secs")?,
+                }
+            }
+        };
         Ok(HardwareProfile {
             name: name.to_string(),
             description: file.description,
@@ -144,6 +238,7 @@ impl HardwareProfile {
                 .netboot
                 .clone()
                 .unwrap_or_else(|| format!("dom0-{}", p.storage.as_str())),
+            acceptance,
             rules: file.rules,
         })
     }
@@ -172,7 +267,15 @@ impl HardwareProfile {
             DiskKind::Hdd => b.disks.iter().any(|d| d.ssd).then_some("an SSD"),
             DiskKind::Ssd => b.disks.iter().any(|d| !d.ssd).then_some("an HDD"),
         };
-        wrong_kind.map(|k| format!("has {k}"))
+        if let Some(k) = wrong_kind {
+            return Some(format!("has {k}"));
+        }
+        let cpu = r.cpu_model.as_ref();
+        if let Some(want) = cpu.filter(|w| b.cpus.is_empty() || b.cpus.iter().any(|c| !contains(&c.model, w))) {
+            let have: Vec<&str> = b.cpus.iter().map(|c| c.model.as_str()).collect();
+            return Some(format!("processor {:?} is not {want:?}", have.join(", ")));
+        }
+        None
     }
 }
 
@@ -261,5 +364,25 @@ mod tests {
             e.to_string().contains("root_gib needs installed storage"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn acceptance_limits_default_parse_and_compare_firmware_by_number() {
+        let p = HardwareProfile::parse("a", "a.toml", RAID10).unwrap();
+        assert_eq!(p.acceptance, Acceptance::default());
+        let text = format!("{RAID10}[acceptance]\namt_min = \"11.8\"\npower_on_secs = 30\n");
+        let a = HardwareProfile::parse("a", "a.toml", &text).unwrap().acceptance;
+        assert_eq!(a.power_on_secs, 30);
+        assert_eq!(a.sol_secs, 120);
+        let min = a.amt_min.unwrap();
+        let v = |s: &str| s.parse::<FirmwareVersion>().unwrap();
+        assert!(v("12.0.67").at_least(&min));
+        assert!(v("11.8.50").at_least(&min));
+        assert!(!v("11.7.99").at_least(&min));
+        assert!(!v("9.1.41").at_least(&min), "9 < 11 by number, not by text");
+        for bad in ["amt_min = \"eleven\"", "power_on_secs = 0", "sol_secs = 9999"] {
+            let text = format!("{RAID10}[acceptance]\n{bad}\n");
+            assert!(HardwareProfile::parse("a", "a.toml", &text).is_err(), "{bad}");
+        }
     }
 }

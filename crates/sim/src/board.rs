@@ -162,6 +162,9 @@ impl Board {
         events: broadcast::Sender<SimEvent>,
     ) -> (Self, mpsc::UnboundedReceiver<HostInput>) {
         let mut id = Identity::derive(cfg.seed, index);
+        if let Some(kind) = cfg.hardware {
+            id = id.with_kind(kind);
+        }
         // A QEMU board is the VM it runs, and starts without power like a box just cabled.
         let power = match &cfg.qemu {
             Some(q) => {

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::control::ControlByBoard;
+use crate::identity::HardwareKind;
 use crate::qemu::QemuBoards;
 
 /// The firmware generation a simulated board pretends to be.
@@ -174,6 +175,8 @@ pub struct SimConfig {
     pub reports: ReportsByBoard,
     /// Each board's control mode and user-consent policy.
     pub control: ControlByBoard,
+    /// Every board of this model; `None`: the models by turns (board index % 3).
+    pub hardware: Option<HardwareKind>,
     /// Back every board's host with a QEMU VM (see [`QemuBoards`]) instead of the simulated
     /// console; such boards start powered off.
     pub qemu: Option<QemuBoards>,
@@ -203,6 +206,7 @@ impl Default for SimConfig {
             sol_enabled: true,
             reports: Default::default(),
             control: Default::default(),
+            hardware: None,
             qemu: None,
         }
     }

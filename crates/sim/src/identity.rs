@@ -40,6 +40,31 @@ pub(crate) struct Disk {
     pub size_kb: u64,
 }
 
+/// One of the simulator's three board models, for a rack that is all one model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HardwareKind {
+    /// One 4 GiB DIMM, no disks.
+    Diskless4g = 0,
+    /// Two 4 GiB DIMMs, four HDDs.
+    Hdd8g = 1,
+    /// Two 4 GiB DIMMs, two SSDs.
+    Ssd8g = 2,
+}
+
+impl std::str::FromStr for HardwareKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "4g-diskless" => Ok(Self::Diskless4g),
+            "8g-4hdd" => Ok(Self::Hdd8g),
+            "8g-2ssd" => Ok(Self::Ssd8g),
+            other => Err(format!(
+                "unknown hardware {other:?} (expected 4g-diskless, 8g-4hdd or 8g-2ssd)"
+            )),
+        }
+    }
+}
+
 /// The hardware of one board.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Hardware {
@@ -110,6 +135,13 @@ impl Identity {
     }
 
     /// Canonical lowercase 8-4-4-4-12 form.
+    /// The same board with every board's hardware of one `kind` (a batch of one model).
+    pub(crate) fn with_kind(mut self, kind: HardwareKind) -> Self {
+        let mut st = u64::from_le_bytes(self.uuid[..8].try_into().unwrap_or_default());
+        self.hardware = Hardware::for_index(kind as usize, &mut st);
+        self
+    }
+
     pub(crate) fn uuid_string(&self) -> String {
         let h = hex::encode(self.uuid);
         format!(
@@ -138,7 +170,7 @@ impl Identity {
 impl Hardware {
     /// Variety by index (i % 3): 0 = one 4 GiB DIMM and no disks; 1 = two 4 GiB DIMMs and four
     /// HDDs; 2 = two 4 GiB DIMMs and two SSDs.
-    fn for_index(index: usize, st: &mut u64) -> Self {
+    pub(crate) fn for_index(index: usize, st: &mut u64) -> Self {
         let mut disk = |kind, model, size_kb| Disk {
             kind,
             maker: match kind {

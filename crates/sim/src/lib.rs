@@ -54,6 +54,7 @@ pub use control::{Consent, Control, ControlByBoard, ControlError, ControlMode};
 pub use config::{Profile, ProfileParseError, Reports, ReportsByBoard, SimConfig};
 pub use events::{BootRecord, RequestRecord, SimEvent, SimStats, SolAuth};
 pub use http::MAX_BODY;
+pub use identity::HardwareKind;
 pub use qemu::{Disks, Firmware, MAX_DISKS, QemuBoards};
 pub use sim::Sim;
 pub use wsman::{Operation, ParseError, WsmanRequest, parse_request};

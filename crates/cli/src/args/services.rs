@@ -56,6 +56,10 @@ pub struct SimArgs {
     /// Give one board N instances of CLASS (copies of its first): ADDRESS:CLASS=N.
     #[arg(long = "copies", value_name = "ADDRESS:CLASS=N")]
     pub copies: Vec<String>,
+    /// Make every board the same model: 4g-diskless, 8g-4hdd or 8g-2ssd (default: the three
+    /// by turns).
+    #[arg(long)]
+    pub hardware: Option<metal_sim::HardwareKind>,
     /// Seed of the boards' identities (UUID, serial numbers, MAC, digest realm): simulators
     /// run side by side need different seeds for their boards to differ.
     #[arg(long, default_value_t = 0)]

@@ -242,6 +242,7 @@ pub async fn sim(ctx: &Ctx, args: SimArgs) -> Result<i32, Error> {
     }
     let config = SimConfig {
         control: control_by_board(&args)?,
+        hardware: args.hardware,
         reports,
         boards: args.boards,
         first_ip: args.first_ip,
