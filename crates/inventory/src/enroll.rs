@@ -264,6 +264,11 @@ const PLACEHOLDER_SERIALS: [&str; 8] = [
     "0123456789",
 ];
 
+/// Whether `serial` is a real serial number, not one of the SMBIOS defaults boards ship with.
+pub fn is_real_serial(serial: &str) -> bool {
+    !PLACEHOLDER_SERIALS.contains(&serial.trim().to_ascii_lowercase().as_str())
+}
+
 /// A new board whose MAC or (real) serial number another machine already has is refused,
 /// naming that machine: a cloned NIC, a copied SMBIOS table, or a board lying about itself.
 /// It fails alone; the rest of the run goes on, and a re-run refuses it the same way.
@@ -281,7 +286,7 @@ async fn refuse_if_identity_held(
         )));
     }
     let serial = hw.chassis.serial.trim();
-    if !PLACEHOLDER_SERIALS.contains(&serial.to_ascii_lowercase().as_str())
+    if is_real_serial(serial)
         && let Some((host, at)) = holder(tx, facts, Identifier::Serial, serial.to_string()).await?
     {
         return Err(Error::Conflict(format!(
