@@ -185,6 +185,8 @@ mod tests {
         let json = std::fs::read_to_string(dir.join("S2.ocptv.jsonl")).unwrap();
         let report = read::parse(&json).unwrap();
         assert_eq!(report.result, "FAIL");
+        assert_eq!(report.dut_id, "S2");
+        assert_eq!(report.hardware, [("board".to_string(), "Intel · NUC <script> · S2".to_string())]);
         assert_eq!(report.status, "COMPLETE");
         let outcomes: Vec<&str> = report.steps.iter().map(|s| s.outcome()).collect();
         assert_eq!(outcomes, ["PASS", "PASS", "FAIL", "SKIP"]);

@@ -166,7 +166,7 @@ pub fn parse(json_lines: &str) -> Result<Report, Error> {
 }
 
 fn read_dut(report: &mut Report, dut: &Value) {
-    report.dut_id = field(dut, "dutId");
+    report.dut_id = field(dut, "dutInfoId");
     report.dut_name = field(dut, "name");
     if let Some(meta) = dut.get("metadata").and_then(Value::as_object) {
         report.metadata = meta.iter().map(|(k, v)| (k.clone(), text(v))).collect();

@@ -9,7 +9,8 @@
 //! - The workflows: [`power`], [`boot`], [`show`], [`console`], [`discover`], [`enroll`],
 //!   [`lifecycle`] (`ls`, `state`, `events`), [`dns`] (zone files and `dns sync`), [`export`]
 //!   (Nagios, Prometheus), [`image`] (boot images), [`netboot`] (the inventory's boot policy and boot events)
-//!   and [`vm`] (DomUs through each Dom0's agent, [`agent`]).
+//!   and [`vm`] (DomUs through each Dom0's agent, [`agent`]), and [`verify`] (factory
+//!   acceptance of boards against a hardware profile, with OCP-TV and HTML reports).
 //! - [`Error`]: the expected failures, with the one mapping to exit codes.
 //!
 //! Workflows return data (reports with stable field names, see `metal_types::output`); they
@@ -40,6 +41,7 @@ pub mod progress;
 pub mod report;
 pub mod show;
 pub mod targets;
+pub mod verify;
 pub mod view;
 pub mod vm;
 pub mod watch;

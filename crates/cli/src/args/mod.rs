@@ -4,6 +4,7 @@
 mod board;
 mod image;
 mod inventory;
+mod acceptance;
 mod operations;
 mod services;
 pub mod vm;
@@ -19,6 +20,7 @@ pub use image::{ImageArgs, ImageCommand, ImageKind};
 pub use inventory::{
     DnsArgs, DnsOp, EnrollArgs, EventsArgs, ExportArgs, ExportWhat, LsArgs, StateArgs, ZoneArgs,
 };
+pub use acceptance::VerifyArgs;
 pub use operations::{CheckArgs, UserArgs, UserCommand, WatchArgs, WebArgs, WebOptionsArgs};
 pub use services::{CompletionsArgs, DemoArgs, ManArgs, ServeArgs, SimArgs, TftpArgs, TftpCommand};
 pub use vm::{VmArgs, VmCommand};
@@ -157,6 +159,8 @@ pub enum Command {
     Check(CheckArgs),
     /// The recovery ladder: power-cycle deployed machines that stopped answering, within limits.
     Watch(WatchArgs),
+    /// Factory acceptance: check boards against a hardware profile and write per-unit reports.
+    Verify(VerifyArgs),
     /// The read-only TFTP server on its own.
     Tftp(TftpArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).

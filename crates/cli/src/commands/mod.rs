@@ -1,6 +1,7 @@
 //! One module per subcommand: each parses nothing (clap did), calls `metal_ops` and renders
 //! with `output`. They never import each other.
 
+mod acceptance;
 mod board;
 mod console;
 mod ctx;
@@ -46,6 +47,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<i32, Error> {
         Command::User(args) => operations::user(ctx, args).await,
         Command::Check(args) => operations::check(ctx, args).await,
         Command::Watch(args) => operations::watch(ctx, args).await,
+        Command::Verify(args) => acceptance::verify(ctx, args).await,
         Command::Completions(args) => docs::completions(ctx, args),
         Command::Man(args) => docs::man(ctx, args),
     }

@@ -2,6 +2,7 @@
 //! `io::Write`, so a closed pipe is an error the caller can end quietly on), and progress bars
 //! on stderr.
 
+pub mod acceptance;
 pub mod board;
 pub mod fleet;
 pub mod image;
