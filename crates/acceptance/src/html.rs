@@ -3,7 +3,7 @@
 
 use askama::Template;
 
-use crate::Error;
+use crate::error::Error;
 use crate::read::Report;
 
 /// A unit's page.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use ocptv::output as tv;
 use serde_json::Value;
 
-use crate::Error;
+use crate::error::Error;
 use crate::model::{Check, Limit, Unit, Verdict};
 
 /// The diagnostic's name in every report.

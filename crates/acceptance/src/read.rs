@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use crate::Error;
+use crate::error::Error;
 
 /// The largest report read back (a unit's report is a few KiB).
 pub const MAX_REPORT_BYTES: usize = 4 << 20;

@@ -104,19 +104,22 @@ impl Amt {
             .client
             .get(&classes::uri(OPT_IN_SERVICE), Vec::new())
             .await?;
-        let num = |e: &metal_wsman::Element, name: &str| -> Result<u32, Error> {
-            e.prop_num(name).map_err(|err| self.data(err.to_string()))
+        let read = || -> Result<Activation, String> {
+            let num = |e: &metal_wsman::Element, name: &str| -> Result<u32, String> {
+                e.prop_num(name).map_err(|err| err.to_string())
+            };
+            let state = num(&setup, "ProvisioningState")?;
+            // An unprovisioned board may leave the mode out.
+            let mode = if state == 2 {
+                num(&setup, "ProvisioningMode")?
+            } else {
+                0
+            };
+            let required = num(&opt_in, "OptInRequired")?;
+            let can_modify = num(&opt_in, "CanModifyOptInPolicy").unwrap_or(0);
+            Activation::from_values(state, mode, required, can_modify)
         };
-        let state = num(&setup, "ProvisioningState")?;
-        // An unprovisioned board may leave the mode out.
-        let mode = if state == 2 {
-            num(&setup, "ProvisioningMode")?
-        } else {
-            0
-        };
-        let required = num(&opt_in, "OptInRequired")?;
-        let can_modify = num(&opt_in, "CanModifyOptInPolicy").unwrap_or(0);
-        Activation::from_values(state, mode, required, can_modify).map_err(|e| self.data(e))
+        read().map_err(|e| self.data(e))
     }
 }
 
@@ -136,10 +139,18 @@ mod tests {
             None
         );
         let all = Activation::from_values(2, 1, u32::MAX, 1).unwrap();
-        assert!(all.unattended_blocker().unwrap().contains("user consent would block PXE and SOL"));
+        assert!(
+            all.unattended_blocker()
+                .unwrap()
+                .contains("user consent would block PXE and SOL")
+        );
         let ccm = Activation::from_values(2, 4, u32::MAX, 0).unwrap();
         assert_eq!(ccm.mode, ControlMode::Ccm);
-        assert!(ccm.unattended_blocker().unwrap().contains("user consent would block PXE and SOL"));
+        assert!(
+            ccm.unattended_blocker()
+                .unwrap()
+                .contains("user consent would block PXE and SOL")
+        );
         assert_eq!(
             Activation::from_values(0, 0, 0, 0).unwrap().mode,
             ControlMode::Unprovisioned

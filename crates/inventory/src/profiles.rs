@@ -122,7 +122,9 @@ impl FirmwareVersion {
     /// (`12.0.67` is at least `12.0`).
     pub fn at_least(&self, min: &FirmwareVersion) -> bool {
         let n = min.0.len();
-        let mine: Vec<u32> = (0..n).map(|i| self.0.get(i).copied().unwrap_or(0)).collect();
+        let mine: Vec<u32> = (0..n)
+            .map(|i| self.0.get(i).copied().unwrap_or(0))
+            .collect();
         mine >= min.0
     }
 }
@@ -156,7 +158,7 @@ pub struct HardwareProfile {
 /// The outcome of matching a board against the profiles.
 #[derive(Debug, Clone)]
 pub enum Match {
-    Profile(HardwareProfile),
+    Profile(Box<HardwareProfile>),
     /// No single profile matched; why.
     None(String),
 }
@@ -271,7 +273,9 @@ impl HardwareProfile {
             return Some(format!("has {k}"));
         }
         let cpu = r.cpu_model.as_ref();
-        if let Some(want) = cpu.filter(|w| b.cpus.is_empty() || b.cpus.iter().any(|c| !contains(&c.model, w))) {
+        if let Some(want) =
+            cpu.filter(|w| b.cpus.is_empty() || b.cpus.iter().any(|c| !contains(&c.model, w)))
+        {
             let have: Vec<&str> = b.cpus.iter().map(|c| c.model.as_str()).collect();
             return Some(format!("processor {:?} is not {want:?}", have.join(", ")));
         }
@@ -321,7 +325,7 @@ pub fn match_board(profiles: &[HardwareProfile], board: &BoardFacts) -> Match {
         .map(|p| (p, p.mismatch(board)))
         .partition(|(_, why)| why.is_none());
     match hits.as_slice() {
-        [(p, _)] => Match::Profile((*p).clone()),
+        [(p, _)] => Match::Profile(Box::new((*p).clone())),
         [] => Match::None(format!(
             "no hardware profile matches ({})",
             misses
@@ -371,7 +375,9 @@ mod tests {
         let p = HardwareProfile::parse("a", "a.toml", RAID10).unwrap();
         assert_eq!(p.acceptance, Acceptance::default());
         let text = format!("{RAID10}[acceptance]\namt_min = \"11.8\"\npower_on_secs = 30\n");
-        let a = HardwareProfile::parse("a", "a.toml", &text).unwrap().acceptance;
+        let a = HardwareProfile::parse("a", "a.toml", &text)
+            .unwrap()
+            .acceptance;
         assert_eq!(a.power_on_secs, 30);
         assert_eq!(a.sol_secs, 120);
         let min = a.amt_min.unwrap();
@@ -380,9 +386,16 @@ mod tests {
         assert!(v("11.8.50").at_least(&min));
         assert!(!v("11.7.99").at_least(&min));
         assert!(!v("9.1.41").at_least(&min), "9 < 11 by number, not by text");
-        for bad in ["amt_min = \"eleven\"", "power_on_secs = 0", "sol_secs = 9999"] {
+        for bad in [
+            "amt_min = \"eleven\"",
+            "power_on_secs = 0",
+            "sol_secs = 9999",
+        ] {
             let text = format!("{RAID10}[acceptance]\n{bad}\n");
-            assert!(HardwareProfile::parse("a", "a.toml", &text).is_err(), "{bad}");
+            assert!(
+                HardwareProfile::parse("a", "a.toml", &text).is_err(),
+                "{bad}"
+            );
         }
     }
 }

@@ -106,7 +106,9 @@ pub async fn verify(
     let (summary, index) =
         metal_acceptance::write_batch(report, &plan.name, &units, env!("CARGO_PKG_VERSION"))
             .await
-            .map_err(|e| Error::Usage(format!("writing the reports in {}: {e}", report.display())))?;
+            .map_err(|e| {
+                Error::Usage(format!("writing the reports in {}: {e}", report.display()))
+            })?;
     Ok(Verified {
         units,
         summary,
@@ -118,7 +120,10 @@ pub async fn verify(
 fn unreachable_unit(host: IpAddr, profile: &str, why: &str) -> Unit {
     let mut checks = vec![Check::fail(
         "amt",
-        format!("AMT did not answer with these credentials: {}", board_text(why)),
+        format!(
+            "AMT did not answer with these credentials: {}",
+            board_text(why)
+        ),
     )];
     checks.extend(
         CHECKS[1..]
@@ -178,7 +183,10 @@ async fn control_mode(amt: &mut Amt, u: &mut Unit) -> bool {
         Err(e) => {
             u.checks.push(Check::fail(
                 "control-mode",
-                format!("could not read the control mode: {}", board_text(&e.to_string())),
+                format!(
+                    "could not read the control mode: {}",
+                    board_text(&e.to_string())
+                ),
             ));
             false
         }
@@ -189,7 +197,10 @@ async fn control_mode(amt: &mut Amt, u: &mut Unit) -> bool {
                 Some(why) => Check::fail("control-mode", why),
                 None => Check::pass(
                     "control-mode",
-                    format!("admin control mode, user consent {}", consent.as_str().unwrap_or("?")),
+                    format!(
+                        "admin control mode, user consent {}",
+                        consent.as_str().unwrap_or("?")
+                    ),
                 ),
             };
             u.checks.push(
@@ -212,14 +223,25 @@ fn firmware(hw: &Hardware, profile: &HardwareProfile) -> Check {
     let shown = board_text(reported);
     let measured = Measurement::new("amt_version", shown.as_str(), None);
     let Some(min) = &profile.acceptance.amt_min else {
-        return Check::pass("firmware", format!("AMT {shown} (the profile sets no minimum)"))
-            .with(measured);
+        return Check::pass(
+            "firmware",
+            format!("AMT {shown} (the profile sets no minimum)"),
+        )
+        .with(measured);
     };
     let measured = Measurement::new("amt_min", min.to_string(), None);
-    let check = |c: Check| c.with(Measurement::new("amt_version", shown.as_str(), None)).with(measured.clone());
+    let check = |c: Check| {
+        c.with(Measurement::new("amt_version", shown.as_str(), None))
+            .with(measured.clone())
+    };
     match reported.parse::<FirmwareVersion>() {
-        Ok(v) if v.at_least(min) => check(Check::pass("firmware", format!("AMT {v}, at least {min}"))),
-        Ok(v) => check(Check::fail("firmware", format!("AMT {v} is older than {min}"))),
+        Ok(v) if v.at_least(min) => {
+            check(Check::pass("firmware", format!("AMT {v}, at least {min}")))
+        }
+        Ok(v) => check(Check::fail(
+            "firmware",
+            format!("AMT {v} is older than {min}"),
+        )),
         Err(e) => check(Check::fail("firmware", e)),
     }
 }
@@ -250,10 +272,14 @@ fn hardware_check(host: &str, hw: &Hardware, profile: &HardwareProfile) -> Check
     let cpus: Vec<String> = hw.cpus.iter().map(|c| board_text(&c.model)).collect();
     let ssds = hw.disks.iter().filter(|d| d.ssd).count();
     let measured = |c: Check| {
-        c.with(Measurement::new("memory", (gib * 100.0).round() / 100.0, Some("GiB")))
-            .with(Measurement::new("disks", hw.disks.len() as u64, None))
-            .with(Measurement::new("ssds", ssds as u64, None))
-            .with(Measurement::new("processors", cpus.join("; "), None))
+        c.with(Measurement::new(
+            "memory",
+            (gib * 100.0).round() / 100.0,
+            Some("GiB"),
+        ))
+        .with(Measurement::new("disks", hw.disks.len() as u64, None))
+        .with(Measurement::new("ssds", ssds as u64, None))
+        .with(Measurement::new("processors", cpus.join("; "), None))
     };
     match profile.mismatch(&facts) {
         Some(why) => measured(Check::fail(
@@ -275,9 +301,13 @@ async fn power_and_sol(amt: &mut Amt, u: &mut Unit, profile: &HardwareProfile, s
     if let Err(e) = amt.power(PowerAction::Off).await {
         u.checks.push(Check::fail(
             "power",
-            format!("the board did not power off: {}", board_text(&e.to_string())),
+            format!(
+                "the board did not power off: {}",
+                board_text(&e.to_string())
+            ),
         ));
-        u.checks.push(Check::skipped("sol", "the power check failed"));
+        u.checks
+            .push(Check::skipped("sol", "the power check failed"));
         return;
     }
     let off_secs = off_started.elapsed().as_secs_f64();
@@ -304,11 +334,15 @@ async fn power_and_sol(amt: &mut Amt, u: &mut Unit, profile: &HardwareProfile, s
     let on = amt.power(PowerAction::On).await;
     let on_secs = on_started.elapsed().as_secs_f64();
     let timing = |c: Check| {
-        c.with(Measurement::new("power_off_seconds", round(off_secs), Some("s")))
-            .with(
-                Measurement::new("power_on_seconds", round(on_secs), Some("s"))
-                    .limited(Limit::AtMost(f64::from(limit))),
-            )
+        c.with(Measurement::new(
+            "power_off_seconds",
+            round(off_secs),
+            Some("s"),
+        ))
+        .with(
+            Measurement::new("power_on_seconds", round(on_secs), Some("s"))
+                .limited(Limit::AtMost(f64::from(limit))),
+        )
     };
     match on {
         Ok(_) => u.checks.push(timing(Check::pass(
@@ -326,7 +360,8 @@ async fn power_and_sol(amt: &mut Amt, u: &mut Unit, profile: &HardwareProfile, s
             if let Some(s) = sol {
                 s.close().await;
             }
-            u.checks.push(sol_check.unwrap_or_else(|| Check::skipped("sol", "the board is off")));
+            u.checks
+                .push(sol_check.unwrap_or_else(|| Check::skipped("sol", "the board is off")));
             return;
         }
     }
@@ -368,7 +403,10 @@ async fn first_output(
                 );
             }
             Ok(Err(e)) => {
-                return Check::fail("sol", format!("the SOL session failed: {}", board_text(&e.to_string())));
+                return Check::fail(
+                    "sol",
+                    format!("the SOL session failed: {}", board_text(&e.to_string())),
+                );
             }
             Ok(Ok(SolEvent::Closed)) => {
                 return Check::fail("sol", "the board closed the SOL session");

@@ -412,9 +412,7 @@ fn invoke(
         }
         // Without the user's consent code AMT answers success and ignores the source
         // (bringup.md "Factory acceptance and AMT control modes").
-        ("CIM_BootConfigSetting", "ChangeBootOrder") if board.control().blocks_redirection() => {
-            0
-        }
+        ("CIM_BootConfigSetting", "ChangeBootOrder") if board.control().blocks_redirection() => 0,
         ("CIM_BootConfigSetting", "ChangeBootOrder") => match input.child("Source") {
             None => st.machine.change_boot_order(None),
             Some(src) if src.children.is_empty() && src.value().is_empty() => {
@@ -446,7 +444,8 @@ fn invoke(
                 // CIM_EnabledLogicalElement.RequestStateChange ReturnValue 2: "Unknown or
                 // Unspecified Error"; the board cannot do SOL while MEBx has it off.
                 Some(state)
-                    if state & ENABLED_SOL_BIT != 0 && board.current_fault() == Fault::SolLocked =>
+                    if state & ENABLED_SOL_BIT != 0
+                        && board.current_fault() == Fault::SolLocked =>
                 {
                     2
                 }

@@ -50,8 +50,8 @@ mod xml;
 use std::net::{Ipv4Addr, SocketAddr};
 
 pub use board::{BoardHandle, Fault, SolFault};
-pub use control::{Consent, Control, ControlByBoard, ControlError, ControlMode};
 pub use config::{Profile, ProfileParseError, Reports, ReportsByBoard, SimConfig};
+pub use control::{Consent, Control, ControlByBoard, ControlError, ControlMode};
 pub use events::{BootRecord, RequestRecord, SimEvent, SimStats, SolAuth};
 pub use http::MAX_BODY;
 pub use identity::HardwareKind;

@@ -1,10 +1,10 @@
 //! The command line (clap definitions only). [`GlobalArgs`] become `metal_ops::Flags`;
 //! everything else is one struct per subcommand.
 
+mod acceptance;
 mod board;
 mod image;
 mod inventory;
-mod acceptance;
 mod operations;
 mod services;
 pub mod vm;
@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use acceptance::VerifyArgs;
 pub use board::{
     BootArgs, BootDevice, ConsoleArgs, DiscoverArgs, PowerArgs, PowerOp, ShowArgs, TargetArgs,
 };
@@ -20,7 +21,6 @@ pub use image::{ImageArgs, ImageCommand, ImageKind};
 pub use inventory::{
     DnsArgs, DnsOp, EnrollArgs, EventsArgs, ExportArgs, ExportWhat, LsArgs, StateArgs, ZoneArgs,
 };
-pub use acceptance::VerifyArgs;
 pub use operations::{CheckArgs, UserArgs, UserCommand, WatchArgs, WebArgs, WebOptionsArgs};
 pub use services::{CompletionsArgs, DemoArgs, ManArgs, ServeArgs, SimArgs, TftpArgs, TftpCommand};
 pub use vm::{VmArgs, VmCommand};

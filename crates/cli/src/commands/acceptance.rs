@@ -9,9 +9,14 @@ use crate::output::{self, progress::Bars};
 
 pub async fn verify(ctx: &Ctx, args: VerifyArgs) -> Result<i32, Error> {
     let bars = Bars::new(ctx.json);
-    let verified =
-        metal_ops::verify::verify(&ctx.config, &args.targets, &args.profile, &args.report, &bars)
-            .await?;
+    let verified = metal_ops::verify::verify(
+        &ctx.config,
+        &args.targets,
+        &args.profile,
+        &args.report,
+        &bars,
+    )
+    .await?;
     output::acceptance::verified(&mut std::io::stdout(), &verified, ctx.json)?;
     Ok(ExitCode::for_fleet(
         verified.summary.passed,

@@ -10,9 +10,9 @@ use metal_sim::{
     Consent, Control, ControlByBoard, ControlMode, Fault, QemuBoards, ReportsByBoard, Sim,
     SimConfig, SimEvent,
 };
-use std::collections::BTreeMap;
 use metal_types::{Document, ExitCode};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::ctx::{Ctx, stopped};
