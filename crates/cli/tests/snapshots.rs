@@ -47,6 +47,7 @@ fn help_texts() {
         ("help_power_status", &["power", "status", "--help"]),
         ("help_enroll", &["enroll", "--help"]),
         ("help_console", &["console", "--help"]),
+        ("help_verify", &["verify", "--help"]),
     ] {
         let (code, out, err) = metal.run(args);
         assert_eq!(code, 0, "{err}");
