@@ -56,6 +56,10 @@ pub enum Error {
     #[error("{0}")]
     Pki(#[from] metal_pki::Error),
 
+    /// A kit could not be built, or an archive is not a sound kit (the text names the file).
+    #[error(transparent)]
+    Kit(#[from] metal_kit::Error),
+
     /// The front-end could not write what the workflow produced (a closed pipe, a full disk).
     #[error("writing the output: {0}")]
     Output(#[from] std::io::Error),
@@ -81,6 +85,10 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Board(_) | Error::Agent { .. } | Error::Guest(_) => ExitCode::ALL_FAILED,
+            // A tampered or damaged kit is a failure of the one thing checked.
+            Error::Kit(metal_kit::Error::Tampered { .. } | metal_kit::Error::Manifest(_)) => {
+                ExitCode::ALL_FAILED
+            }
             Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::OK,
             _ => ExitCode::USAGE,
         }

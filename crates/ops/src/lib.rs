@@ -10,7 +10,8 @@
 //!   [`lifecycle`] (`ls`, `state`, `events`), [`dns`] (zone files and `dns sync`), [`export`]
 //!   (Nagios, Prometheus), [`image`] (boot images), [`netboot`] (the inventory's boot policy and boot events)
 //!   and [`vm`] (DomUs through each Dom0's agent, [`agent`]), and [`verify`] (factory
-//!   acceptance of boards against a hardware profile, with OCP-TV and HTML reports).
+//!   acceptance of boards against a hardware profile, with OCP-TV and HTML reports) and
+//!   [`kit`] (the vendor kit archive).
 //! - [`Error`]: the expected failures, with the one mapping to exit codes.
 //!
 //! Workflows return data (reports with stable field names, see `metal_types::output`); they
@@ -29,6 +30,7 @@ mod error;
 pub mod export;
 pub mod image;
 pub mod inventory;
+pub mod kit;
 mod leases;
 pub mod lifecycle;
 pub mod loads;

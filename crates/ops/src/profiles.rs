@@ -78,6 +78,46 @@ impl ProfileSource {
     }
 }
 
+impl ProfileSource {
+    /// The text of the profile `name` (checked to parse), for copying it elsewhere.
+    pub fn text(&self, name: &str) -> Result<String, Error> {
+        let text = match self {
+            ProfileSource::Dir(dir) => {
+                let path = dir.join(format!("{name}.toml"));
+                let loaded = self.load()?;
+                if !loaded.iter().any(|p| p.name == name) {
+                    return Err(unknown(name, &loaded));
+                }
+                std::fs::read_to_string(&path).map_err(Error::io(&path))?
+            }
+            ProfileSource::BuiltIn => match BUILT_IN.iter().find(|(n, _)| *n == name) {
+                Some((_, text)) => (*text).to_string(),
+                None => return Err(unknown(name, &self.load()?)),
+            },
+        };
+        Ok(text)
+    }
+
+    /// The profile `name`.
+    pub fn profile(&self, name: &str) -> Result<HardwareProfile, Error> {
+        let loaded = self.load()?;
+        loaded
+            .iter()
+            .find(|p| p.name == name)
+            .cloned()
+            .ok_or_else(|| unknown(name, &loaded))
+    }
+}
+
+/// "No such profile", listing the ones there are.
+fn unknown(name: &str, loaded: &[HardwareProfile]) -> Error {
+    let names: Vec<&str> = loaded.iter().map(|p| p.name.as_str()).collect();
+    Error::Usage(format!(
+        "no hardware profile {name:?} (there are: {})",
+        names.join(", ")
+    ))
+}
+
 impl std::fmt::Display for ProfileSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -69,14 +69,7 @@ pub async fn verify(
     report: &Path,
     progress: &dyn Progress,
 ) -> Result<Verified, Error> {
-    let profiles = config.profiles.load()?;
-    let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
-    let Some(profile) = profiles.iter().find(|p| p.name == profile).cloned() else {
-        return Err(Error::Usage(format!(
-            "no hardware profile {profile:?} (there are: {})",
-            names.join(", ")
-        )));
-    };
+    let profile = config.profiles.profile(profile)?;
     let targets = targets::resolve(config, specs).await?;
     // The power check waits at most the profile's limit for each change.
     let mut config = config.clone();

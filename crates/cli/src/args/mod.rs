@@ -5,6 +5,7 @@ mod acceptance;
 mod board;
 mod image;
 mod inventory;
+mod kit;
 mod operations;
 mod services;
 pub mod vm;
@@ -21,6 +22,7 @@ pub use image::{ImageArgs, ImageCommand, ImageKind};
 pub use inventory::{
     DnsArgs, DnsOp, EnrollArgs, EventsArgs, ExportArgs, ExportWhat, LsArgs, StateArgs, ZoneArgs,
 };
+pub use kit::{KitArgs, KitCommand};
 pub use operations::{CheckArgs, UserArgs, UserCommand, WatchArgs, WebArgs, WebOptionsArgs};
 pub use services::{CompletionsArgs, DemoArgs, ManArgs, ServeArgs, SimArgs, TftpArgs, TftpCommand};
 pub use vm::{VmArgs, VmCommand};
@@ -183,6 +185,8 @@ pub enum Command {
     ///
     /// Example: metal verify 192.168.10.0/24 --profile desktop-8g-raid10 --report /srv/acceptance/batch-42
     Verify(VerifyArgs),
+    /// The vendor kit: build one archive with everything shipped beside the boards, verify one.
+    Kit(KitArgs),
     /// The read-only TFTP server on its own.
     Tftp(TftpArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).

@@ -10,6 +10,7 @@ mod demo_qemu;
 mod docs;
 mod image;
 mod inventory;
+mod kit;
 mod operations;
 mod services;
 mod vm;
@@ -48,6 +49,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<i32, Error> {
         Command::Check(args) => operations::check(ctx, args).await,
         Command::Watch(args) => operations::watch(ctx, args).await,
         Command::Verify(args) => acceptance::verify(ctx, args).await,
+        Command::Kit(args) => kit::run(ctx, args),
         Command::Completions(args) => docs::completions(ctx, args),
         Command::Man(args) => docs::man(ctx, args),
     }

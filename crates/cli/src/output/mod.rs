@@ -7,6 +7,7 @@ pub mod board;
 pub mod fleet;
 pub mod image;
 pub mod inventory;
+pub mod kit;
 pub mod operations;
 pub mod progress;
 pub mod services;
