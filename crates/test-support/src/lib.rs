@@ -22,6 +22,7 @@
 //! Binary paths are the caller's: `env!("CARGO_BIN_EXE_metal")` exists only in the cli crate's
 //! own tests, so those pass it in.
 
+pub mod debian;
 pub mod http;
 pub mod loopback;
 pub mod metal;
