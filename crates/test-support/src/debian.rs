@@ -46,7 +46,11 @@ fn cached() -> PathBuf {
         .unwrap();
     run(
         Command::new("debootstrap")
-            .args([&format!("--variant={VARIANT}"), &format!("--include={INCLUDE}"), SUITE])
+            .args([
+                &format!("--variant={VARIANT}"),
+                &format!("--include={INCLUDE}"),
+                SUITE,
+            ])
             .arg(tree.path())
             .arg(mirror),
         "debootstrap",
