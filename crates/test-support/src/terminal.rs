@@ -5,6 +5,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A tmux session running one command in a real pseudo-terminal; killed on drop.
+///
+/// Every session has its own tmux server (`tmux -L NAME`): with one shared server, killing the
+/// last session stops the server while the next `new-session` may already be connecting to it,
+/// and that client fails with "server exited unexpectedly".
 pub struct Tmux {
     name: String,
 }
@@ -14,6 +18,8 @@ impl Tmux {
     pub fn start(name: &str, command: &str) -> Self {
         let status = Command::new("tmux")
             .args([
+                "-L",
+                name,
                 "new-session",
                 "-d",
                 "-s",
@@ -35,7 +41,7 @@ impl Tmux {
     /// Types `keys` (tmux key names or text).
     pub fn keys(&self, keys: &[&str]) {
         let status = Command::new("tmux")
-            .args(["send-keys", "-t", &self.name])
+            .args(["-L", &self.name, "send-keys", "-t", &self.name])
             .args(keys)
             .status()
             .unwrap();
@@ -45,7 +51,7 @@ impl Tmux {
     /// The visible screen as text.
     pub fn screen(&self) -> String {
         let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.name])
+            .args(["-L", &self.name, "capture-pane", "-p", "-t", &self.name])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -54,7 +60,15 @@ impl Tmux {
     /// The visible screen with its escape sequences (colours, attributes) kept.
     pub fn screen_with_escapes(&self) -> String {
         let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-e", "-t", &self.name])
+            .args([
+                "-L",
+                &self.name,
+                "capture-pane",
+                "-p",
+                "-e",
+                "-t",
+                &self.name,
+            ])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -78,7 +92,7 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
+            .args(["-L", &self.name, "kill-server"])
             .status();
     }
 }
