@@ -149,6 +149,8 @@ mod tests {
             board: Some(("Intel".into(), "NUC <script>".into())),
             amt_version: Some("12.0.67".into()),
             checks,
+            started: std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000),
+            finished: std::time::SystemTime::now(),
         }
     }
 
@@ -163,6 +165,10 @@ mod tests {
         let report = read::parse(&json).unwrap();
         assert_eq!(report.result, "FAIL");
         assert_eq!(report.dut_id, "S2");
+        assert_eq!(
+            report.started, "2027-01-15T08:00:00.000Z",
+            "the run's own start, not the writing's"
+        );
         assert_eq!(
             report.hardware,
             [("board".to_string(), "Intel · NUC <script> · S2".to_string())]

@@ -1,6 +1,8 @@
 //! One unit's acceptance: the checks `metal verify` ran on it, each with its verdict, the
 //! evidence behind it and what was measured.
 
+use std::time::SystemTime;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -59,6 +61,8 @@ pub struct Check {
     /// What was seen, in a sentence: the reason for a failure.
     pub evidence: String,
     pub measurements: Vec<Measurement>,
+    /// When the verdict was reached.
+    pub at: SystemTime,
 }
 
 impl Check {
@@ -80,6 +84,7 @@ impl Check {
             verdict,
             evidence: evidence.into(),
             measurements: Vec::new(),
+            at: SystemTime::now(),
         }
     }
 
@@ -104,6 +109,9 @@ pub struct Unit {
     pub board: Option<(String, String)>,
     pub amt_version: Option<String>,
     pub checks: Vec<Check>,
+    /// When the first check started and the last one ended.
+    pub started: SystemTime,
+    pub finished: SystemTime,
 }
 
 impl Unit {
@@ -154,6 +162,8 @@ mod tests {
             board: None,
             amt_version: None,
             checks: vec![Check::pass("a", "ok"), Check::skipped("b", "later")],
+            started: SystemTime::now(),
+            finished: SystemTime::now(),
         };
         assert!(u.passed());
         u.checks.push(Check::fail("c", "bad"));

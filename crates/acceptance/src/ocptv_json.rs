@@ -11,7 +11,8 @@
 //! - the run's *status* says whether the checks could be run (COMPLETE), apart from the
 //!   unit's *result* (PASS or FAIL), as the specification keeps them apart.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use ocptv::output as tv;
 use serde_json::Value;
@@ -22,11 +23,31 @@ use crate::model::{Check, Limit, Unit, Verdict};
 /// The diagnostic's name in every report.
 pub const DIAGNOSTIC: &str = "metal verify";
 
+/// The artifacts' clock: set to when each part of the run happened, since the report is
+/// written after the checks.
+#[derive(Clone)]
+struct Clock(Arc<Mutex<SystemTime>>);
+
+impl Clock {
+    fn set(&self, at: SystemTime) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = at;
+    }
+}
+
+impl tv::TimestampProvider for Clock {
+    fn now(&self) -> chrono::DateTime<chrono_tz::Tz> {
+        let at = *self.0.lock().unwrap_or_else(|e| e.into_inner());
+        chrono::DateTime::<chrono::Utc>::from(at).with_timezone(&chrono_tz::UTC)
+    }
+}
+
 /// Renders `unit` as OCP-TV JSON lines (each ends with a newline).
 pub async fn render(unit: &Unit, version: &str) -> Result<String, Error> {
     let lines = Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let clock = Clock(Arc::new(Mutex::new(unit.started)));
     let config = tv::Config::builder()
         .with_buffer_output(Arc::clone(&lines))
+        .with_timestamp_provider(Box::new(clock.clone()))
         .build();
     let mut dut = tv::DutInfo::builder(&dut_id(unit))
         .name(&unit.host)
@@ -64,8 +85,10 @@ pub async fn render(unit: &Unit, version: &str) -> Result<String, Error> {
         .start(dut)
         .await?;
     for check in &unit.checks {
+        clock.set(check.at);
         step(&run, check, board.as_ref()).await?;
     }
+    clock.set(unit.finished);
     let result = if unit.passed() {
         tv::TestResult::Pass
     } else {

@@ -26,6 +26,7 @@
 
 use std::path::Path;
 
+use metal_types::hardware::Hardware;
 use serde::Deserialize;
 
 use crate::Error;
@@ -246,9 +247,8 @@ impl HardwareProfile {
     }
 
     /// `None` when the board matches; else the first rule that fails.
-    pub fn mismatch(&self, facts: &BoardFacts) -> Option<String> {
+    pub fn mismatch(&self, b: &Hardware) -> Option<String> {
         let r = &self.rules;
-        let b = &facts.hardware;
         let (board_maker, board_model) = (&b.board.manufacturer, &b.board.model);
         let contains = |have: &str, want: &str| have.to_lowercase().contains(&want.to_lowercase());
         if let Some(m) = r.board_maker.as_ref().filter(|m| !contains(board_maker, m)) {
@@ -322,7 +322,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<HardwareProfile>, Error> {
 pub fn match_board(profiles: &[HardwareProfile], board: &BoardFacts) -> Match {
     let (hits, misses): (Vec<_>, Vec<_>) = profiles
         .iter()
-        .map(|p| (p, p.mismatch(board)))
+        .map(|p| (p, p.mismatch(&board.hardware)))
         .partition(|(_, why)| why.is_none());
     match hits.as_slice() {
         [(p, _)] => Match::Profile(Box::new((*p).clone())),

@@ -15,7 +15,6 @@
 //! first real fault, not for its consequences. The reports are written by
 //! `metal_acceptance`.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,7 +23,7 @@ use metal_acceptance::{Check, Limit, Measurement, Summary, Unit};
 use metal_amt::sol::{SolEvent, SolOptions};
 use metal_amt::{Amt, Hardware};
 use metal_inventory::enroll::is_real_serial;
-use metal_inventory::{BoardFacts, FirmwareVersion, HardwareProfile};
+use metal_inventory::{FirmwareVersion, HardwareProfile};
 use metal_types::PowerAction;
 use metal_types::text::board_text;
 
@@ -93,7 +92,7 @@ pub async fn verify(
         .zip(&targets)
         .map(|(run, target)| match run.result {
             Ok(unit) => unit,
-            Err(e) => unreachable_unit(target.host, &plan.name, &e.to_string()),
+            Err(e) => unreachable_unit(&target.host.to_string(), &plan.name, &e.to_string()),
         })
         .collect();
     let (summary, index) =
@@ -110,7 +109,8 @@ pub async fn verify(
 }
 
 /// A board AMT did not answer for: the first check fails and the rest are skipped.
-fn unreachable_unit(host: IpAddr, profile: &str, why: &str) -> Unit {
+fn unreachable_unit(host: &str, profile: &str, why: &str) -> Unit {
+    let now = std::time::SystemTime::now();
     let mut checks = vec![Check::fail(
         "amt",
         format!(
@@ -131,33 +131,30 @@ fn unreachable_unit(host: IpAddr, profile: &str, why: &str) -> Unit {
         board: None,
         amt_version: None,
         checks,
+        started: now,
+        finished: now,
     }
 }
 
 /// Every check on one board. AMT errors after the first answer become failed checks.
 async fn unit(amt: &mut Amt, profile: &HardwareProfile) -> Unit {
     let host = amt.wsman().endpoint().host.clone();
-    let hardware = amt.hardware().await;
+    let started = std::time::SystemTime::now();
+    let hw = match amt.hardware().await {
+        Ok(hw) => hw,
+        Err(e) => return unreachable_unit(&host, &profile.name, &e.to_string()),
+    };
     let mut u = Unit {
         host: host.clone(),
         profile: profile.name.clone(),
-        uuid: None,
-        serial: None,
-        board: None,
-        amt_version: None,
+        uuid: Some(hw.uuid.clone()),
+        serial: is_real_serial(&hw.chassis.serial).then(|| hw.chassis.serial.clone()),
+        board: Some((hw.board.manufacturer.clone(), hw.board.model.clone())),
+        amt_version: hw.amt_version.clone(),
         checks: Vec::new(),
+        started,
+        finished: started,
     };
-    let hw = match hardware {
-        Ok(hw) => hw,
-        Err(e) => {
-            let ip = host.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
-            return unreachable_unit(ip, &profile.name, &e.to_string());
-        }
-    };
-    u.uuid = Some(hw.uuid.clone());
-    u.serial = is_real_serial(&hw.chassis.serial).then(|| hw.chassis.serial.clone());
-    u.board = Some((hw.board.manufacturer.clone(), hw.board.model.clone()));
-    u.amt_version = hw.amt_version.clone();
     u.checks.push(Check::pass(
         "amt",
         format!("AMT answered; system UUID {}", hw.uuid),
@@ -165,8 +162,9 @@ async fn unit(amt: &mut Amt, profile: &HardwareProfile) -> Unit {
     let unattended = control_mode(amt, &mut u).await;
     u.checks.push(firmware(&hw, profile));
     u.checks.push(identity(&hw));
-    u.checks.push(hardware_check(&host, &hw, profile));
+    u.checks.push(hardware_check(&hw, profile));
     power_and_sol(amt, &mut u, profile, unattended).await;
+    u.finished = std::time::SystemTime::now();
     u
 }
 
@@ -255,12 +253,7 @@ fn identity(hw: &Hardware) -> Check {
     }
 }
 
-fn hardware_check(host: &str, hw: &Hardware, profile: &HardwareProfile) -> Check {
-    let facts = BoardFacts {
-        amt_address: host.parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
-        tls_pin: None,
-        hardware: hw.clone(),
-    };
+fn hardware_check(hw: &Hardware, profile: &HardwareProfile) -> Check {
     let gib = hw.memory_bytes as f64 / f64::from(1u32 << 30);
     let cpus: Vec<String> = hw.cpus.iter().map(|c| board_text(&c.model)).collect();
     let ssds = hw.disks.iter().filter(|d| d.ssd).count();
@@ -274,7 +267,7 @@ fn hardware_check(host: &str, hw: &Hardware, profile: &HardwareProfile) -> Check
         .with(Measurement::new("ssds", ssds as u64, None))
         .with(Measurement::new("processors", cpus.join("; "), None))
     };
-    match profile.mismatch(&facts) {
+    match profile.mismatch(hw) {
         Some(why) => measured(Check::fail(
             "hardware",
             format!("not {}: {}", profile.name, board_text(&why)),
