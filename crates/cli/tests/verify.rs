@@ -2,10 +2,15 @@
 //! deliberately wrong: SOL locked off in MEBx, a host that does not power back on, a board in
 //! client control mode (consent required), and one reporting less memory than the profile.
 //! Exactly those four fail, each for its own reason; every report line validates against the
-//! OCP-TV schema; the HTML pages render in headless Chromium.
+//! OCP-TV schema; the HTML pages render in headless Chromium. The pxe check against a real
+//! `metal serve` on loopback, with the test fetching one board's boot script as its iPXE
+//! would (`tests/netboot/acceptance.rs` has a QEMU board PXE-boot for real).
 
+use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use metal_test_support::http::{exchange, get};
 use metal_test_support::loopback::Block;
 use metal_test_support::metal::Metal;
 use metal_test_support::sim::SimProcess;
@@ -216,7 +221,8 @@ fn sixteen_boards_four_wrong_fail_exactly_for_their_faults() {
                 "identity",
                 "hardware",
                 "power",
-                "sol"
+                "sol",
+                "pxe"
             ]
         );
     }
@@ -266,4 +272,166 @@ fn an_unknown_profile_is_refused_before_any_board_is_touched() {
         err.contains("no hardware profile \"nope\"") && err.contains("desktop-8g-raid10"),
         "{err}"
     );
+}
+
+/// A netboot server on loopback (proxy mode, every port ephemeral) whose operator token is
+/// `token`; returns its config file.
+fn netboot_config(dir: &Path, token: &str) -> PathBuf {
+    use sha2::Digest;
+    let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/../../pxe");
+    for sub in ["tftp", "images"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let operator = hex::encode(sha2::Sha256::digest(token.as_bytes()));
+    let text = format!(
+        "server_ip = \"127.0.0.1\"\nmode = \"proxy\"\ndefault_profile = \"diskless\"\nports = {{ dhcp = 0, pxe = 0 }}\n\
+         [tftp]\nroot = \"{0}/tftp\"\nlisten = \"127.0.0.1:0\"\n\
+         [http]\nlisten = \"127.0.0.1:0\"\nroot = \"{0}/images\"\ntemplates = \"{templates}\"\noperator_token_sha256 = \"{operator}\"\n\
+         [profiles.diskless]\ntemplate = \"linux.ipxe\"\nkernel = \"vmlinuz\"\ninitrd = \"initrd.img\"\ncmdline = \"console=ttyS0\"\n",
+        dir.display()
+    );
+    let path = dir.join("netboot.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn the_pxe_check_passes_only_for_a_board_whose_boot_script_the_server_served() {
+    let block = Block::allocate();
+    let ip = |n| block.ip(n);
+    let sim = SimProcess::builder(BIN, PASSWORD, block.first())
+        .boards(2)
+        .args(["--hardware", "8g-4hdd", "--boot-output-ms", "300"])
+        .start();
+    let profiles = tempfile::tempdir().unwrap();
+    let quick_pxe = PROFILE.replace("sol_secs = 20", "sol_secs = 20\npxe_secs = 8");
+    std::fs::write(profiles.path().join("batch.toml"), quick_pxe).unwrap();
+    let metal = Metal::new(BIN)
+        .password(PASSWORD)
+        .profiles(profiles.path())
+        .no_inventory();
+    let token = "operator-token-of-the-factory-server";
+    let serve = metal
+        .command(["serve", "--config"])
+        .arg(netboot_config(metal.dir(), token))
+        .spawn_lines();
+    let ready = serve.wait_for(|l| l.starts_with("ready "));
+    let http: SocketAddr = ready
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("http="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let url = format!("http://{http}");
+    let token_file = metal.dir().join("operator.token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (code, shown) = metal.json(&["show", &ip(1).to_string()]);
+    assert_eq!(code, 0, "{shown}");
+    let mac = shown["hosts"][0]["hardware"]["mac"]
+        .as_str()
+        .expect("a MAC")
+        .to_string();
+
+    // Board 1's "iPXE": once the one-shot PXE reset reaches the board, its script is fetched
+    // from an address of its own, as a real board's firmware does after DHCP.
+    let board = ip(1);
+    let fetch_script = || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let prefix = format!("{board} boot from pxe");
+        while std::time::Instant::now() < deadline {
+            if sim.lines().iter().any(|l| l.starts_with(&prefix)) {
+                let from = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 99, 1));
+                return exchange(from, http, &get(&format!("/boot/{mac}.ipxe")));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("board 1 was never PXE-booted: {:?}", sim.lines());
+    };
+    let reports = metal.dir().join("reports");
+    let verify = || {
+        metal.run(&[
+            "verify",
+            &block.list(2),
+            "--profile",
+            "batch",
+            "--report",
+            reports.to_str().unwrap(),
+            "--netboot",
+            &url,
+            "--netboot-token-file",
+            token_file.to_str().unwrap(),
+        ])
+    };
+    let (script, (code, out, err)) = std::thread::scope(|s| {
+        let firmware = s.spawn(fetch_script);
+        let verified = verify();
+        (firmware.join().unwrap(), verified)
+    });
+    assert!(script.starts_with("HTTP/1.1 200"), "{script}");
+    assert_eq!(code, 2, "one passed, one failed: {out}{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(&format!("PASS {} ", ip(1)))),
+        "{out}"
+    );
+    let fail = out
+        .lines()
+        .find(|l| l.starts_with(&format!("FAIL {} ", ip(2))))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        fail.contains(" pxe: ")
+            && fail.contains(&format!("fetched no boot script from {url} within 8 s")),
+        "{fail}"
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap())
+            .unwrap();
+    let unit = summary["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["host"] == ip(1).to_string())
+        .unwrap()
+        .clone();
+    let text = std::fs::read_to_string(reports.join(unit["json"].as_str().unwrap())).unwrap();
+    assert!(
+        text.contains("fetched its boot script (profile diskless)") && text.contains("127.0.99.1"),
+        "the evidence names the profile and the address: {text}"
+    );
+
+    // A wrong token is the operator's mistake: told before any board is touched.
+    let wrong = metal.dir().join("wrong.token");
+    std::fs::write(&wrong, "guess").unwrap();
+    std::fs::set_permissions(&wrong, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let args = |file: &Path| {
+        vec![
+            "verify".to_string(),
+            ip(1).to_string(),
+            "--profile".into(),
+            "batch".into(),
+            "--report".into(),
+            reports.display().to_string(),
+            "--netboot".into(),
+            url.clone(),
+            "--netboot-token-file".into(),
+            file.display().to_string(),
+        ]
+    };
+    let run = |file: &Path| {
+        let a = args(file);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        metal.run(&a)
+    };
+    let (code, out, err) = run(&wrong);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains(&format!("the netboot server {url}: GET /events: 401")),
+        "{err}"
+    );
+    assert!(out.is_empty(), "no board was verified: {out}");
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, _, err) = run(&token_file);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("readable by others (mode 644)"), "{err}");
 }

@@ -20,6 +20,7 @@
 //! amt_min = "11.0"           # lowest AMT firmware accepted (default: any)
 //! power_on_secs = 60         # an off → on round trip must finish within this (default 60)
 //! sol_secs = 120             # the console must print within this after power-on (default 120)
+//! pxe_secs = 180             # a one-shot PXE boot must fetch its boot script within this (default 180)
 //! ```
 //! A profile's name is its file name without `.toml`. Every rule given must hold; a board that
 //! matches no profile, or more than one, is not provisioned, and the reason is recorded.
@@ -71,6 +72,7 @@ struct AcceptanceFile {
     amt_min: Option<String>,
     power_on_secs: Option<u32>,
     sol_secs: Option<u32>,
+    pxe_secs: Option<u32>,
 }
 
 /// What factory acceptance requires of a unit besides the match rules.
@@ -82,6 +84,9 @@ pub struct Acceptance {
     pub power_on_secs: u32,
     /// Longest wait for console output after power-on, in seconds.
     pub sol_secs: u32,
+    /// Longest wait from a one-shot PXE boot to the board's boot script being fetched from the
+    /// netboot server, in seconds.
+    pub pxe_secs: u32,
 }
 
 impl Default for Acceptance {
@@ -90,6 +95,7 @@ impl Default for Acceptance {
             amt_min: None,
             power_on_secs: 60,
             sol_secs: 120,
+            pxe_secs: 180,
         }
     }
 }
@@ -227,6 +233,7 @@ impl HardwareProfile {
                         .map_err(|e: String| bad(format!("amt_min: {e}")))?,
                     power_on_secs: secs(a.power_on_secs, defaults.power_on_secs, "power_on_secs")?,
                     sol_secs: secs(a.sol_secs, defaults.sol_secs, "sol_secs")?,
+                    pxe_secs: secs(a.pxe_secs, defaults.pxe_secs, "pxe_secs")?,
                 }
             }
         };
@@ -380,6 +387,7 @@ mod tests {
             .acceptance;
         assert_eq!(a.power_on_secs, 30);
         assert_eq!(a.sol_secs, 120);
+        assert_eq!(a.pxe_secs, 180);
         let min = a.amt_min.unwrap();
         let v = |s: &str| s.parse::<FirmwareVersion>().unwrap();
         assert!(v("12.0.67").at_least(&min));
@@ -390,6 +398,7 @@ mod tests {
             "amt_min = \"eleven\"",
             "power_on_secs = 0",
             "sol_secs = 9999",
+            "pxe_secs = 0",
         ] {
             let text = format!("{RAID10}[acceptance]\n{bad}\n");
             assert!(

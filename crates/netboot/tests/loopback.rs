@@ -138,6 +138,29 @@ async fn http_scripts_per_mac_ranges_and_events() {
         list.contains(r#""stage":"script""#),
         "scripts served are recorded: {list}"
     );
+    let own = http(
+        h,
+        &get_with_token("/events?mac=52-54-00-00-00-01", OPERATOR_TOKEN),
+    )
+    .await;
+    assert!(
+        own.contains(r#""stage":"booted""#) && own.contains(r#""stage":"script""#),
+        "one machine's events: {own}"
+    );
+    let other = http(
+        h,
+        &get_with_token("/events?mac=52:54:00:00:00:77", OPERATOR_TOKEN),
+    )
+    .await;
+    assert!(
+        other.starts_with("HTTP/1.1 200") && other.ends_with("[]"),
+        "another machine has none: {other}"
+    );
+    let bad = http(h, &get_with_token("/events?mac=%1b%5b31m", OPERATOR_TOKEN)).await;
+    assert!(
+        bad.starts_with("HTTP/1.1 400") && !bad.contains('\u{1b}'),
+        "{bad}"
+    );
 }
 
 proptest! {

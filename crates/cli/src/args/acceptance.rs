@@ -17,4 +17,13 @@ pub struct VerifyArgs {
     /// The folder for the reports (created if missing; reports of the same boards are replaced).
     #[arg(long, value_name = "DIR")]
     pub report: PathBuf,
+    /// The netboot server (`metal serve`) as http://HOST:PORT, its [http] listen address:
+    /// each board is PXE-booted once and must fetch its boot script from it. Without it the
+    /// pxe check is skipped.
+    #[arg(long, value_name = "URL", requires = "netboot_token_file")]
+    pub netboot: Option<String>,
+    /// A file holding the server's operator token (the one whose SHA-256 is its [http]
+    /// operator_token_sha256); the server shows boot events only to its holder.
+    #[arg(long, value_name = "FILE", requires = "netboot")]
+    pub netboot_token_file: Option<PathBuf>,
 }

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use metal_types::text::Escaped;
@@ -134,7 +134,17 @@ pub(super) async fn post(
     }
 }
 
-pub(super) async fn list(State(state): State<Arc<HttpState>>, headers: HeaderMap) -> Response {
+/// `GET /events?mac=MAC`: only that machine's events (what `metal verify` waits for).
+#[derive(Debug, Deserialize)]
+pub(super) struct ListQuery {
+    mac: Option<String>,
+}
+
+pub(super) async fn list(
+    State(state): State<Arc<HttpState>>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
     let Some(operator) = state.operator else {
         return text(
             StatusCode::FORBIDDEN,
@@ -142,7 +152,23 @@ pub(super) async fn list(State(state): State<Arc<HttpState>>, headers: HeaderMap
         );
     };
     match bearer(&headers) {
-        Some(token) if operator.admits(token) => Json(state.events.list()).into_response(),
+        Some(token) if operator.admits(token) => {
+            let Some(mac) = query.mac else {
+                return Json(state.events.list()).into_response();
+            };
+            let Ok(mac) = mac.parse::<MacAddr>() else {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "not a MAC: {}\n",
+                        Escaped(&metal_types::text::board_text(&mac))
+                    ),
+                );
+            };
+            let mut events = state.events.list();
+            events.retain(|e| e.mac == mac);
+            Json(events).into_response()
+        }
         _ => unauthorized("reading events needs the operator token: Authorization: Bearer TOKEN"),
     }
 }

@@ -7,7 +7,7 @@
 //! | `GET /tftp/{path}` | the TFTP root, for UEFI HTTP boot |
 //! | `GET /plan/{mac}` | JSON: what that boot's Dom0 or installer does ([`plan`]), with the boot's bearer token |
 //! | `POST /events` | form `mac`, `stage`, `message`, with the boot's bearer token: a boot event |
-//! | `GET /events` | recent events, JSON, with the operator's bearer token |
+//! | `GET /events[?mac=MAC]` | recent events (of one machine), JSON, with the operator's bearer token |
 //!
 //! Connections are capped and timed out by [`connections`]; files come through
 //! [`SafeRoot`](crate::safe_root::SafeRoot), as over TFTP.
