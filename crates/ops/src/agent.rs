@@ -7,10 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
 use metal_xen::api::{self, Problem};
 use rustls::pki_types::ServerName;
 use serde::Serialize;
@@ -18,7 +17,7 @@ use serde::de::DeserializeOwned;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::{Config, Error};
+use crate::{Config, Error, http1};
 
 /// The largest answer read (a console tail is at most 1 MiB).
 const MAX_ANSWER: usize = 4 << 20;
@@ -127,10 +126,6 @@ impl Agents {
         .await
         .map_err(|_| format!("TLS with {addr}: timed out"))?
         .map_err(|e| format!("TLS with {addr}: {e}"))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(conn);
         let payload = match body {
             Some(b) => serde_json::to_vec(b).map_err(|e| e.to_string())?,
             None => Vec::new(),
@@ -142,16 +137,6 @@ impl Agents {
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::from(payload)))
             .map_err(|e| e.to_string())?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status();
-        let bytes = Limited::new(response.into_body(), MAX_ANSWER)
-            .collect()
-            .await
-            .map_err(|e| format!("reading the answer: {e}"))?
-            .to_bytes();
-        Ok((status, bytes))
+        http1::exchange(tls, request, MAX_ANSWER).await
     }
 }

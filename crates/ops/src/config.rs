@@ -28,8 +28,8 @@ pub use metal_wsman::Credentials;
 use metal_wsman::{KnownHosts, TransportOptions};
 use serde::Deserialize;
 
-use crate::Error;
 use crate::profiles::ProfileSource;
+use crate::{Error, private_file};
 
 /// Environment variables the configuration reads.
 pub mod env {
@@ -179,18 +179,12 @@ fn read_config_file(path: &Path) -> Result<ConfigFile, Error> {
         })
     })?;
     // A password others can read is refused, as the secrets file's is.
-    if file.amt.password.is_some() {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map_err(|e| bad(e.to_string()))?
-            .permissions()
-            .mode()
-            & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(bad(format!(
-                "holds an AMT password and is readable by others (mode {mode:03o}); chmod 600 it"
-            )));
-        }
+    if file.amt.password.is_some()
+        && let Some(mode) = private_file::shared_mode(path).map_err(|e| bad(e.to_string()))?
+    {
+        return Err(bad(format!(
+            "holds an AMT password and is readable by others (mode {mode:03o}); chmod 600 it"
+        )));
     }
     Ok(file)
 }

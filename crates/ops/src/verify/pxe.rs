@@ -6,10 +6,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::Empty;
 use hyper::body::Bytes;
 use hyper::{Request, StatusCode, Uri};
-use hyper_util::rt::TokioIo;
 use metal_acceptance::{Check, Limit, Measurement};
 use metal_amt::Amt;
 use metal_inventory::HardwareProfile;
@@ -18,7 +17,7 @@ use metal_types::{BootDevice, BootEvent, MacAddr};
 use tokio::net::TcpStream;
 
 use super::power::round;
-use crate::Error;
+use crate::{Error, http1, private_file};
 
 /// One exchange with the netboot server, connect to last byte.
 const EXCHANGE: Duration = Duration::from_secs(10);
@@ -70,13 +69,7 @@ impl NetbootServer {
     /// [`NetbootServer::new`] with the token read from `file`, which others must not be able
     /// to read (as the secrets file).
     pub fn with_token_file(url: &str, file: &Path) -> Result<Self, Error> {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(file)
-            .map_err(Error::io(file))?
-            .permissions()
-            .mode()
-            & 0o777;
-        if mode & 0o077 != 0 {
+        if let Some(mode) = private_file::shared_mode(file).map_err(Error::io(file))? {
             return Err(Error::Usage(format!(
                 "{}: the operator token is readable by others (mode {mode:03o}); chmod 600 it",
                 file.display()
@@ -111,10 +104,6 @@ impl NetbootServer {
         let tcp = TcpStream::connect(&self.authority)
             .await
             .map_err(|e| format!("connecting to {}: {e}", self.authority))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(conn);
         let request = Request::get(path)
             .header(hyper::header::HOST, &self.authority)
             .header(
@@ -123,17 +112,7 @@ impl NetbootServer {
             )
             .body(Empty::<Bytes>::new())
             .map_err(|e| e.to_string())?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status();
-        let body = Limited::new(response.into_body(), MAX_ANSWER)
-            .collect()
-            .await
-            .map_err(|e| format!("reading the answer: {e}"))?
-            .to_bytes();
-        Ok((status, body))
+        http1::exchange(tcp, request, MAX_ANSWER).await
     }
 }
 
