@@ -82,6 +82,12 @@ impl Events {
         kept.iter().cloned().collect()
     }
 
+    /// The kept events of one machine, oldest first.
+    pub fn list_of(&self, mac: MacAddr) -> Vec<BootEvent> {
+        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        kept.iter().filter(|e| e.mac == mac).cloned().collect()
+    }
+
     /// Events from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Heard> {
         self.tx.subscribe()

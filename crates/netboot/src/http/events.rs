@@ -165,9 +165,7 @@ pub(super) async fn list(
                     ),
                 );
             };
-            let mut events = state.events.list();
-            events.retain(|e| e.mac == mac);
-            Json(events).into_response()
+            Json(state.events.list_of(mac)).into_response()
         }
         _ => unauthorized("reading events needs the operator token: Authorization: Bearer TOKEN"),
     }
