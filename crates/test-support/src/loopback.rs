@@ -150,8 +150,10 @@ fn lease(first: u32, count: u32) -> Option<Vec<TcpListener>> {
 mod tests {
     use super::*;
 
+    // One test, not two: tests in one binary run concurrently, and a second allocator in this
+    // process may lease the block `a` frees before this test binds it again.
     #[test]
-    fn blocks_held_at_once_are_distinct_and_freed_on_drop() {
+    fn blocks_are_distinct_spans_count_across_boundaries_and_drop_frees() {
         let a = Block::allocate();
         let b = Block::allocate();
         assert_ne!(a.first(), b.first());
@@ -168,18 +170,17 @@ mod tests {
         // A lease held elsewhere (here: by hand, as another process would) is skipped.
         let held = TcpListener::bind((Ipv4Addr::new(127, x, y, 254), LEASE_PORT));
         assert!(held.is_err(), "the block's lease is taken while it lives");
-        let first = a.first();
-        drop(a);
-        let again = TcpListener::bind((Ipv4Addr::new(127, x, y, 254), LEASE_PORT));
-        assert!(again.is_ok(), "{first}'s lease is free after drop");
-    }
 
-    #[test]
-    fn a_span_counts_across_block_boundaries() {
         let span = Block::allocate_span(4);
         let first = u32::from(span.first());
         assert_eq!(u32::from(span.ip(1000)), first + 999);
         assert_eq!(span.ip(256).octets()[3], 0);
         assert!(std::panic::catch_unwind(|| span.ip(4 * 256 - 2)).is_err());
+
+        let first = a.first();
+        drop(a);
+        let again = TcpListener::bind((Ipv4Addr::new(127, x, y, 254), LEASE_PORT));
+        assert!(again.is_ok(), "{first}'s lease is free after drop");
+        drop((b, span));
     }
 }
