@@ -32,7 +32,7 @@ pub fn images() -> &'static Path {
             "{} is missing: build the workspace (cargo build --workspace) first",
             agent.display()
         );
-        for kind in ["dom0", "installer", "domu"] {
+        for kind in ["dom0", "installer", "domu", "burnin"] {
             let shown = run(Command::new(env!("CARGO_BIN_EXE_metal"))
                 .args(["image", "build", kind, "--agent"])
                 .arg(&agent)
@@ -93,7 +93,7 @@ pub fn disk(lab: &Lab, name: &str, gib: u64) -> PathBuf {
 }
 
 /// Bytes of `path` that are not zero (a sparse file's holes read as zero).
-fn nonzero_bytes(path: &Path) -> usize {
+pub fn nonzero_bytes(path: &Path) -> usize {
     use std::io::Read;
     let mut f = std::fs::File::open(path).unwrap();
     let mut buf = vec![0u8; 1 << 20];

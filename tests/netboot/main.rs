@@ -13,6 +13,7 @@
 //! powers off.
 
 mod assets;
+mod burnin;
 mod dom0;
 mod flow;
 mod lab;

@@ -30,15 +30,17 @@ pub struct SummaryUnit {
     pub serial: Option<String>,
     pub uuid: Option<String>,
     pub passed: bool,
-    pub failures: Vec<Failure>,
+    pub failures: Vec<Finding>,
+    /// Checks that passed below the profile's floors; the unit still passes.
+    pub degraded: Vec<Finding>,
     /// The unit's files, relative to the report folder.
     pub json: String,
     pub html: String,
 }
 
-/// A failed check in `summary.json`.
+/// A failed or degraded check in `summary.json`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Failure {
+pub struct Finding {
     pub check: String,
     pub evidence: String,
 }
@@ -49,6 +51,8 @@ pub struct Summary {
     pub profile: String,
     pub passed: usize,
     pub failed: usize,
+    /// Of the units that passed, those with a degraded check.
+    pub degraded: usize,
     pub units: Vec<SummaryUnit>,
 }
 
@@ -80,18 +84,21 @@ pub async fn write_batch(
             &dir.join(&html_name),
             &html::unit_page(&report, &json_name)?,
         )?;
-        let failures: Vec<Failure> = unit
-            .failures()
-            .map(|c| Failure {
-                check: c.name.clone(),
-                evidence: c.evidence.clone(),
-            })
-            .collect();
+        let finding = |c: &crate::model::Check| Finding {
+            check: c.name.clone(),
+            evidence: c.evidence.clone(),
+        };
+        let failures: Vec<Finding> = unit.failures().map(finding).collect();
+        let degraded: Vec<Finding> = unit.degradations().map(finding).collect();
         rows.push(html::SummaryRow {
             dut_id: report.dut_id.clone(),
             host: unit.host.clone(),
             result: report.result.clone(),
             failures: failures
+                .iter()
+                .map(|f| format!("{}: {}", f.check, f.evidence))
+                .collect(),
+            degraded: degraded
                 .iter()
                 .map(|f| format!("{}: {}", f.check, f.evidence))
                 .collect(),
@@ -103,15 +110,21 @@ pub async fn write_batch(
             uuid: unit.uuid.clone(),
             passed: unit.passed(),
             failures,
+            degraded,
             json: json_name,
             html: html_name,
         });
     }
     let passed = summary_units.iter().filter(|u| u.passed).count();
+    let degraded = summary_units
+        .iter()
+        .filter(|u| u.passed && !u.degraded.is_empty())
+        .count();
     let summary = Summary {
         profile: profile.to_string(),
         passed,
         failed: summary_units.len() - passed,
+        degraded,
         units: summary_units,
     };
     let text = serde_json::to_string_pretty(&summary)
@@ -128,6 +141,17 @@ mod tests {
     use crate::model::{Check, Limit, Measurement};
 
     fn unit(serial: &str, fail: bool) -> Unit {
+        let mut u = plain_unit(serial, fail);
+        if serial == "S1" {
+            u.checks.push(Check::degraded(
+                "burnin-disk-sda",
+                "fio 12.0 MiB/s, under 50",
+            ));
+        }
+        u
+    }
+
+    fn plain_unit(serial: &str, fail: bool) -> Unit {
         let mut checks = vec![
             Check::pass("control-mode", "admin control mode, consent none").with(
                 Measurement::new("provisioning_mode", "acm", None)
@@ -159,7 +183,20 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("acceptance-{}", std::process::id()));
         let units = [unit("S1", false), unit("S2", true), unit("S2", false)];
         let (summary, index) = write_batch(&dir, "desktop", &units, "0.1").await.unwrap();
-        assert_eq!((summary.passed, summary.failed), (2, 1));
+        assert_eq!(
+            (summary.passed, summary.failed, summary.degraded),
+            (2, 1, 1)
+        );
+        assert_eq!(summary.units[0].degraded[0].check, "burnin-disk-sda");
+        let s1 =
+            read::parse(&std::fs::read_to_string(dir.join("S1.ocptv.jsonl")).unwrap()).unwrap();
+        assert_eq!(s1.result, "PASS", "a degraded unit passes");
+        assert_eq!(s1.steps.last().unwrap().outcome(), "DEGRADED");
+        assert!(
+            std::fs::read_to_string(dir.join("index.html"))
+                .unwrap()
+                .contains("burnin-disk-sda: fio 12.0 MiB/s")
+        );
         assert_eq!(summary.units[2].json, "S2_127.0.0.9.ocptv.jsonl");
         let json = std::fs::read_to_string(dir.join("S2.ocptv.jsonl")).unwrap();
         let report = read::parse(&json).unwrap();

@@ -31,6 +31,8 @@ pub struct SummaryRow {
     pub result: String,
     /// `check: evidence` of each failed check.
     pub failures: Vec<String>,
+    /// `check: evidence` of each degraded check.
+    pub degraded: Vec<String>,
     pub page: String,
 }
 

@@ -12,6 +12,6 @@ pub mod model;
 pub mod ocptv_json;
 pub mod read;
 
-pub use batch::{Failure, Summary, SummaryUnit, write_batch};
+pub use batch::{Finding, Summary, SummaryUnit, write_batch};
 pub use error::Error;
 pub use model::{Check, Limit, Measurement, Unit, Verdict};

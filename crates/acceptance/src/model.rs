@@ -12,6 +12,9 @@ use serde_json::Value;
 pub enum Verdict {
     Pass,
     Fail,
+    /// It works, but below what the profile expects (a burn-in rate under its floor): the
+    /// unit still passes, and the report says so (MAAS's `degraded`).
+    Degraded,
     /// Not run, because an earlier result made it meaningless (the evidence says which).
     Skipped,
 }
@@ -74,6 +77,10 @@ impl Check {
         Self::new(name, Verdict::Fail, evidence)
     }
 
+    pub fn degraded(name: &str, evidence: impl Into<String>) -> Self {
+        Self::new(name, Verdict::Degraded, evidence)
+    }
+
     pub fn skipped(name: &str, evidence: impl Into<String>) -> Self {
         Self::new(name, Verdict::Skipped, evidence)
     }
@@ -125,6 +132,13 @@ impl Unit {
         self.checks.iter().filter(|c| c.verdict == Verdict::Fail)
     }
 
+    /// The checks that found the unit degraded.
+    pub fn degradations(&self) -> impl Iterator<Item = &Check> {
+        self.checks
+            .iter()
+            .filter(|c| c.verdict == Verdict::Degraded)
+    }
+
     /// The file stem of this unit's reports: its serial number when it has a real one (what
     /// a label on the box shows), else its address; only characters safe in a file name.
     pub fn file_stem(&self) -> String {
@@ -166,6 +180,9 @@ mod tests {
             finished: SystemTime::now(),
         };
         assert!(u.passed());
+        u.checks.push(Check::degraded("d", "slow"));
+        assert!(u.passed(), "a degraded unit still passes");
+        assert_eq!(u.degradations().count(), 1);
         u.checks.push(Check::fail("c", "bad"));
         assert!(!u.passed());
         assert_eq!(u.failures().count(), 1);

@@ -109,6 +109,9 @@ fn dut_id(unit: &Unit) -> String {
     unit.serial.clone().unwrap_or_else(|| unit.host.clone())
 }
 
+/// The end of a degraded check's diagnosis verdict (`burnin-disk-sda-degraded`).
+pub const DEGRADED_SUFFIX: &str = "degraded";
+
 async fn step(
     run: &tv::StartedTestRun,
     check: &Check,
@@ -138,11 +141,18 @@ async fn step(
             step.add_log(tv::LogSeverity::Info, &check.evidence).await?;
             tv::TestStatus::Skip
         }
-        Verdict::Pass | Verdict::Fail => {
-            let (kind, suffix) = if check.verdict == Verdict::Pass {
-                (tv::DiagnosisType::Pass, "pass")
-            } else {
-                (tv::DiagnosisType::Fail, "fail")
+        Verdict::Pass | Verdict::Fail | Verdict::Degraded => {
+            // OCP-TV's diagnosis types are PASS, FAIL and UNKNOWN; a degraded component passed
+            // its test, so its diagnosis is a PASS whose verdict says `degraded`, with a
+            // warning log beside it.
+            let (kind, suffix) = match check.verdict {
+                Verdict::Fail => (tv::DiagnosisType::Fail, "fail"),
+                Verdict::Degraded => {
+                    step.add_log(tv::LogSeverity::Warning, &check.evidence)
+                        .await?;
+                    (tv::DiagnosisType::Pass, DEGRADED_SUFFIX)
+                }
+                _ => (tv::DiagnosisType::Pass, "pass"),
             };
             let mut d = tv::Diagnosis::builder(&format!("{}-{suffix}", check.name), kind)
                 .message(&check.evidence);

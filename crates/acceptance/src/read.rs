@@ -46,12 +46,19 @@ pub struct Step {
 }
 
 impl Step {
-    /// PASS, FAIL or SKIP, as the step's outcome reads.
+    /// PASS, DEGRADED, FAIL or SKIP, as the step's outcome reads.
     pub fn outcome(&self) -> &str {
+        let degraded = format!("-{}", crate::ocptv_json::DEGRADED_SUFFIX);
         if self.status == "SKIP" {
             "SKIP"
         } else if self.diagnoses.iter().any(|d| d.kind == "FAIL") {
             "FAIL"
+        } else if self
+            .diagnoses
+            .iter()
+            .any(|d| d.kind == "PASS" && d.verdict.ends_with(&degraded))
+        {
+            "DEGRADED"
         } else if self.diagnoses.iter().any(|d| d.kind == "PASS") {
             "PASS"
         } else {

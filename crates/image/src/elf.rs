@@ -1,5 +1,5 @@
-//! Which shared libraries a program needs, read from its ELF dynamic section (DT_NEEDED and the
-//! interpreter) with goblin and resolved inside the build tree, so that a program copied into an
+//! Which shared libraries a program needs, read from its ELF dynamic section (DT_NEEDED, the
+//! interpreter, DT_RUNPATH and DT_RPATH) with goblin and resolved inside the build tree, so that a program copied into an
 //! initramfs finds everything it links against. Hand-resolved because `ldd` would run the
 //! tree's loader on the host.
 
@@ -35,10 +35,31 @@ pub fn closure(root: &Path, program: &str) -> Result<BTreeSet<PathBuf>, Error> {
         if let Some(interp) = elf.interpreter {
             todo.push(PathBuf::from(interp.trim_start_matches('/')));
         }
+        // The object's own search path first (ld.so(8): DT_RUNPATH, else DT_RPATH; Ceph's
+        // libraries find each other under /usr/lib/x86_64-linux-gnu/ceph so), with `$ORIGIN`
+        // its own folder; then the tree's library folders.
+        let origin = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+        let own = if elf.runpaths.is_empty() {
+            &elf.rpaths
+        } else {
+            &elf.runpaths
+        };
+        let own: Vec<PathBuf> = own
+            .iter()
+            .flat_map(|list| list.split(':'))
+            .filter(|d| !d.is_empty())
+            .map(|d| {
+                let origin = origin.to_string_lossy();
+                let d = d.replace("${ORIGIN}", &origin).replace("$ORIGIN", &origin);
+                PathBuf::from(d.trim_start_matches('/'))
+            })
+            .collect();
         for lib in elf.libraries {
-            let found = LIBRARY_DIRS
+            let found = own
                 .iter()
-                .map(|d| Path::new(d).join(lib))
+                .map(PathBuf::as_path)
+                .chain(LIBRARY_DIRS.iter().map(Path::new))
+                .map(|d| d.join(lib))
                 .find(|p| root.join(p).exists())
                 .ok_or_else(|| Error::Tree {
                     path: path.clone(),

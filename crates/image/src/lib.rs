@@ -9,11 +9,15 @@
 //!   kernel and the initramfs (`images/dom0/guest-*`) the Dom0 image carries.
 //! - **installer**: the same kernel and a boot initramfs that also carries the installer
 //!   (`images/installer/`: partitioning, md RAID, LVM, file systems, GRUB for BIOS and UEFI).
+//! - **burnin**: a kernel and a boot initramfs that runs the in-band burn-in
+//!   (`images/burnin/`: stress-ng, memtester, stressapptest, fio) and reports each component
+//!   as a boot event; from its own tree, so the Dom0 carries none of it.
 //!
 //! Each build writes `<kind>.manifest.json` beside its files: package versions, the SHA-256 of
 //! every file, and the inputs the cache key was made of. A build whose inputs are unchanged is
 //! copied from the cache in seconds.
 
+mod burnin;
 mod cache;
 mod dom0;
 mod domu;
@@ -90,6 +94,7 @@ pub fn build(kind: Kind, options: &Options, step: &mut dyn FnMut(&str)) -> Resul
                 (Kind::Dom0, None) => return Err(Error::NoAgent),
                 (Kind::Installer, _) => installer::build(&recipe, &tree, dir, step)?,
                 (Kind::Domu, _) => domu::build(&recipe, &tree, dir, step)?,
+                (Kind::Burnin, _) => burnin::build(&recipe, &tree, dir, step)?,
             };
             manifest.key = key.clone();
             manifest.build_seconds = start.elapsed().as_secs_f64();

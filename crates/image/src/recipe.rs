@@ -10,6 +10,9 @@ pub enum Kind {
     Installer,
     /// A DomU's root file system (its own, smaller tree).
     Domu,
+    /// The burn-in: the kernel with a boot initramfs that runs stress-ng, memtester,
+    /// stressapptest and fio (its own tree).
+    Burnin,
 }
 
 impl Kind {
@@ -18,6 +21,7 @@ impl Kind {
             Kind::Dom0 => "dom0",
             Kind::Installer => "installer",
             Kind::Domu => "domu",
+            Kind::Burnin => "burnin",
         }
     }
 
@@ -59,11 +63,15 @@ pub const MODULES: File = recipe_file!("initramfs/modules");
 pub const BINARIES: File = recipe_file!("initramfs/binaries");
 pub const INSTALL: File = recipe_file!("installer/install");
 pub const INSTALLER_BINARIES: File = recipe_file!("installer/binaries");
+pub const BURNIN_PACKAGES: File = recipe_file!("burnin/packages");
+pub const BURNIN: File = recipe_file!("burnin/burnin");
+pub const BURNIN_BINARIES: File = recipe_file!("burnin/binaries");
 
 /// What the build tree is made of: debootstrap's suite and mirror and the package list. A
 /// change in any of them rebuilds the tree; the image keys include the tree's.
 const TREE_INPUTS: &[&File] = &[&PACKAGES];
 const DOMU_TREE_INPUTS: &[&File] = &[&DOMU_PACKAGES];
+const BURNIN_TREE_INPUTS: &[&File] = &[&BURNIN_PACKAGES];
 const BOOT_INPUTS: &[&File] = &[&INIT, &COMMON, &UDHCPC, &MODULES, &BINARIES];
 const DOM0_INPUTS: &[&File] = &[
     &DOM0_INIT,
@@ -75,6 +83,7 @@ const DOM0_INPUTS: &[&File] = &[
 ];
 const INSTALLER_INPUTS: &[&File] = &[&INSTALL, &INSTALLER_BINARIES];
 const DOMU_INPUTS: &[&File] = &[&DOMU_REMOVE, &DOMU_UP, &DOMU_WATCHDOG];
+const BURNIN_INPUTS: &[&File] = &[&BURNIN, &BURNIN_BINARIES];
 
 /// Bumped when the build steps in this crate change what they make from the same inputs: the
 /// tree's (debootstrap) and the images' (everything after it) apart, so that a change in how
@@ -100,11 +109,13 @@ impl Recipe {
         }
     }
 
-    /// The Dom0 and installer images share one tree; a DomU root has its own.
+    /// The Dom0 and installer images share one tree; a DomU root and the burn-in have their
+    /// own.
     fn tree_inputs(kind: Kind) -> &'static [&'static File] {
         match kind {
             Kind::Dom0 | Kind::Installer => TREE_INPUTS,
             Kind::Domu => DOMU_TREE_INPUTS,
+            Kind::Burnin => BURNIN_TREE_INPUTS,
         }
     }
 
@@ -152,6 +163,7 @@ impl Recipe {
             Kind::Dom0 => vec![BOOT_INPUTS, DOM0_INPUTS],
             Kind::Installer => vec![BOOT_INPUTS, INSTALLER_INPUTS],
             Kind::Domu => vec![DOMU_INPUTS],
+            Kind::Burnin => vec![BOOT_INPUTS, BURNIN_INPUTS],
         }
     }
 
@@ -202,6 +214,7 @@ mod tests {
         assert_ne!(a.tree_key(Kind::Dom0), other.tree_key(Kind::Dom0));
         assert_ne!(a.tree_key(Kind::Dom0), a.tree_key(Kind::Domu));
         assert_eq!(a.tree_key(Kind::Dom0), a.tree_key(Kind::Installer));
+        assert_ne!(a.tree_key(Kind::Dom0), a.tree_key(Kind::Burnin));
         let mut with_agent = a.clone();
         with_agent.agent_sha256 = Some("ab".repeat(32));
         assert_ne!(
@@ -230,6 +243,20 @@ mod tests {
             assert!(p.contains(&want), "{want} missing from {p:?}");
         }
         assert!(p.iter().all(|x| !x.contains(' ') && !x.contains('#')));
+        let b = Recipe::new("bookworm", "m").packages(Kind::Burnin);
+        for want in [
+            "stress-ng",
+            "memtester",
+            "stressapptest",
+            "fio",
+            "linux-image-amd64",
+        ] {
+            assert!(b.contains(&want), "{want} missing from {b:?}");
+        }
+        assert!(
+            !p.contains(&"fio"),
+            "the Dom0 tree stays without the burn-in tools"
+        );
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub fn ensure(
     }
     let kernel_version = match kind {
         Kind::Domu => String::new(),
-        Kind::Dom0 | Kind::Installer => kernel_version(&root)?,
+        Kind::Dom0 | Kind::Installer | Kind::Burnin => kernel_version(&root)?,
     };
     Ok(Tree {
         root,

@@ -21,6 +21,10 @@
 //! power_on_secs = 60         # an off → on round trip must finish within this (default 60)
 //! sol_secs = 120             # the console must print within this after power-on (default 120)
 //! pxe_secs = 180             # a one-shot PXE boot must fetch its boot script within this (default 180)
+//! burnin_secs = 1800         # `verify --burnin`: the whole burn-in must report within this (default 1800)
+//! cpu_bogo_ops_min = 2000    # below these the component is DEGRADED, not failed (default: no floor):
+//! memory_mb_s_min = 4000     #   stress-ng bogo ops/s over all CPUs, stressapptest MB/s,
+//! disk_mib_s_min = 50        #   fio MiB/s of each disk
 //! ```
 //! A profile's name is its file name without `.toml`. Every rule given must hold; a board that
 //! matches no profile, or more than one, is not provisioned, and the reason is recorded.
@@ -73,6 +77,10 @@ struct AcceptanceFile {
     power_on_secs: Option<u32>,
     sol_secs: Option<u32>,
     pxe_secs: Option<u32>,
+    burnin_secs: Option<u32>,
+    cpu_bogo_ops_min: Option<u32>,
+    memory_mb_s_min: Option<u32>,
+    disk_mib_s_min: Option<u32>,
 }
 
 /// What factory acceptance requires of a unit besides the match rules.
@@ -87,6 +95,13 @@ pub struct Acceptance {
     /// Longest wait from a one-shot PXE boot to the board's boot script being fetched from the
     /// netboot server, in seconds.
     pub pxe_secs: u32,
+    /// Longest wait from the boot script's fetch to the burn-in's last result, in seconds.
+    pub burnin_secs: u32,
+    /// The floors below which a burn-in component that found no error is DEGRADED: stress-ng's
+    /// bogo operations per second over all CPUs, stressapptest's MB/s, fio's MiB/s per disk.
+    pub cpu_bogo_ops_min: Option<u32>,
+    pub memory_mb_s_min: Option<u32>,
+    pub disk_mib_s_min: Option<u32>,
 }
 
 impl Default for Acceptance {
@@ -96,6 +111,10 @@ impl Default for Acceptance {
             power_on_secs: 60,
             sol_secs: 120,
             pxe_secs: 180,
+            burnin_secs: 1800,
+            cpu_bogo_ops_min: None,
+            memory_mb_s_min: None,
+            disk_mib_s_min: None,
         }
     }
 }
@@ -218,11 +237,18 @@ impl HardwareProfile {
             None => Acceptance::default(),
             Some(a) => {
                 let defaults = Acceptance::default();
-                let secs = |v: Option<u32>, default: u32, key: &str| match v {
+                let within = |v: Option<u32>, default: u32, key: &str, max: u32| match v {
                     Some(0) => Err(bad(format!("{key} must be at least 1"))),
-                    Some(v) if v > 3600 => Err(bad(format!("{key} must be at most 3600"))),
+                    Some(v) if v > max => Err(bad(format!("{key} must be at most {max}"))),
                     Some(v) => Ok(v),
                     None => Ok(default),
+                };
+                let secs = |v: Option<u32>, default: u32, key: &str| within(v, default, key, 3600);
+                let floor = |v: Option<u32>, key: &str| match v {
+                    Some(0) => Err(bad(format!(
+                        "{key} must be at least 1 (leave it out for no floor)"
+                    ))),
+                    v => Ok(v),
                 };
                 Acceptance {
                     amt_min: a
@@ -234,6 +260,15 @@ impl HardwareProfile {
                     power_on_secs: secs(a.power_on_secs, defaults.power_on_secs, "power_on_secs")?,
                     sol_secs: secs(a.sol_secs, defaults.sol_secs, "sol_secs")?,
                     pxe_secs: secs(a.pxe_secs, defaults.pxe_secs, "pxe_secs")?,
+                    burnin_secs: within(
+                        a.burnin_secs,
+                        defaults.burnin_secs,
+                        "burnin_secs",
+                        7 * 24 * 3600,
+                    )?,
+                    cpu_bogo_ops_min: floor(a.cpu_bogo_ops_min, "cpu_bogo_ops_min")?,
+                    memory_mb_s_min: floor(a.memory_mb_s_min, "memory_mb_s_min")?,
+                    disk_mib_s_min: floor(a.disk_mib_s_min, "disk_mib_s_min")?,
                 }
             }
         };
@@ -381,13 +416,18 @@ mod tests {
     fn acceptance_limits_default_parse_and_compare_firmware_by_number() {
         let p = HardwareProfile::parse("a", "a.toml", RAID10).unwrap();
         assert_eq!(p.acceptance, Acceptance::default());
-        let text = format!("{RAID10}[acceptance]\namt_min = \"11.8\"\npower_on_secs = 30\n");
+        let text = format!(
+            "{RAID10}[acceptance]\namt_min = \"11.8\"\npower_on_secs = 30\nburnin_secs = 7200\ndisk_mib_s_min = 80\n"
+        );
         let a = HardwareProfile::parse("a", "a.toml", &text)
             .unwrap()
             .acceptance;
         assert_eq!(a.power_on_secs, 30);
         assert_eq!(a.sol_secs, 120);
         assert_eq!(a.pxe_secs, 180);
+        assert_eq!(a.burnin_secs, 7200, "burn-in may take longer than an hour");
+        assert_eq!(a.disk_mib_s_min, Some(80));
+        assert_eq!(a.cpu_bogo_ops_min, None);
         let min = a.amt_min.unwrap();
         let v = |s: &str| s.parse::<FirmwareVersion>().unwrap();
         assert!(v("12.0.67").at_least(&min));
@@ -399,6 +439,9 @@ mod tests {
             "power_on_secs = 0",
             "sol_secs = 9999",
             "pxe_secs = 0",
+            "burnin_secs = 0",
+            "cpu_bogo_ops_min = 0",
+            "memory_mb_s_min = -1",
         ] {
             let text = format!("{RAID10}[acceptance]\n{bad}\n");
             assert!(

@@ -16,7 +16,8 @@ const SERVE_UNIT: &str = include_str!("../../../packaging/metal-serve.service");
 /// The example netboot configuration.
 const NETBOOT_EXAMPLE: &str = include_str!("../../netboot/netboot.example.toml");
 /// The iPXE script templates `metal serve` renders (`[http] templates`).
-const TEMPLATES: [(&str, &str); 5] = [
+const TEMPLATES: [(&str, &str); 6] = [
+    ("burnin.ipxe", include_str!("../../../pxe/burnin.ipxe")),
     ("dom0.ipxe", include_str!("../../../pxe/dom0.ipxe")),
     (
         "installer.ipxe",

@@ -26,4 +26,11 @@ pub struct VerifyArgs {
     /// operator_token_sha256); the server shows boot events only to its holder.
     #[arg(long, value_name = "FILE", requires = "netboot")]
     pub netboot_token_file: Option<PathBuf>,
+    /// Wait for the in-band burn-in after the PXE boot: the server must boot these boards
+    /// into the burn-in image (`metal image build burnin`, template burnin.ipxe), which runs
+    /// stress-ng, memtester, stressapptest and fio and reports each component. Each is PASS,
+    /// DEGRADED (no error, but under the profile's floor) or FAIL; the profile's
+    /// burnin_secs bounds the wait.
+    #[arg(long, requires = "netboot")]
+    pub burnin: bool,
 }

@@ -171,14 +171,20 @@ pub enum Command {
     /// PXE boot, so the board cannot be run unattended); the AMT firmware is at least the
     /// profile's minimum; the board reports a UUID and a real serial number; its memory, disks
     /// and processor match the profile; it powers off and back on within the profile's limit;
-    /// and its serial console (Serial-over-LAN) prints output after power-on.
+    /// and its serial console (Serial-over-LAN) prints output after power-on. With --netboot,
+    /// it is PXE-booted once and must fetch its boot script from that `metal serve`; with
+    /// --burnin as well, that server boots it into the burn-in image, and the CPU (stress-ng),
+    /// memory (memtester, stressapptest) and every disk (fio; a disk that holds anything is
+    /// only read) must report no error: a component under the profile's floors is DEGRADED,
+    /// which is shown but does not fail the board.
     ///
-    /// The board is powered off and on once and left on. The profile's power_on_secs replaces
-    /// --power-timeout.
+    /// The board is powered off and on once and left on (after a burn-in it powers itself
+    /// off). The profile's power_on_secs replaces --power-timeout.
     ///
     /// Reports go to --report DIR: per board `<serial>.ocptv.jsonl` (OCP Test & Validation
     /// format) and `<serial>.html` (printable), and for the batch `summary.json` and
-    /// `index.html`. One line per board is printed: PASS, or FAIL with the check and the reason.
+    /// `index.html`. One line per board is printed: PASS, or FAIL and DEGRADED with the check
+    /// and the reason.
     ///
     /// Exit code: 0 when every board passed, 2 when some failed, 3 when all failed, 1 when
     /// nothing could be tried (a bad profile name, no password).

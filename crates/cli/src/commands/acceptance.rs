@@ -1,7 +1,7 @@
 //! `verify`.
 
 use metal_ops::Error;
-use metal_ops::verify::NetbootServer;
+use metal_ops::verify::{Netboot, NetbootServer};
 use metal_types::ExitCode;
 
 use super::ctx::Ctx;
@@ -19,7 +19,10 @@ pub async fn verify(ctx: &Ctx, args: VerifyArgs) -> Result<i32, Error> {
         &args.targets,
         &args.profile,
         &args.report,
-        netboot.as_ref(),
+        Netboot {
+            server: netboot.as_ref(),
+            burnin: args.burnin,
+        },
         &bars,
     )
     .await?;

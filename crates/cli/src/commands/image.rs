@@ -15,6 +15,7 @@ pub async fn run(ctx: &Ctx, args: ImageArgs) -> Result<i32, Error> {
                 ImageKind::Dom0 => Kind::Dom0,
                 ImageKind::Installer => Kind::Installer,
                 ImageKind::Domu => Kind::Domu,
+                ImageKind::Burnin => Kind::Burnin,
             };
             let quiet = ctx.json;
             let built = image::build(

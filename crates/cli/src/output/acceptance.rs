@@ -24,8 +24,17 @@ pub fn verified(out: &mut dyn Write, v: &Verified, json: bool) -> io::Result<()>
     let mut text = String::new();
     for u in &v.summary.units {
         let id = u.serial.as_deref().unwrap_or("-");
-        if u.passed {
+        if u.passed && u.degraded.is_empty() {
             text.push_str(&format!("PASS {} {}\n", u.host, escaped(id)));
+        }
+        for f in &u.degraded {
+            text.push_str(&format!(
+                "DEGRADED {} {} {}: {}\n",
+                u.host,
+                escaped(id),
+                f.check,
+                escaped(&f.evidence)
+            ));
         }
         for f in &u.failures {
             text.push_str(&format!(
@@ -37,8 +46,12 @@ pub fn verified(out: &mut dyn Write, v: &Verified, json: bool) -> io::Result<()>
             ));
         }
     }
+    let degraded = match v.summary.degraded {
+        0 => String::new(),
+        n => format!(" ({n} degraded)"),
+    };
     text.push_str(&format!(
-        "{} passed, {} failed; reports in {}\n",
+        "{} passed{degraded}, {} failed; reports in {}\n",
         v.summary.passed,
         v.summary.failed,
         v.index.display()

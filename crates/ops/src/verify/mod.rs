@@ -12,12 +12,17 @@
 //!    of power-on.
 //! 8. `pxe` (with a netboot server): a one-shot PXE boot set over AMT makes the board fetch
 //!    its boot script from that server within `pxe_secs`.
+//! 9. `burnin-cpu`, `burnin-memory`, `burnin-disk-DEV`, `burnin` (with `--burnin`, when the
+//!    server boots the board into the burn-in image): what stress-ng, memtester,
+//!    stressapptest and fio reported from inside the board within `burnin_secs`, each PASS,
+//!    DEGRADED (under the profile's floor) or FAIL.
 //!
 //! A check whose precondition failed is skipped with the reason, so a unit fails for its
 //! first real fault, not for its consequences. The reports are written by
 //! `metal_acceptance`.
 
 mod board;
+mod burnin;
 mod power;
 mod pxe;
 
@@ -64,26 +69,41 @@ impl Verified {
     }
 }
 
-/// `verify TARGETS --profile P --report DIR [--netboot URL]`.
+/// What `verify` asks of the netboot server.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Netboot<'a> {
+    /// `--netboot URL`: the server the pxe check (and the burn-in) read events from.
+    pub server: Option<&'a NetbootServer>,
+    /// `--burnin`: the server boots these boards into the burn-in image; wait for its results.
+    pub burnin: bool,
+}
+
+/// `verify TARGETS --profile P --report DIR [--netboot URL [--burnin]]`.
 pub async fn verify(
     config: &Config,
     specs: &[String],
     profile: &str,
     report: &Path,
-    netboot: Option<&NetbootServer>,
+    netboot: Netboot<'_>,
     progress: &dyn Progress,
 ) -> Result<Verified, Error> {
+    if netboot.burnin && netboot.server.is_none() {
+        return Err(Error::Usage(
+            "--burnin needs the netboot server (--netboot URL) the results are reported to".into(),
+        ));
+    }
     let profile = config.profiles.profile(profile)?;
     let targets = targets::resolve(config, specs).await?;
     // A server that cannot be read (address, token) is the operator's mistake, told before any
     // board is touched rather than as a failed check on every unit.
-    if let Some(server) = netboot {
+    if let Some(server) = netboot.server {
         server
             .events(MacAddr([0; 6]))
             .await
             .map_err(|e| Error::Netboot(format!("the netboot server {}: {e}", server.url())))?;
     }
-    let server = netboot.cloned().map(Arc::new);
+    let server = netboot.server.cloned().map(Arc::new);
+    let burnin = netboot.burnin;
     // The power check waits at most the profile's limit for each change.
     let mut config = config.clone();
     config.power_timeout = Duration::from_secs(profile.acceptance.power_on_secs.into());
@@ -98,7 +118,7 @@ pub async fn verify(
         move |amt| {
             let plan = Arc::clone(&op_plan);
             let server = server.clone();
-            Box::pin(async move { Ok(unit(amt, &plan, server.as_deref()).await) })
+            Box::pin(async move { Ok(unit(amt, &plan, server.as_deref(), burnin).await) })
         },
     )
     .await?;
@@ -152,7 +172,12 @@ fn unreachable_unit(host: &str, profile: &str, why: &str) -> Unit {
 }
 
 /// Every check on one board. AMT errors after the first answer become failed checks.
-async fn unit(amt: &mut Amt, profile: &HardwareProfile, server: Option<&NetbootServer>) -> Unit {
+async fn unit(
+    amt: &mut Amt,
+    profile: &HardwareProfile,
+    server: Option<&NetbootServer>,
+    burnin: bool,
+) -> Unit {
     let host = amt.wsman().endpoint().host.clone();
     let started = std::time::SystemTime::now();
     let hw = match amt.hardware().await {
@@ -185,7 +210,26 @@ async fn unit(amt: &mut Amt, profile: &HardwareProfile, server: Option<&NetbootS
         unattended,
         powered,
     };
-    u.checks.push(pxe::pxe(amt, start, profile).await);
+    let (pxe, script_at_ms) = pxe::pxe(amt, start, profile).await;
+    u.checks.push(pxe);
+    if burnin {
+        match (server, hw.mac, script_at_ms) {
+            (Some(server), Some(mac), Some(script_at_ms)) => {
+                let start = burnin::BurninStart {
+                    server,
+                    mac,
+                    script_at_ms,
+                    disks: hw.disks.len(),
+                };
+                u.checks
+                    .extend(burnin::burnin(start, &profile.acceptance).await);
+            }
+            _ => u.checks.push(Check::skipped(
+                "burnin",
+                "the board did not PXE-boot from the netboot server (see pxe)",
+            )),
+        }
+    }
     u.finished = std::time::SystemTime::now();
     u
 }

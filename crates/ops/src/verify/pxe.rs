@@ -127,21 +127,34 @@ pub(super) struct PxeStart<'a> {
 }
 
 /// Sets a one-shot PXE boot, boots into it, and waits up to the profile's `pxe_secs` for the
-/// board's boot script to be fetched from the server.
-pub(super) async fn pxe(amt: &mut Amt, start: PxeStart<'_>, profile: &HardwareProfile) -> Check {
+/// board's boot script to be fetched from the server; with the server's time of that fetch.
+pub(super) async fn pxe(
+    amt: &mut Amt,
+    start: PxeStart<'_>,
+    profile: &HardwareProfile,
+) -> (Check, Option<u64>) {
     let Some(server) = start.server else {
-        return Check::skipped("pxe", "no netboot server given (--netboot URL)");
+        return (
+            Check::skipped("pxe", "no netboot server given (--netboot URL)"),
+            None,
+        );
     };
     if !start.unattended {
-        return Check::skipped("pxe", "user consent would block PXE (see control-mode)");
+        return (
+            Check::skipped("pxe", "user consent would block PXE (see control-mode)"),
+            None,
+        );
     }
     if !start.powered {
-        return Check::skipped("pxe", "the power check failed");
+        return (Check::skipped("pxe", "the power check failed"), None);
     }
     let Some(mac) = start.mac else {
-        return Check::fail(
-            "pxe",
-            "the board reports no MAC address, so its boot cannot be found on the netboot server",
+        return (
+            Check::fail(
+                "pxe",
+                "the board reports no MAC address, so its boot cannot be found on the netboot server",
+            ),
+            None,
         );
     };
     let url = server.url();
@@ -149,17 +162,25 @@ pub(super) async fn pxe(amt: &mut Amt, start: PxeStart<'_>, profile: &HardwarePr
     // decides, so the two clocks need not agree.
     let before = match server.events(mac).await {
         Ok(events) => events.iter().map(|e| e.at_ms).max(),
-        Err(e) => return Check::fail("pxe", format!("the netboot server {url}: {e}")),
+        Err(e) => {
+            return (
+                Check::fail("pxe", format!("the netboot server {url}: {e}")),
+                None,
+            );
+        }
     };
     let limit = profile.acceptance.pxe_secs;
     let booted = Instant::now();
     if let Err(e) = amt.boot(BootDevice::Pxe, true).await {
-        return Check::fail(
-            "pxe",
-            format!(
-                "the one-shot PXE boot was refused: {}",
-                board_text(&e.to_string())
+        return (
+            Check::fail(
+                "pxe",
+                format!(
+                    "the one-shot PXE boot was refused: {}",
+                    board_text(&e.to_string())
+                ),
             ),
+            None,
         );
     }
     let deadline = booted + Duration::from_secs(limit.into());
@@ -176,7 +197,7 @@ pub(super) async fn pxe(amt: &mut Amt, start: PxeStart<'_>, profile: &HardwarePr
                     .collect();
                 if let Some(script) = new.iter().find(|e| e.stage == "script") {
                     let secs = booted.elapsed().as_secs_f64();
-                    return Check::pass(
+                    let check = Check::pass(
                         "pxe",
                         format!(
                             "fetched its boot script ({}) from {url} as {}, {secs:.1} s after the PXE boot",
@@ -190,6 +211,7 @@ pub(super) async fn pxe(amt: &mut Amt, start: PxeStart<'_>, profile: &HardwarePr
                         Measurement::new("pxe_seconds", round(secs), Some("s"))
                             .limited(Limit::AtMost(f64::from(limit))),
                     );
+                    return (check, Some(script.at_ms));
                 }
                 heard = new.iter().map(|e| board_text(&e.stage)).collect();
             }
@@ -207,7 +229,10 @@ pub(super) async fn pxe(amt: &mut Amt, start: PxeStart<'_>, profile: &HardwarePr
     if let Some(e) = trouble {
         why.push_str(&format!("; the server last said: {e}"));
     }
-    Check::fail("pxe", why).with(Measurement::new("mac", mac.to_string(), None))
+    (
+        Check::fail("pxe", why).with(Measurement::new("mac", mac.to_string(), None)),
+        None,
+    )
 }
 
 #[cfg(test)]
