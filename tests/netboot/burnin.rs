@@ -29,7 +29,7 @@ const BURNIN_PROFILE: &str = "[profiles.burnin]\ntemplate = \"burnin.ipxe\"\nker
 /// The hardware profile the unit is held to: a disk floor no virtual disk reaches, so the
 /// disks come out DEGRADED while CPU and memory (no floors) pass.
 const HARDWARE_PROFILE: &str = "description = \"QEMU board, 1 GiB, two disks\"\n[match]\nmemory_gib = 1\ndisks = 2\n\
-     [provision]\nstorage = \"raid10\"\ndom0_memory_mib = 512\nrole = \"compute\"\n\
+     [provision]\nstorage = \"diskless\"\ndom0_memory_mib = 512\nrole = \"compute\"\n\
      [acceptance]\npower_on_secs = 60\nsol_secs = 120\npxe_secs = 180\nburnin_secs = 900\ndisk_mib_s_min = 100000\n";
 
 #[test]
