@@ -1,7 +1,7 @@
 //! Which shared libraries a program needs, read from its ELF dynamic section (DT_NEEDED, the
-//! interpreter, DT_RUNPATH and DT_RPATH) with goblin and resolved inside the build tree, so that a program copied into an
-//! initramfs finds everything it links against. Hand-resolved because `ldd` would run the
-//! tree's loader on the host.
+//! interpreter, DT_RUNPATH and DT_RPATH) with goblin and resolved inside the build tree, so
+//! that a program copied into an initramfs finds everything it links against. Hand-resolved
+//! because `ldd` would run the tree's loader on the host.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
