@@ -5,11 +5,10 @@
 use std::path::Path;
 
 use crate::Error;
-use crate::error::io;
-use crate::initramfs::Stage;
-use crate::manifest::{self, Manifest};
+use crate::initramfs;
+use crate::manifest::Manifest;
 use crate::recipe::{self, Kind, Recipe};
-use crate::tree::{self, Tree};
+use crate::tree::Tree;
 
 pub const INITRD: &str = "burnin-initrd.img";
 
@@ -19,15 +18,9 @@ pub fn build(
     dir: &Path,
     step: &mut dyn FnMut(&str),
 ) -> Result<Manifest, Error> {
-    let kernel = tree.kernel();
-    std::fs::copy(&kernel, dir.join(tree::KERNEL)).map_err(io(&kernel))?;
     step("burnin: initramfs with stress-ng, memtester, stressapptest and fio");
-    let work = dir.join(".work");
-    let stage = Stage::new(work.join("initramfs"), tree)?;
-    stage.boot_scripts()?;
-    stage.programs(&recipe::BURNIN_BINARIES)?;
-    stage.file("burnin", recipe::BURNIN.text, 0o755)?;
-    stage.pack(&dir.join(INITRD))?;
-    std::fs::remove_dir_all(&work).map_err(io(&work))?;
-    manifest::describe(Kind::Burnin, recipe, tree, dir, &tree::packages(tree)?)
+    initramfs::kernel_and_initramfs(Kind::Burnin, recipe, tree, dir, INITRD, |stage| {
+        stage.programs(&recipe::BURNIN_BINARIES)?;
+        stage.file("burnin", recipe::BURNIN.text, 0o755)
+    })
 }

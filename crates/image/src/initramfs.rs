@@ -7,8 +7,32 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::error::io;
-use crate::tree::Tree;
+use crate::manifest::{self, Manifest};
+use crate::recipe::{Kind, Recipe};
+use crate::tree::{self, Tree};
 use crate::{Error, elf, recipe, tools};
+
+/// An image of the tree's kernel and a boot initramfs (`/init` and its programs) with what
+/// `extras` adds, packed as `initrd` in `dir` and described as `kind`: the installer and the
+/// burn-in.
+pub fn kernel_and_initramfs(
+    kind: Kind,
+    recipe: &Recipe,
+    tree: &Tree,
+    dir: &Path,
+    initrd: &str,
+    extras: impl FnOnce(&Stage) -> Result<(), Error>,
+) -> Result<Manifest, Error> {
+    let kernel = tree.kernel();
+    std::fs::copy(&kernel, dir.join(tree::KERNEL)).map_err(io(&kernel))?;
+    let work = dir.join(".work");
+    let stage = Stage::new(work.join("initramfs"), tree)?;
+    stage.boot_scripts()?;
+    extras(&stage)?;
+    stage.pack(&dir.join(initrd))?;
+    std::fs::remove_dir_all(&work).map_err(io(&work))?;
+    manifest::describe(kind, recipe, tree, dir, &tree::packages(tree)?)
+}
 
 pub struct Stage<'t> {
     pub dir: PathBuf,

@@ -4,11 +4,10 @@
 use std::path::Path;
 
 use crate::Error;
-use crate::error::io;
-use crate::initramfs::Stage;
-use crate::manifest::{self, Manifest};
+use crate::initramfs;
+use crate::manifest::Manifest;
 use crate::recipe::{self, Kind, Recipe};
-use crate::tree::{self, Tree};
+use crate::tree::Tree;
 
 pub const INITRD: &str = "installer-initrd.img";
 
@@ -18,20 +17,14 @@ pub fn build(
     dir: &Path,
     step: &mut dyn FnMut(&str),
 ) -> Result<Manifest, Error> {
-    let kernel = tree.kernel();
-    std::fs::copy(&kernel, dir.join(tree::KERNEL)).map_err(io(&kernel))?;
     step("installer: initramfs with partitioning, RAID, LVM and GRUB");
-    let work = dir.join(".work");
-    let stage = Stage::new(work.join("initramfs"), tree)?;
-    stage.boot_scripts()?;
-    stage.programs(&recipe::INSTALLER_BINARIES)?;
-    // Without its configuration mke2fs knows no ext4 defaults.
-    stage.tree_file("etc/mke2fs.conf")?;
-    for grub in ["usr/lib/grub/i386-pc", "usr/lib/grub/x86_64-efi"] {
-        stage.tree_dir(grub)?;
-    }
-    stage.file("install", recipe::INSTALL.text, 0o755)?;
-    stage.pack(&dir.join(INITRD))?;
-    std::fs::remove_dir_all(&work).map_err(io(&work))?;
-    manifest::describe(Kind::Installer, recipe, tree, dir, &tree::packages(tree)?)
+    initramfs::kernel_and_initramfs(Kind::Installer, recipe, tree, dir, INITRD, |stage| {
+        stage.programs(&recipe::INSTALLER_BINARIES)?;
+        // Without its configuration mke2fs knows no ext4 defaults.
+        stage.tree_file("etc/mke2fs.conf")?;
+        for grub in ["usr/lib/grub/i386-pc", "usr/lib/grub/x86_64-efi"] {
+            stage.tree_dir(grub)?;
+        }
+        stage.file("install", recipe::INSTALL.text, 0o755)
+    })
 }

@@ -27,18 +27,14 @@ pub fn verified(out: &mut dyn Write, v: &Verified, json: bool) -> io::Result<()>
         if u.passed && u.degraded.is_empty() {
             text.push_str(&format!("PASS {} {}\n", u.host, escaped(id)));
         }
-        for f in &u.degraded {
+        let findings = u
+            .degraded
+            .iter()
+            .map(|f| ("DEGRADED", f))
+            .chain(u.failures.iter().map(|f| ("FAIL", f)));
+        for (verdict, f) in findings {
             text.push_str(&format!(
-                "DEGRADED {} {} {}: {}\n",
-                u.host,
-                escaped(id),
-                f.check,
-                escaped(&f.evidence)
-            ));
-        }
-        for f in &u.failures {
-            text.push_str(&format!(
-                "FAIL {} {} {}: {}\n",
+                "{verdict} {} {} {}: {}\n",
                 u.host,
                 escaped(id),
                 f.check,
