@@ -5,7 +5,9 @@
 //!   children of a Dom0, the event log, and the machine state machine.
 //! - [`store`]: sqlx over SQLite (default: a WAL-mode file in the XDG data directory) or
 //!   PostgreSQL (shared by several `metal serve`), migrated on open
-//!   (`migrations/{sqlite,postgres}`).
+//!   (`migrations/{sqlite,postgres}`); the DNS names last published are kept beside it.
+//! - [`pages`]: the dashboard's reads: racks by slot, the machine list a page at a time with
+//!   its search, the event log newest first.
 //! - [`enroll`] and [`lifecycle`]: recording boards with hostname and address allocated in one
 //!   transaction, state changes, guests; every change is logged with time, actor and reason.
 //! - [`boots`]: netboots in progress: each boot's token digest and address, its reports.
@@ -17,6 +19,7 @@
 
 pub mod boots;
 pub mod credentials;
+mod dns_names;
 pub mod enroll;
 mod error;
 mod insert;
@@ -25,6 +28,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod naming;
 pub mod operators;
+pub mod pages;
 pub mod profiles;
 pub mod store;
 

@@ -827,7 +827,7 @@ async fn a_late_offer_never_shortens_a_bound_lease() {
 
 #[tokio::test]
 async fn the_dashboard_queries_page_search_and_read_newest_first() {
-    use metal_inventory::store::MachineQuery;
+    use metal_inventory::pages::MachineQuery;
     for (kind, url, _dir) in backends().await {
         let store = Store::open(&url).await.unwrap();
         enroll_all(&store, 0..5).await;

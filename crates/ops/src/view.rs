@@ -294,7 +294,7 @@ pub async fn machines(
     }
     let per_page = per_page.clamp(1, MAX_PER_PAGE);
     let page = page.max(1);
-    let query = metal_inventory::store::MachineQuery {
+    let query = metal_inventory::pages::MachineQuery {
         text: filter.text.clone(),
         state: filter.state,
         rack: filter.rack.clone(),
