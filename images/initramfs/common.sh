@@ -64,11 +64,12 @@ event() {
     [ -n "$(servers)" ] || return 0
     msg=$(printf '%s' "$2" | head -c 3000 | sed 's/%/%25/g; s/&/%26/g; s/+/%2B/g; s/ /+/g; s/=/%3D/g')
     # The last word of a boot (deployed, failed, burnin-done) is sent until the server has it, through a
-    # network that is down for a while: 60 rounds over the servers, 5 s apart. A progress event
-    # gets one round. An answer from a server (a refusal) is final.
+    # network that is down for a while: 60 rounds over the servers, 5 s apart. A burn-in result
+    # gets 12 rounds (the server keeps one of repeats), a progress event one. An answer from a
+    # server (a refusal) is final.
     local out
     tries=1
-    case "$1" in deployed | failed | burnin-done) tries=60 ;; esac
+    case "$1" in deployed | failed | burnin-done) tries=60 ;; burnin) tries=12 ;; esac
     while [ "$tries" -gt 0 ]; do
         for base in $(servers); do
             out=$(busybox timeout "$CALL_DEADLINE" busybox wget -q -O /dev/null --header "Authorization: Bearer $(arg metal.token)" \

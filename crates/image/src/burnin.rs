@@ -10,6 +10,9 @@ use crate::manifest::Manifest;
 use crate::recipe::{self, Kind, Recipe};
 use crate::tree::Tree;
 
+/// The burn-in's kernel comes from its own tree, so it has its own name: in a folder shared
+/// with the Dom0 image it must not replace the Dom0's `vmlinuz`.
+pub const KERNEL: &str = "burnin-vmlinuz";
 pub const INITRD: &str = "burnin-initrd.img";
 
 pub fn build(
@@ -19,7 +22,11 @@ pub fn build(
     step: &mut dyn FnMut(&str),
 ) -> Result<Manifest, Error> {
     step("burnin: initramfs with stress-ng, memtester, stressapptest and fio");
-    initramfs::kernel_and_initramfs(Kind::Burnin, recipe, tree, dir, INITRD, |stage| {
+    let names = initramfs::Names {
+        kernel: KERNEL,
+        initrd: INITRD,
+    };
+    initramfs::kernel_and_initramfs(Kind::Burnin, recipe, tree, dir, names, |stage| {
         stage.programs(&recipe::BURNIN_BINARIES)?;
         stage.file("burnin", recipe::BURNIN.text, 0o755)
     })

@@ -60,7 +60,7 @@ pub fn closure(root: &Path, program: &str) -> Result<BTreeSet<PathBuf>, Error> {
                 .map(PathBuf::as_path)
                 .chain(LIBRARY_DIRS.iter().map(Path::new))
                 .map(|d| d.join(lib))
-                .find(|p| root.join(p).exists())
+                .find(|p| within(root, p).is_ok_and(|p| root.join(p).exists()))
                 .ok_or_else(|| Error::Tree {
                     path: path.clone(),
                     reason: format!("needs {lib}, which is not in the tree"),
@@ -80,6 +80,7 @@ pub fn within(root: &Path, rel: &Path) -> Result<PathBuf, Error> {
         .rev()
         .filter_map(|c| match c {
             std::path::Component::Normal(n) => Some(n.to_os_string()),
+            std::path::Component::ParentDir => Some("..".into()),
             _ => None,
         })
         .collect();

@@ -12,24 +12,30 @@ use crate::recipe::{Kind, Recipe};
 use crate::tree::{self, Tree};
 use crate::{Error, elf, recipe, tools};
 
+/// The names an image of a kernel and a boot initramfs gives its two files.
+pub struct Names {
+    pub kernel: &'static str,
+    pub initrd: &'static str,
+}
+
 /// An image of the tree's kernel and a boot initramfs (`/init` and its programs) with what
-/// `extras` adds, packed as `initrd` in `dir` and described as `kind`: the installer and the
+/// `extras` adds, written as `names` in `dir` and described as `kind`: the installer and the
 /// burn-in.
 pub fn kernel_and_initramfs(
     kind: Kind,
     recipe: &Recipe,
     tree: &Tree,
     dir: &Path,
-    initrd: &str,
+    names: Names,
     extras: impl FnOnce(&Stage) -> Result<(), Error>,
 ) -> Result<Manifest, Error> {
     let kernel = tree.kernel();
-    std::fs::copy(&kernel, dir.join(tree::KERNEL)).map_err(io(&kernel))?;
+    std::fs::copy(&kernel, dir.join(names.kernel)).map_err(io(&kernel))?;
     let work = dir.join(".work");
     let stage = Stage::new(work.join("initramfs"), tree)?;
     stage.boot_scripts()?;
     extras(&stage)?;
-    stage.pack(&dir.join(initrd))?;
+    stage.pack(&dir.join(names.initrd))?;
     std::fs::remove_dir_all(&work).map_err(io(&work))?;
     manifest::describe(kind, recipe, tree, dir, &tree::packages(tree)?)
 }

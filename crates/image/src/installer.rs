@@ -7,7 +7,7 @@ use crate::Error;
 use crate::initramfs;
 use crate::manifest::Manifest;
 use crate::recipe::{self, Kind, Recipe};
-use crate::tree::Tree;
+use crate::tree::{self, Tree};
 
 pub const INITRD: &str = "installer-initrd.img";
 
@@ -18,7 +18,11 @@ pub fn build(
     step: &mut dyn FnMut(&str),
 ) -> Result<Manifest, Error> {
     step("installer: initramfs with partitioning, RAID, LVM and GRUB");
-    initramfs::kernel_and_initramfs(Kind::Installer, recipe, tree, dir, INITRD, |stage| {
+    let names = initramfs::Names {
+        kernel: tree::KERNEL,
+        initrd: INITRD,
+    };
+    initramfs::kernel_and_initramfs(Kind::Installer, recipe, tree, dir, names, |stage| {
         stage.programs(&recipe::INSTALLER_BINARIES)?;
         // Without its configuration mke2fs knows no ext4 defaults.
         stage.tree_file("etc/mke2fs.conf")?;

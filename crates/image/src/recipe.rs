@@ -89,7 +89,7 @@ const BURNIN_INPUTS: &[&File] = &[&BURNIN, &BURNIN_BINARIES];
 /// tree's (debootstrap) and the images' (everything after it) apart, so that a change in how
 /// an initramfs is packed does not re-run debootstrap.
 const TREE_BUILDER_VERSION: &str = "1";
-const BUILDER_VERSION: &str = "4";
+const BUILDER_VERSION: &str = "5";
 
 /// One suite and mirror with the recipes.
 #[derive(Debug, Clone)]

@@ -19,10 +19,7 @@ pub async fn verify(ctx: &Ctx, args: VerifyArgs) -> Result<i32, Error> {
         &args.targets,
         &args.profile,
         &args.report,
-        Netboot {
-            server: netboot.as_ref(),
-            burnin: args.burnin,
-        },
+        Netboot::new(netboot.as_ref(), args.burnin)?,
         &bars,
     )
     .await?;

@@ -71,11 +71,37 @@ impl Verified {
 
 /// What `verify` asks of the netboot server.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Netboot<'a> {
-    /// `--netboot URL`: the server the pxe check (and the burn-in) read events from.
-    pub server: Option<&'a NetbootServer>,
-    /// `--burnin`: the server boots these boards into the burn-in image; wait for its results.
-    pub burnin: bool,
+pub enum Netboot<'a> {
+    /// No server: the pxe check is skipped.
+    #[default]
+    Off,
+    /// `--netboot URL`: the pxe check reads the server's events.
+    Pxe(&'a NetbootServer),
+    /// `--netboot URL --burnin`: the server also boots the boards into the burn-in image, and
+    /// verify waits for its results there.
+    Burnin(&'a NetbootServer),
+}
+
+impl<'a> Netboot<'a> {
+    /// From `--netboot` (the server, when given) and `--burnin`.
+    pub fn new(server: Option<&'a NetbootServer>, burnin: bool) -> Result<Netboot<'a>, Error> {
+        match (server, burnin) {
+            (None, false) => Ok(Netboot::Off),
+            (Some(s), false) => Ok(Netboot::Pxe(s)),
+            (Some(s), true) => Ok(Netboot::Burnin(s)),
+            (None, true) => Err(Error::Usage(
+                "--burnin needs the netboot server (--netboot URL) the results are reported to"
+                    .into(),
+            )),
+        }
+    }
+
+    fn server(self) -> Option<&'a NetbootServer> {
+        match self {
+            Netboot::Off => None,
+            Netboot::Pxe(s) | Netboot::Burnin(s) => Some(s),
+        }
+    }
 }
 
 /// `verify TARGETS --profile P --report DIR [--netboot URL [--burnin]]`.
@@ -87,23 +113,18 @@ pub async fn verify(
     netboot: Netboot<'_>,
     progress: &dyn Progress,
 ) -> Result<Verified, Error> {
-    if netboot.burnin && netboot.server.is_none() {
-        return Err(Error::Usage(
-            "--burnin needs the netboot server (--netboot URL) the results are reported to".into(),
-        ));
-    }
     let profile = config.profiles.profile(profile)?;
     let targets = targets::resolve(config, specs).await?;
     // A server that cannot be read (address, token) is the operator's mistake, told before any
     // board is touched rather than as a failed check on every unit.
-    if let Some(server) = netboot.server {
+    if let Some(server) = netboot.server() {
         server
             .events(MacAddr([0; 6]))
             .await
             .map_err(|e| Error::Netboot(format!("the netboot server {}: {e}", server.url())))?;
     }
-    let server = netboot.server.cloned().map(Arc::new);
-    let burnin = netboot.burnin;
+    let server = netboot.server().cloned().map(Arc::new);
+    let burnin = matches!(netboot, Netboot::Burnin(_));
     // The power check waits at most the profile's limit for each change.
     let mut config = config.clone();
     config.power_timeout = Duration::from_secs(profile.acceptance.power_on_secs.into());
@@ -127,7 +148,9 @@ pub async fn verify(
         .zip(&targets)
         .map(|(run, target)| match run.result {
             Ok(unit) => unit,
-            Err(e) => unreachable_unit(&target.host.to_string(), &plan.name, &e.to_string()),
+            Err(e) => {
+                unreachable_unit(&target.host.to_string(), &plan.name, &e.to_string(), burnin)
+            }
         })
         .collect();
     let (summary, index) =
@@ -143,8 +166,9 @@ pub async fn verify(
     })
 }
 
-/// A board AMT did not answer for: the first check fails and the rest are skipped.
-fn unreachable_unit(host: &str, profile: &str, why: &str) -> Unit {
+/// A board AMT did not answer for: the first check fails and the rest are skipped (`burnin`
+/// too, when asked for).
+fn unreachable_unit(host: &str, profile: &str, why: &str, burnin: bool) -> Unit {
     let now = std::time::SystemTime::now();
     let mut checks = vec![Check::fail(
         "amt",
@@ -158,6 +182,9 @@ fn unreachable_unit(host: &str, profile: &str, why: &str) -> Unit {
             .iter()
             .map(|c| Check::skipped(c, "AMT did not answer")),
     );
+    if burnin {
+        checks.push(Check::skipped("burnin", "AMT did not answer"));
+    }
     Unit {
         host: host.to_string(),
         profile: profile.to_string(),
@@ -182,7 +209,7 @@ async fn unit(
     let started = std::time::SystemTime::now();
     let hw = match amt.hardware().await {
         Ok(hw) => hw,
-        Err(e) => return unreachable_unit(&host, &profile.name, &e.to_string()),
+        Err(e) => return unreachable_unit(&host, &profile.name, &e.to_string(), burnin),
     };
     let mut u = Unit {
         host: host.clone(),
