@@ -22,7 +22,7 @@ const BOARD: Board = Board {
 };
 
 /// The netboot profile: short runs, small sizes (TCG is slow), write only on blank disks.
-const BURNIN_PROFILE: &str = "[profiles.burnin]\ntemplate = \"burnin.ipxe\"\nkernel = \"vmlinuz\"\n\
+const BURNIN_PROFILE: &str = "[profiles.burnin]\ntemplate = \"burnin.ipxe\"\nkernel = \"burnin-vmlinuz\"\n\
      initrd = \"burnin-initrd.img\"\ncmdline = \"console=ttyS0\"\nsecs = 5\nmemory_mib = 16\n\
      disk_mib = 32\ndisk_write = \"blank\"\n";
 

@@ -152,6 +152,24 @@ mod tests {
     }
 
     #[test]
+    fn parent_components_resolve_and_never_climb_out_of_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("usr/lib/ceph")).unwrap();
+        let up = within(
+            root,
+            Path::new("usr/lib/ceph/../x86_64-linux-gnu/librbd.so.1"),
+        )
+        .unwrap();
+        assert_eq!(up, Path::new("usr/lib/x86_64-linux-gnu/librbd.so.1"));
+        let out = within(root, Path::new("usr/../../../etc/passwd")).unwrap();
+        assert_eq!(out, Path::new("etc/passwd"));
+        std::os::unix::fs::symlink("../../../../etc", root.join("usr/lib/escape")).unwrap();
+        let linked = within(root, Path::new("usr/lib/escape/shadow")).unwrap();
+        assert_eq!(linked, Path::new("etc/shadow"));
+    }
+
+    #[test]
     fn a_non_elf_file_is_refused_with_its_path() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("script"), "#!/bin/sh\n").unwrap();

@@ -95,7 +95,8 @@ pub struct Acceptance {
     /// Longest wait from a one-shot PXE boot to the board's boot script being fetched from the
     /// netboot server, in seconds.
     pub pxe_secs: u32,
-    /// Longest wait from the boot script's fetch to the burn-in's last result, in seconds.
+    /// Longest wait for the burn-in's last result once `verify` has seen the board fetch its
+    /// boot script, in seconds.
     pub burnin_secs: u32,
     /// The floors below which a burn-in component that found no error is DEGRADED: stress-ng's
     /// bogo operations per second over all CPUs, stressapptest's MB/s, fio's MiB/s per disk.

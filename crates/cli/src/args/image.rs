@@ -16,7 +16,7 @@ pub enum ImageCommand {
     /// take it from the cache ($METAL_CACHE, default /var/cache/metal) when its inputs are
     /// unchanged. dom0: xen.elf, xen.efi, vmlinuz, dom0-initrd.img, dom0-root.squashfs;
     /// installer: vmlinuz, installer-initrd.img; domu: domu-root.ext4 (a guest's root, what
-    /// `metal vm create` writes into the new volume); burnin: vmlinuz, burnin-initrd.img (the
+    /// `metal vm create` writes into the new volume); burnin: burnin-vmlinuz, burnin-initrd.img (the
     /// in-band burn-in `metal verify --burnin` judges); each with <kind>.manifest.json.
     Build(ImageBuildArgs),
     /// The images in a folder, each checked against its manifest (exit 1 if any file is
