@@ -33,7 +33,9 @@ pub fn closure(root: &Path, program: &str) -> Result<BTreeSet<PathBuf>, Error> {
             reason: format!("not an ELF file: {e}"),
         })?;
         if let Some(interp) = elf.interpreter {
-            todo.push(PathBuf::from(interp.trim_start_matches('/')));
+            let interp = Path::new(interp.trim_start_matches('/'));
+            let folder = within(root, interp.parent().unwrap_or(Path::new("")))?;
+            todo.push(folder.join(interp.file_name().unwrap_or_default()));
         }
         // The object's own search path first (ld.so(8): DT_RUNPATH, else DT_RPATH; Ceph's
         // libraries find each other under /usr/lib/x86_64-linux-gnu/ceph so), with `$ORIGIN`
@@ -65,7 +67,10 @@ pub fn closure(root: &Path, program: &str) -> Result<BTreeSet<PathBuf>, Error> {
                     path: path.clone(),
                     reason: format!("needs {lib}, which is not in the tree"),
                 })?;
-            todo.push(found);
+            // Kept by its resolved folder and its own name (the link the loader opens), so
+            // no `..` reaches the copy and each library is visited once.
+            let folder = within(root, found.parent().unwrap_or(Path::new("")))?;
+            todo.push(folder.join(found.file_name().unwrap_or_default()));
         }
     }
     Ok(done)
