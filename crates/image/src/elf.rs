@@ -137,6 +137,12 @@ mod tests {
             .collect();
         assert!(names.contains(&"libc.so.6".to_string()), "{names:?}");
         assert!(names.iter().any(|n| n.starts_with("ld-linux")), "{names:?}");
+        // Each is kept under its resolved folder (no `..`, no linked folder), so the copy
+        // into a stage lands where the loader looks and never outside it.
+        for lib in &libs {
+            let folder = lib.parent().unwrap();
+            assert_eq!(within(Path::new("/"), folder).unwrap(), folder, "{lib:?}");
+        }
     }
 
     #[test]
